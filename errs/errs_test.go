@@ -1,0 +1,43 @@
+package errs_test
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"testing"
+
+	"github.com/mlruns-go/mlruns/errs"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCode(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"nil", nil, ""},
+		{"invalid", errs.New(errs.ErrInvalidParameter, "x"), "INVALID_PARAMETER_VALUE"},
+		{"path", fmt.Errorf("wrap: %w", errs.ErrInvalidPath), "INVALID_PARAMETER_VALUE"},
+		{"notfound", errs.New(errs.ErrNotFound, "x"), "RESOURCE_DOES_NOT_EXIST"},
+		{"exists", errs.New(errs.ErrAlreadyExists, "x"), "RESOURCE_ALREADY_EXISTS"},
+		{"state", errs.New(errs.ErrInvalidState, "x"), "INVALID_STATE"},
+		{"corrupt", errs.New(errs.ErrCorrupt, "x"), "INTERNAL_ERROR"},
+		{"plain io", fs.ErrPermission, "INTERNAL_ERROR"},
+		{"unsupported", errs.ErrNotSupported, "NOT_IMPLEMENTED"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			require.Equal(t, c.want, errs.Code(c.err))
+		})
+	}
+}
+
+func TestError_Unwrap(t *testing.T) {
+	err := fmt.Errorf("ctx: %w", errs.New(errs.ErrNotFound, "Run 'x' not found"))
+	require.ErrorIs(t, err, errs.ErrNotFound)
+	require.False(t, errors.Is(err, errs.ErrInvalidParameter))
+	var e *errs.Error
+	require.ErrorAs(t, err, &e)
+	require.Equal(t, "Run 'x' not found", e.Msg)
+}
