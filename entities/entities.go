@@ -154,9 +154,15 @@ type RunInfo struct {
 
 // Run is a run's info, data (latest metrics, params, tags) and inputs.
 type Run struct {
-	Info   RunInfo
-	Data   RunData
-	Inputs RunInputs
+	Info    RunInfo
+	Data    RunData
+	Inputs  RunInputs
+	Outputs RunOutputs
+}
+
+// RunOutputs holds the logged models a run produced (MLflow 3).
+type RunOutputs struct {
+	ModelOutputs []ModelOutput
 }
 
 // RunData holds what was logged: the latest value of each metric, every

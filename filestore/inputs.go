@@ -1,0 +1,229 @@
+package filestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/validate"
+)
+
+// LogInputs records datasets and logged models a run used. A dataset is
+// stored once per experiment (first writer wins); logging the same input to
+// the same run again changes nothing, as in MLflow.
+func (s *Store) LogInputs(ctx context.Context, runID string, datasets []entities.DatasetInput, models []entities.ModelInput) error {
+	if err := validate.RunID(runID); err != nil {
+		return err
+	}
+	for _, m := range models {
+		if err := layout.CheckID("model_id", m.ModelID); err != nil {
+			return err
+		}
+	}
+	dir, _, err := s.activeRunDir(runID)
+	if err != nil {
+		return err
+	}
+	expDir := filepath.Dir(dir)
+	for _, d := range datasets {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		dsID := layout.DatasetID(d.Dataset.Name, d.Dataset.Digest)
+		dsDir := filepath.Join(expDir, layout.DatasetsDir, dsID)
+		if err := s.writeOnce(expDir, dsDir, layout.EncodeDatasetMeta(d.Dataset)); err != nil {
+			return err
+		}
+		inDir := filepath.Join(dir, layout.InputsDir, layout.InputID(dsID, runID))
+		meta := layout.EncodeInputMeta(layout.InputMeta{SourceType: layout.VertexDataset, SourceID: dsID, Tags: d.Tags})
+		if err := s.writeOnce(dir, inDir, meta); err != nil {
+			return err
+		}
+	}
+	for _, m := range models {
+		inDir := filepath.Join(dir, layout.InputsDir, layout.InputID(m.ModelID, runID))
+		meta := layout.EncodeInputMeta(layout.InputMeta{SourceType: layout.VertexModel, SourceID: m.ModelID})
+		if err := s.writeOnce(dir, inDir, meta); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LogOutputs records logged models a run produced.
+func (s *Store) LogOutputs(ctx context.Context, runID string, models []entities.ModelOutput) error {
+	if err := validate.RunID(runID); err != nil {
+		return err
+	}
+	for _, m := range models {
+		if err := layout.CheckID("model_id", m.ModelID); err != nil {
+			return err
+		}
+	}
+	dir, _, err := s.activeRunDir(runID)
+	if err != nil {
+		return err
+	}
+	for _, m := range models {
+		outDir := filepath.Join(dir, layout.OutputsDir, m.ModelID)
+		if err := s.writeOnce(dir, outDir, layout.EncodeOutputMeta(m)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeOnce creates folder dir with meta.yaml holding meta unless dir
+// already exists (Python's "if not os.path.exists(dir)" rule). The meta is
+// written atomically so a reader never sees it half-written.
+func (s *Store) writeOnce(tmpDir, dir string, meta []byte) error {
+	if exists(dir) {
+		return nil
+	}
+	if err := mkdirs(dir); err != nil {
+		return err
+	}
+	return s.writeFileAtomic(tmpDir, filepath.Join(dir, layout.MetaFile), meta)
+}
+
+// readInputs reads a run's dataset and model inputs and model outputs.
+// Inputs are listed in folder-name order.
+func (s *Store) readInputs(runDir string) (entities.RunInputs, error) {
+	var in entities.RunInputs
+	inRoot := filepath.Join(runDir, layout.InputsDir)
+	ents, err := os.ReadDir(inRoot)
+	if errors.Is(err, fs.ErrNotExist) {
+		return in, nil
+	}
+	if err != nil {
+		return in, fmt.Errorf("filestore: read inputs: %w", err)
+	}
+	dsRoot := filepath.Join(filepath.Dir(runDir), layout.DatasetsDir)
+	for _, de := range ents {
+		p := filepath.Join(inRoot, de.Name(), layout.MetaFile)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return in, fmt.Errorf("filestore: read input: %w", err)
+		}
+		meta, err := layout.DecodeInputMeta(data)
+		if err != nil {
+			return in, withPath(err, p)
+		}
+		switch meta.SourceType {
+		case layout.VertexDataset:
+			dp := filepath.Join(dsRoot, meta.SourceID, layout.MetaFile)
+			dd, err := os.ReadFile(dp)
+			if errors.Is(err, fs.ErrNotExist) {
+				s.log.Warn("mlruns: dataset of a run input is missing; skipping", "dataset", meta.SourceID, "run", filepath.Base(runDir))
+				continue
+			}
+			if err != nil {
+				return in, fmt.Errorf("filestore: read dataset: %w", err)
+			}
+			ds, err := layout.DecodeDatasetMeta(dd)
+			if err != nil {
+				return in, withPath(err, dp)
+			}
+			in.DatasetInputs = append(in.DatasetInputs, entities.DatasetInput{Dataset: ds, Tags: meta.Tags})
+		case layout.VertexModel:
+			in.ModelInputs = append(in.ModelInputs, entities.ModelInput{ModelID: meta.SourceID})
+		}
+	}
+	return in, nil
+}
+
+func (s *Store) readOutputs(runDir string) (entities.RunOutputs, error) {
+	var out entities.RunOutputs
+	root := filepath.Join(runDir, layout.OutputsDir)
+	ents, err := os.ReadDir(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return out, fmt.Errorf("filestore: read outputs: %w", err)
+	}
+	for _, de := range ents {
+		p := filepath.Join(root, de.Name(), layout.MetaFile)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return out, fmt.Errorf("filestore: read output: %w", err)
+		}
+		o, err := layout.DecodeOutputMeta(data)
+		if err != nil {
+			return out, withPath(err, p)
+		}
+		out.ModelOutputs = append(out.ModelOutputs, o)
+	}
+	return out, nil
+}
+
+// GetLoggedModel reads an MLflow 3 logged model with its params, tags and
+// metric values, searching every experiment.
+func (s *Store) GetLoggedModel(ctx context.Context, modelID string) (entities.LoggedModel, error) {
+	if err := layout.CheckID("model_id", modelID); err != nil {
+		return entities.LoggedModel{}, err
+	}
+	exps, _, err := s.ListExperiments(ctx, entities.ViewAll)
+	if err != nil {
+		return entities.LoggedModel{}, err
+	}
+	for _, e := range exps {
+		expDir, _, err := s.experimentDir(e.ExperimentID, entities.ViewAll)
+		if err != nil {
+			continue
+		}
+		dir := filepath.Join(expDir, layout.ModelsDir, modelID)
+		data, err := os.ReadFile(filepath.Join(dir, layout.MetaFile))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return entities.LoggedModel{}, fmt.Errorf("filestore: read model: %w", err)
+		}
+		lm, err := layout.DecodeLoggedModelMeta(data)
+		if err != nil {
+			return lm, withPath(err, filepath.Join(dir, layout.MetaFile))
+		}
+		if lm.Params, err = readKeyFiles(filepath.Join(dir, layout.ParamsDir)); err != nil {
+			return lm, err
+		}
+		if lm.Tags, err = readKeyFiles(filepath.Join(dir, layout.TagsDir)); err != nil {
+			return lm, err
+		}
+		if lm.Metrics, err = readModelMetrics(filepath.Join(dir, layout.MetricsDir)); err != nil {
+			return lm, err
+		}
+		return lm, nil
+	}
+	return entities.LoggedModel{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Model '%s' not found", modelID))
+}
+
+// readModelMetrics reads every value of every metric of a logged model,
+// sorted by key then file order.
+func readModelMetrics(root string) ([]entities.Metric, error) {
+	files, err := readKeyFiles(root)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(files))
+	for k := range files {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []entities.Metric
+	for _, k := range keys {
+		ms, err := layout.DecodeModelMetricHistory(k, []byte(files[k]))
+		if err != nil {
+			return nil, withMetricPath(err, filepath.Join(root, k), "")
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
+}

@@ -1,0 +1,377 @@
+package filestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/validate"
+)
+
+// activeRunDir finds a run and checks that it is active (logging to a
+// deleted run is refused, as in MLflow).
+func (s *Store) activeRunDir(runID string) (string, entities.RunInfo, error) {
+	dir, err := s.runDir(runID)
+	if err != nil {
+		return "", entities.RunInfo{}, err
+	}
+	info, err := readRunInfo(dir)
+	if err != nil {
+		return "", info, err
+	}
+	return dir, info, activeRun(info)
+}
+
+// LogMetric appends one value to a run's metric. A metric with a ModelID
+// is also appended to the logged model's metric file.
+func (s *Store) LogMetric(runID string, m entities.Metric) error {
+	if err := validate.RunID(runID); err != nil {
+		return err
+	}
+	if err := validate.Metric(m); err != nil {
+		return err
+	}
+	return s.logValidated(context.Background(), runID, []entities.Metric{m}, nil, nil)
+}
+
+// LogParam logs a param. Params are immutable: logging another value for
+// a key is ErrInvalidParameter; logging the same value again is a no-op.
+func (s *Store) LogParam(runID, key, value string) error {
+	if err := validate.RunID(runID); err != nil {
+		return err
+	}
+	p, err := validate.Param(entities.Param{Key: key, Value: value}, s.truncate)
+	if err != nil {
+		return err
+	}
+	return s.logValidated(context.Background(), runID, nil, []entities.Param{p}, nil)
+}
+
+// SetTag sets a run tag; setting mlflow.runName also renames the run.
+func (s *Store) SetTag(runID, key, value string) error {
+	if err := validate.RunID(runID); err != nil {
+		return err
+	}
+	if err := validate.TagName(key); err != nil {
+		return err
+	}
+	dir, _, err := s.activeRunDir(runID)
+	if err != nil {
+		return err
+	}
+	if err := s.writeRunKeyFile(dir, layout.TagsDir, key, value); err != nil {
+		return err
+	}
+	if key == entities.TagRunName {
+		return s.renameRunMeta(dir, value)
+	}
+	return nil
+}
+
+// renameRunMeta mirrors the mlflow.runName tag into meta run_name, as
+// Python's update_run_info does (which also drops deleted_time).
+func (s *Store) renameRunMeta(dir, name string) error {
+	return s.updateRunMeta(context.Background(), dir, func(info *entities.RunInfo) error {
+		if err := activeRun(*info); err != nil {
+			return err
+		}
+		info.RunName = name
+		info.DeletedTime = nil
+		return nil
+	})
+}
+
+// DeleteTag removes a run tag; a missing tag is ErrNotFound.
+func (s *Store) DeleteTag(runID, key string) error {
+	if err := validate.RunID(runID); err != nil {
+		return err
+	}
+	dir, _, err := s.activeRunDir(runID)
+	if err != nil {
+		return err
+	}
+	if err := validate.TagName(key); err != nil {
+		return err
+	}
+	if err := layout.CheckKey(key); err != nil {
+		return err
+	}
+	p := filepath.Join(dir, layout.TagsDir, filepath.FromSlash(key))
+	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+		return errs.New(errs.ErrNotFound, fmt.Sprintf("No tag with name: %s in run with id %s", key, runID))
+	}
+	if err := os.Remove(p); err != nil {
+		return fmt.Errorf("filestore: delete tag: %w", err)
+	}
+	return nil
+}
+
+// LogBatch logs metrics, params and tags to an active run. Everything is
+// validated first, and param conflicts are checked before anything is
+// written, so a rejected batch writes nothing. Metric values of one key go
+// to disk in one write.
+func (s *Store) LogBatch(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
+	if err := validate.RunID(runID); err != nil {
+		return err
+	}
+	params, tags, err := validate.LogBatch(metrics, params, tags, s.truncate)
+	if err != nil {
+		return err
+	}
+	return s.logValidated(ctx, runID, metrics, params, tags)
+}
+
+// logValidated writes validated metrics, params and tags.
+func (s *Store) logValidated(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
+	for _, m := range metrics {
+		if err := layout.CheckKey(m.Key); err != nil {
+			return err
+		}
+		if m.ModelID != "" {
+			if err := layout.CheckID("model_id", m.ModelID); err != nil {
+				return err
+			}
+		}
+	}
+	dir, info, err := s.activeRunDir(runID)
+	if err != nil {
+		return err
+	}
+	if len(params) > 0 {
+		if err := s.logParams(ctx, dir, runID, params); err != nil {
+			return err
+		}
+	}
+	if len(metrics) > 0 {
+		if err := s.appendMetrics(dir, info, metrics); err != nil {
+			return err
+		}
+	}
+	for _, t := range tags {
+		if t.Key == entities.TagRunName {
+			if err := s.renameRunMeta(dir, t.Value); err != nil {
+				return err
+			}
+		}
+		if err := s.writeRunKeyFile(dir, layout.TagsDir, t.Key, t.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// logParams checks every param against what is on disk, then writes them,
+// holding the run lock so two Go writers cannot both "win" a key.
+func (s *Store) logParams(ctx context.Context, dir, runID string, params []entities.Param) error {
+	return withDirLock(ctx, dir, func() error {
+		for _, p := range params {
+			if err := layout.CheckKey(p.Key); err != nil {
+				return err
+			}
+			old, err := os.ReadFile(filepath.Join(dir, layout.ParamsDir, filepath.FromSlash(p.Key)))
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("filestore: read param: %w", err)
+			}
+			// Python compares what open() reads: universal newlines.
+			cur := universalNewlines(string(old))
+			if cur != p.Value {
+				return errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
+					"Changing param values is not allowed. Param with key='%s' was already"+
+						" logged with value='%s' for run ID='%s'. Attempted logging"+
+						" new value '%s'.", p.Key, cur, runID, p.Value))
+			}
+		}
+		for _, p := range params {
+			if err := s.writeRunKeyFile(dir, layout.ParamsDir, p.Key, p.Value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func universalNewlines(s string) string {
+	if !strings.Contains(s, "\r") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+}
+
+// writeRunKeyFile replaces <run>/<sub>/<key> with value. The temporary file
+// sits in the run folder itself, where Python never looks for keys.
+func (s *Store) writeRunKeyFile(runDir, sub, key, value string) error {
+	if err := layout.CheckKey(key); err != nil {
+		return err
+	}
+	p := filepath.Join(runDir, sub, filepath.FromSlash(key))
+	if err := mkdirs(filepath.Dir(p)); err != nil {
+		return err
+	}
+	return s.writeFileAtomic(runDir, p, []byte(value))
+}
+
+// appendMetrics appends the metrics grouped by key, one write per key, in
+// the order the keys first appear; model metrics also go to the model.
+func (s *Store) appendMetrics(runDir string, info entities.RunInfo, metrics []entities.Metric) error {
+	type group struct {
+		path string
+		buf  []byte
+	}
+	var order []string
+	groups := map[string]*group{}
+	add := func(path string, line func([]byte) []byte) {
+		g, ok := groups[path]
+		if !ok {
+			g = &group{path: path}
+			groups[path] = g
+			order = append(order, path)
+		}
+		g.buf = line(g.buf)
+	}
+	for _, m := range metrics {
+		m := m
+		add(filepath.Join(runDir, layout.MetricsDir, filepath.FromSlash(m.Key)), func(b []byte) []byte {
+			return layout.AppendMetricLine(b, m)
+		})
+		if m.ModelID != "" {
+			modelDir := filepath.Join(filepath.Dir(runDir), layout.ModelsDir, m.ModelID)
+			add(filepath.Join(modelDir, layout.MetricsDir, filepath.FromSlash(m.Key)), func(b []byte) []byte {
+				return layout.AppendModelMetricLine(b, m, info.RunID)
+			})
+		}
+	}
+	for _, p := range order {
+		if err := s.appendFile(p, groups[p].buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendFile appends data to path in one write(2) on an O_APPEND
+// descriptor while holding an exclusive flock on it, so lines from
+// concurrent Go writers never interleave.
+func (s *Store) appendFile(path string, data []byte) error {
+	if err := mkdirs(filepath.Dir(path)); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+	if err != nil {
+		return fmt.Errorf("filestore: open %s: %w", path, err)
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("filestore: lock %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("filestore: append %s: %w", path, err)
+	}
+	if s.durable {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("filestore: sync %s: %w", path, err)
+		}
+	}
+	return f.Close()
+}
+
+// GetMetricHistory returns every value logged for a metric, in file order.
+// A metric never logged gives an empty history.
+func (s *Store) GetMetricHistory(ctx context.Context, runID, key string) ([]entities.Metric, error) {
+	if err := validate.RunID(runID); err != nil {
+		return nil, err
+	}
+	if err := validate.MetricName(key); err != nil {
+		return nil, err
+	}
+	if err := layout.CheckKey(key); err != nil {
+		return nil, err
+	}
+	dir, err := s.runDir(runID)
+	if err != nil {
+		return nil, err
+	}
+	info, err := readRunInfo(dir)
+	if err != nil {
+		return nil, err
+	}
+	p := filepath.Join(dir, layout.MetricsDir, filepath.FromSlash(key))
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []entities.Metric{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("filestore: read metric: %w", err)
+	}
+	hist, err := layout.DecodeMetricHistory(key, data)
+	if err != nil {
+		return nil, withMetricPath(err, p, info.ExperimentID)
+	}
+	return hist, nil
+}
+
+func withMetricPath(err error, path, _ string) error {
+	var ce *layout.CorruptionError
+	if errors.As(err, &ce) && ce.Path == "" {
+		cp := *ce
+		cp.Path = path
+		return &cp
+	}
+	return err
+}
+
+// readLatestMetrics reads the latest value of every metric of a run.
+func readLatestMetrics(runDir, expID string) (map[string]entities.Metric, error) {
+	root := filepath.Join(runDir, layout.MetricsDir)
+	out := map[string]entities.Metric{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == root {
+				return fs.SkipDir
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		hist, err := layout.DecodeMetricHistory(key, data)
+		if err != nil {
+			return withMetricPath(err, p, expID)
+		}
+		if m, ok := entities.LatestMetric(hist); ok {
+			out[key] = m
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,426 @@
+package filestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/validate"
+)
+
+// CreateRunOptions are the arguments of CreateRun.
+type CreateRunOptions struct {
+	ExperimentID string // empty: the Default experiment "0"
+	UserID       string
+	StartTime    int64 // ms since epoch; zero means now
+	Tags         []entities.RunTag
+	// RunName names the run; empty takes the mlflow.runName tag, else a
+	// random adjective-animal-N name.
+	RunName string
+}
+
+// CreateRun creates a RUNNING run in an active experiment.
+func (s *Store) CreateRun(ctx context.Context, o CreateRunOptions) (entities.Run, error) {
+	expID := o.ExperimentID
+	if expID == "" {
+		expID = layout.DefaultExperimentID
+	}
+	exp, err := s.GetExperiment(expID)
+	if err != nil {
+		return entities.Run{}, err
+	}
+	if exp.LifecycleStage != entities.StageActive {
+		return entities.Run{}, errs.New(errs.ErrInvalidState, fmt.Sprintf(
+			"Could not create run under non-active experiment with ID %s.", expID))
+	}
+	tags := append([]entities.RunTag(nil), o.Tags...)
+	for _, t := range tags {
+		if err := validate.TagName(t.Key); err != nil {
+			return entities.Run{}, err
+		}
+	}
+	tagName := ""
+	for _, t := range tags {
+		if t.Key == entities.TagRunName {
+			tagName = t.Value
+			break
+		}
+	}
+	if o.RunName != "" && tagName != "" && o.RunName != tagName {
+		return entities.Run{}, errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
+			"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "+
+				"different values (run_name='%s', mlflow.runName='%s').", o.RunName, tagName))
+	}
+	name := o.RunName
+	if name == "" {
+		name = tagName
+	}
+	if name == "" {
+		name = RandomRunName()
+	}
+	if tagName == "" {
+		// As Python: appended even after an empty mlflow.runName tag, so
+		// the later write wins.
+		tags = append(tags, entities.RunTag{Key: entities.TagRunName, Value: name})
+	}
+	start := o.StartTime
+	if start == 0 {
+		start = s.nowMillis()
+	}
+	runID := strings.ReplaceAll(uuid.NewString(), "-", "")
+	info := entities.RunInfo{
+		RunID: runID, RunName: name, ExperimentID: expID, UserID: o.UserID,
+		Status: entities.StatusRunning, StartTime: start,
+		ArtifactURI:    appendURIPath(exp.ArtifactLocation, runID, layout.ArtifactsDir),
+		LifecycleStage: entities.StageActive,
+	}
+	expDir, _, err := s.experimentDir(expID, entities.ViewActiveOnly)
+	if err != nil {
+		return entities.Run{}, err
+	}
+	runDir := filepath.Join(expDir, runID)
+	for _, sub := range []string{"", layout.MetricsDir, layout.ParamsDir, layout.ArtifactsDir, layout.TagsDir} {
+		if err := mkdirs(filepath.Join(runDir, sub)); err != nil {
+			return entities.Run{}, err
+		}
+	}
+	for _, t := range tags {
+		if err := s.writeRunKeyFile(runDir, layout.TagsDir, t.Key, t.Value); err != nil {
+			return entities.Run{}, err
+		}
+	}
+	// meta.yaml last: a run folder without meta is not a run to any reader,
+	// so a crash before this point leaves nothing half-visible.
+	if err := s.writeFileAtomic(runDir, filepath.Join(runDir, layout.MetaFile), layout.EncodeRunMeta(info)); err != nil {
+		return entities.Run{}, err
+	}
+	s.runDirs.Store(runID, runDir)
+	tagMap := make(map[string]string, len(tags))
+	for _, t := range tags {
+		tagMap[t.Key] = t.Value
+	}
+	return entities.Run{Info: info, Data: entities.RunData{
+		Metrics: map[string]entities.Metric{}, Params: map[string]string{}, Tags: tagMap,
+	}}, nil
+}
+
+// runDir finds the folder of a run in any experiment, active or deleted,
+// as Python does (experiments first, then .trash). A folder counts only if
+// it has metrics/, params/ and artifacts/ and is not inside an artifacts
+// folder (MLflow 3.8+).
+func (s *Store) runDir(runID string) (string, error) {
+	if err := validate.RunID(runID); err != nil {
+		return "", err
+	}
+	if err := layout.CheckID("run_id", runID); err != nil {
+		return "", err
+	}
+	if v, ok := s.runDirs.Load(runID); ok {
+		d := v.(string)
+		if isRunDir(d) {
+			return d, nil
+		}
+		s.runDirs.Delete(runID)
+	}
+	for _, parent := range []string{s.root, s.trash} {
+		ents, err := os.ReadDir(parent)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return "", fmt.Errorf("filestore: find run: %w", err)
+		}
+		for _, de := range ents {
+			name := de.Name()
+			if parent == s.root && (strings.HasSuffix(name, layout.TrashDir) || name == layout.RegistryDir) {
+				continue
+			}
+			d := filepath.Join(parent, name, runID)
+			if isRunDir(d) {
+				s.runDirs.Store(runID, d)
+				return d, nil
+			}
+		}
+	}
+	return "", errs.New(errs.ErrNotFound, fmt.Sprintf("Run '%s' not found", runID))
+}
+
+func isRunDir(d string) bool {
+	return isDir(filepath.Join(d, layout.MetricsDir)) &&
+		isDir(filepath.Join(d, layout.ParamsDir)) &&
+		isDir(filepath.Join(d, layout.ArtifactsDir))
+}
+
+// readRunInfo reads and checks a run's meta.yaml: its run id and experiment
+// id must match the folders it sits in.
+func readRunInfo(runDir string) (entities.RunInfo, error) {
+	metaPath := filepath.Join(runDir, layout.MetaFile)
+	data, err := os.ReadFile(metaPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return entities.RunInfo{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Run folder %s has no meta.yaml", runDir))
+	}
+	if err != nil {
+		return entities.RunInfo{}, fmt.Errorf("filestore: read run meta: %w", err)
+	}
+	info, err := layout.DecodeRunMeta(data)
+	if err != nil {
+		return info, withPath(err, metaPath)
+	}
+	runID := filepath.Base(runDir)
+	expID := filepath.Base(filepath.Dir(runDir))
+	if info.ExperimentID != expID || info.RunID != runID {
+		return info, errs.New(errs.ErrInvalidState, fmt.Sprintf("Run '%s' metadata is in invalid state.", runID))
+	}
+	return info, nil
+}
+
+// GetRunInfo returns a run's info without reading its metrics, params or
+// tags (the run name falls back to the mlflow.runName tag).
+func (s *Store) GetRunInfo(runID string) (entities.RunInfo, error) {
+	dir, err := s.runDir(runID)
+	if err != nil {
+		return entities.RunInfo{}, err
+	}
+	info, err := readRunInfo(dir)
+	if err != nil {
+		return info, err
+	}
+	if info.RunName == "" {
+		if v, err := os.ReadFile(filepath.Join(dir, layout.TagsDir, entities.TagRunName)); err == nil {
+			info.RunName = string(v)
+		}
+	}
+	return info, nil
+}
+
+// GetRun returns an active or deleted run with its latest metrics, params,
+// tags and inputs.
+func (s *Store) GetRun(ctx context.Context, runID string) (entities.Run, error) {
+	dir, err := s.runDir(runID)
+	if err != nil {
+		return entities.Run{}, err
+	}
+	info, err := readRunInfo(dir)
+	if err != nil {
+		return entities.Run{}, err
+	}
+	return s.readRun(dir, info)
+}
+
+func (s *Store) readRun(dir string, info entities.RunInfo) (entities.Run, error) {
+	run := entities.Run{Info: info}
+	var err error
+	if run.Data.Metrics, err = readLatestMetrics(dir, info.ExperimentID); err != nil {
+		return run, err
+	}
+	if run.Data.Params, err = readKeyFiles(filepath.Join(dir, layout.ParamsDir)); err != nil {
+		return run, err
+	}
+	if run.Data.Tags, err = readKeyFiles(filepath.Join(dir, layout.TagsDir)); err != nil {
+		return run, err
+	}
+	if run.Info.RunName == "" {
+		run.Info.RunName = run.Data.Tags[entities.TagRunName]
+	}
+	if run.Inputs, err = s.readInputs(dir); err != nil {
+		return run, err
+	}
+	if run.Outputs, err = s.readOutputs(dir); err != nil {
+		return run, err
+	}
+	return run, nil
+}
+
+type runInfoDir struct {
+	info entities.RunInfo
+	dir  string
+}
+
+// listRunInfos reads the meta of every run folder of an experiment folder.
+// Folders without meta.yaml are not runs (artifacts may live there) and are
+// passed over silently; other broken runs are reported.
+func (s *Store) listRunInfos(ctx context.Context, expDir, expID string) ([]runInfoDir, []*SkippedError, error) {
+	ents, err := os.ReadDir(expDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("filestore: list runs: %w", err)
+	}
+	var out []runInfoDir
+	var skipped []*SkippedError
+	for _, de := range ents {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		name := de.Name()
+		dir := filepath.Join(expDir, name)
+		if layout.IsReservedExperimentDir(name) || !isDir(dir) {
+			continue
+		}
+		info, err := readRunInfo(dir)
+		if errors.Is(err, errs.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			skipped = append(skipped, s.skip(dir, err))
+			continue
+		}
+		out = append(out, runInfoDir{info: info, dir: dir})
+	}
+	return out, skipped, nil
+}
+
+// ListRunInfos lists the infos of an experiment's runs in the view, newest
+// first (start_time DESC, run_id ASC). Broken runs are skipped and reported.
+func (s *Store) ListRunInfos(ctx context.Context, experimentID string, view entities.ViewType) ([]entities.RunInfo, []*SkippedError, error) {
+	dir, _, err := s.experimentDir(experimentID, entities.ViewAll)
+	if err != nil {
+		return nil, nil, err
+	}
+	infos, skipped, err := s.listRunInfos(ctx, dir, experimentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []entities.RunInfo
+	for _, ri := range infos {
+		if view.Includes(ri.info.LifecycleStage) {
+			out = append(out, ri.info)
+		}
+	}
+	sortRunInfos(out)
+	return out, skipped, nil
+}
+
+// ListRuns lists an experiment's runs in the view with their data, newest
+// first. A run whose files cannot be read is skipped and reported.
+func (s *Store) ListRuns(ctx context.Context, experimentID string, view entities.ViewType) ([]entities.Run, []*SkippedError, error) {
+	dir, _, err := s.experimentDir(experimentID, entities.ViewAll)
+	if err != nil {
+		return nil, nil, err
+	}
+	infos, skipped, err := s.listRunInfos(ctx, dir, experimentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []entities.Run
+	for _, ri := range infos {
+		if !view.Includes(ri.info.LifecycleStage) {
+			continue
+		}
+		run, err := s.readRun(ri.dir, ri.info)
+		if err != nil {
+			skipped = append(skipped, s.skip(ri.dir, err))
+			continue
+		}
+		out = append(out, run)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return runInfoLess(out[i].Info, out[j].Info) })
+	return out, skipped, nil
+}
+
+func sortRunInfos(infos []entities.RunInfo) {
+	sort.SliceStable(infos, func(i, j int) bool { return runInfoLess(infos[i], infos[j]) })
+}
+
+func runInfoLess(a, b entities.RunInfo) bool {
+	if a.StartTime != b.StartTime {
+		return a.StartTime > b.StartTime
+	}
+	return a.RunID < b.RunID
+}
+
+// updateRunMeta rewrites a run's meta.yaml under the run lock: read,
+// change, replace atomically.
+func (s *Store) updateRunMeta(ctx context.Context, runDir string, change func(*entities.RunInfo) error) error {
+	return withDirLock(ctx, runDir, func() error {
+		info, err := readRunInfo(runDir)
+		if err != nil {
+			return err
+		}
+		if err := change(&info); err != nil {
+			return err
+		}
+		return s.writeFileAtomic(runDir, filepath.Join(runDir, layout.MetaFile), layout.EncodeRunMeta(info))
+	})
+}
+
+func activeRun(info entities.RunInfo) error {
+	if info.LifecycleStage != entities.StageActive {
+		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf("The run %s must be in 'active' lifecycle_stage.", info.RunID))
+	}
+	return nil
+}
+
+// UpdateRunInfo sets an active run's status and, when non-nil, its end
+// time; a non-empty runName renames it (and sets the mlflow.runName tag).
+func (s *Store) UpdateRunInfo(ctx context.Context, runID string, status entities.RunStatus, endTime *int64, runName string) (entities.RunInfo, error) {
+	if !status.Valid() {
+		return entities.RunInfo{}, errs.New(errs.ErrInvalidParameter, fmt.Sprintf("Invalid run status %d", int(status)))
+	}
+	dir, err := s.runDir(runID)
+	if err != nil {
+		return entities.RunInfo{}, err
+	}
+	var out entities.RunInfo
+	err = s.updateRunMeta(ctx, dir, func(info *entities.RunInfo) error {
+		if err := activeRun(*info); err != nil {
+			return err
+		}
+		info.Status = status
+		if endTime != nil {
+			e := *endTime
+			info.EndTime = &e
+		}
+		if runName != "" {
+			info.RunName = runName
+			if err := s.writeRunKeyFile(dir, layout.TagsDir, entities.TagRunName, runName); err != nil {
+				return err
+			}
+		}
+		info.DeletedTime = nil // Python drops the key on every rewrite but deletion
+		out = *info
+		return nil
+	})
+	return out, err
+}
+
+// DeleteRun marks a run deleted (idempotent); nothing moves.
+func (s *Store) DeleteRun(ctx context.Context, runID string) error {
+	dir, err := s.runDir(runID)
+	if err != nil {
+		return err
+	}
+	now := s.nowMillis()
+	return s.updateRunMeta(ctx, dir, func(info *entities.RunInfo) error {
+		info.LifecycleStage = entities.StageDeleted
+		info.DeletedTime = &now
+		return nil
+	})
+}
+
+// RestoreRun makes a deleted run active again.
+func (s *Store) RestoreRun(ctx context.Context, runID string) error {
+	dir, err := s.runDir(runID)
+	if err != nil {
+		return err
+	}
+	return s.updateRunMeta(ctx, dir, func(info *entities.RunInfo) error {
+		info.LifecycleStage = entities.StageActive
+		info.DeletedTime = nil
+		return nil
+	})
+}
+
+// ArtifactURI returns the run's artifact URI as recorded in its meta.
+func (s *Store) ArtifactURI(runID string) (string, error) {
+	info, err := s.GetRunInfo(runID)
+	return info.ArtifactURI, err
+}

@@ -1,0 +1,347 @@
+package filestore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/layout"
+)
+
+// Options configure a Store. The zero value (or nil) gives Python MLflow's
+// defaults.
+type Options struct {
+	// ArtifactRoot is the artifact root URI under which new experiments get
+	// their artifact_location (<root>/<experiment id>). Empty: the file://
+	// URI of the absolute store root, as FileStore(root) does. A tracking
+	// URI given as a plain path yields a plain path here (see
+	// ArtifactRootForTrackingURI).
+	ArtifactRoot string
+	// TruncateLongValues truncates params over 6000 and tags over 8000
+	// characters instead of failing. Nil: MLFLOW_TRUNCATE_LONG_VALUES, whose
+	// default is true.
+	TruncateLongValues *bool
+	// Durable fsyncs every written file and its folder before a call
+	// returns. False (the default) leaves data in the page cache, as Python
+	// MLflow does; renames are still atomic for readers.
+	Durable bool
+	// Logger receives warnings about skipped broken entities. Nil discards.
+	Logger *slog.Logger
+	// Now returns the current time; nil is time.Now. For tests.
+	Now func() time.Time
+}
+
+// Store is an mlruns tree opened for reading and writing.
+type Store struct {
+	root         string // absolute path
+	trash        string
+	artifactRoot string
+	truncate     bool
+	durable      bool
+	log          *slog.Logger
+	now          func() time.Time
+
+	// runDirs caches run id -> run folder. An entry is trusted only after
+	// a stat of its meta.yaml, so it cannot go stale (experiments move to
+	// and from .trash; see runDir).
+	runDirs sync.Map
+}
+
+// Open opens the store at root (a path or a file: URI), creating it as
+// Python MLflow does: a missing root is created with the Default experiment
+// "0"; a missing .trash folder is always created. An existing empty root
+// gets no Default experiment.
+func Open(root string, opts *Options) (*Store, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	p, err := LocalPath(root)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: %w", err)
+	}
+	s := &Store{
+		root:     abs,
+		trash:    filepath.Join(abs, layout.TrashDir),
+		durable:  opts.Durable,
+		log:      opts.Logger,
+		now:      opts.Now,
+		truncate: truncateFromEnv(),
+	}
+	if opts.TruncateLongValues != nil {
+		s.truncate = *opts.TruncateLongValues
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(discard{}, nil))
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.artifactRoot = opts.ArtifactRoot
+	if s.artifactRoot == "" {
+		s.artifactRoot = FileURI(abs)
+	} else {
+		s.artifactRoot = resolveURIIfLocal(s.artifactRoot)
+	}
+	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		if err := s.bootstrap(); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("filestore: open root: %w", err)
+	}
+	if err := os.MkdirAll(s.trash, 0o777); err != nil {
+		return nil, fmt.Errorf("filestore: create .trash: %w", err)
+	}
+	return s, nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func truncateFromEnv() bool {
+	v, ok := os.LookupEnv("MLFLOW_TRUNCATE_LONG_VALUES")
+	if !ok {
+		return true
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "false", "0", "no", "off":
+		return false
+	}
+	return true
+}
+
+// bootstrap creates a missing root with the Default experiment, under the
+// root lock so that two processes opening a new root race safely.
+func (s *Store) bootstrap() error {
+	if err := os.MkdirAll(s.root, 0o777); err != nil {
+		return fmt.Errorf("filestore: create root: %w", err)
+	}
+	return s.withRootLock(context.Background(), func() error {
+		if _, err := os.Stat(filepath.Join(s.root, layout.DefaultExperimentID, layout.MetaFile)); err == nil {
+			return nil
+		}
+		_, err := s.createExperimentLocked(layout.DefaultExperimentName, layout.DefaultExperimentID, "", nil)
+		return err
+	})
+}
+
+// Root returns the absolute path of the store.
+func (s *Store) Root() string { return s.root }
+
+// ArtifactRoot returns the artifact root URI new experiments live under.
+func (s *Store) ArtifactRoot() string { return s.artifactRoot }
+
+func (s *Store) nowMillis() int64 { return s.now().UnixMilli() }
+
+func (s *Store) abs(p layout.Path) string {
+	return filepath.Join(s.root, filepath.FromSlash(p.Rel()))
+}
+
+// LocalPath turns a path or a file: URI into a local path, as MLflow's
+// local_file_uri_to_path does. Other schemes are ErrNotSupported.
+func LocalPath(uri string) (string, error) {
+	if !strings.Contains(uri, ":") || filepath.VolumeName(uri) != "" {
+		return uri, nil
+	}
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 {
+		return uri, nil
+	}
+	if u.Scheme != "file" {
+		return "", fmt.Errorf("%w: tracking URI %q: scheme %q is not supported by the file store", errs.ErrNotSupported, uri, u.Scheme)
+	}
+	if u.Opaque != "" { // file:relative/path
+		return url.PathUnescape(u.Opaque)
+	}
+	return u.Path, nil
+}
+
+// FileURI returns the file:// URI of an absolute local path, as MLflow's
+// path_to_local_file_uri does (percent-encoding what a URI path must).
+func FileURI(abs string) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
+	s := u.String()
+	if strings.HasPrefix(s, "file:/") && !strings.HasPrefix(s, "file:///") {
+		s = "file://" + strings.TrimPrefix(s, "file:")
+	}
+	return s
+}
+
+// resolveURIIfLocal makes a local artifact location absolute, keeping its
+// form (plain path stays a plain path, file: URI stays a URI), as MLflow's
+// resolve_uri_if_local does. Other URIs pass through.
+func resolveURIIfLocal(uri string) string {
+	if !strings.Contains(uri, ":") {
+		abs, err := filepath.Abs(uri)
+		if err != nil {
+			return uri
+		}
+		return abs
+	}
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "file" {
+		return uri
+	}
+	if u.Opaque != "" {
+		p, _ := url.PathUnescape(u.Opaque)
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return uri
+		}
+		return FileURI(abs)
+	}
+	return uri
+}
+
+// appendURIPath joins a path element onto a URI's path, keeping its query,
+// as MLflow's append_to_uri_path does.
+func appendURIPath(uri string, elems ...string) string {
+	rest := ""
+	if i := strings.IndexAny(uri, "?#"); i >= 0 && strings.Contains(uri, "://") {
+		uri, rest = uri[:i], uri[i:]
+	}
+	for _, e := range elems {
+		uri = strings.TrimSuffix(uri, "/") + "/" + strings.TrimPrefix(e, "/")
+	}
+	return uri + rest
+}
+
+// ---- locks and atomic files ----
+
+// withRootLock runs fn holding an exclusive flock on the root folder, which
+// serialises experiment creation and renames across Go processes.
+func (s *Store) withRootLock(ctx context.Context, fn func() error) error {
+	return withDirLock(ctx, s.root, fn)
+}
+
+// withDirLock runs fn holding an exclusive flock on a folder.
+func withDirLock(ctx context.Context, dir string, fn func() error) error {
+	l := flock.New(dir, flock.SetFlag(os.O_RDONLY))
+	ok, err := l.TryLockContext(ctx, time.Millisecond)
+	if err != nil {
+		return fmt.Errorf("filestore: lock %s: %w", dir, err)
+	}
+	if !ok {
+		return fmt.Errorf("filestore: lock %s: %w", dir, ctx.Err())
+	}
+	defer l.Close()
+	return fn()
+}
+
+// writeFileAtomic replaces path with data: a temporary file in tmpDir (a
+// folder on the same filesystem whose files Python never lists) is written,
+// optionally synced, and renamed over path. An existing file keeps its mode;
+// a new one gets 0666 less the umask, as Python's open() gives.
+func (s *Store) writeFileAtomic(tmpDir, path string, data []byte) error {
+	var mode fs.FileMode = 0o666
+	keepMode := false
+	if fi, err := os.Stat(path); err == nil {
+		mode, keepMode = fi.Mode().Perm(), true
+	}
+	tmp, f, err := createTemp(tmpDir)
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("filestore: write %s: %w", path, err)
+	}
+	if keepMode {
+		if err := f.Chmod(mode); err != nil {
+			return fmt.Errorf("filestore: chmod %s: %w", path, err)
+		}
+	}
+	if s.durable {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("filestore: sync %s: %w", path, err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("filestore: close %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		ok = true
+		return fmt.Errorf("filestore: replace %s: %w", path, err)
+	}
+	ok = true
+	if s.durable {
+		return syncDir(filepath.Dir(path))
+	}
+	return nil
+}
+
+// createTemp creates a new temporary file in dir with mode 0666 less the
+// umask (os.CreateTemp would give 0600).
+func createTemp(dir string) (string, *os.File, error) {
+	var b [8]byte
+	for i := 0; i < 10; i++ {
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", nil, err
+		}
+		name := filepath.Join(dir, layout.TempPrefix+hex.EncodeToString(b[:]))
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("filestore: create temporary file: %w", err)
+		}
+		return name, f, nil
+	}
+	return "", nil, fmt.Errorf("filestore: create temporary file in %s: too many collisions", dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("filestore: sync dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("filestore: sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// mkdirs creates a folder and its parents with 0777 less the umask.
+func mkdirs(dir string) error {
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	return nil
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
