@@ -87,7 +87,7 @@ func dumpStore(t testing.TB, s *filestore.Store) map[string]any {
 			"user_id": i.UserID, "status": i.Status.String(), "start_time": i.StartTime,
 			"end_time": i.EndTime, "artifact_uri": i.ArtifactURI,
 			"lifecycle_stage": string(i.LifecycleStage),
-			"metrics": latest, "params": r.Data.Params, "tags": r.Data.Tags,
+			"metrics":         latest, "params": r.Data.Params, "tags": r.Data.Tags,
 			"datasets": datasets, "model_inputs": mi, "model_outputs": mo, "history": hist,
 		})
 	}

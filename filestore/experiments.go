@@ -16,21 +16,12 @@ import (
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/store"
 	"github.com/mlruns-go/mlruns/validate"
 )
 
-// SkippedError describes a broken entity left out of a listing. It unwraps
-// to the error that made it unreadable.
-type SkippedError struct {
-	Path string // folder of the experiment or run
-	Err  error
-}
-
-func (e *SkippedError) Error() string {
-	return fmt.Sprintf("mlruns: skipped %s: %v", e.Path, e.Err)
-}
-
-func (e *SkippedError) Unwrap() error { return e.Err }
+// SkippedError describes a broken entity left out of a listing.
+type SkippedError = store.SkippedError
 
 // experimentIDWidth is the number of digits of generated experiment ids
 // (MLflow 2.0+).

@@ -15,19 +15,12 @@ import (
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/store"
 	"github.com/mlruns-go/mlruns/validate"
 )
 
 // CreateRunOptions are the arguments of CreateRun.
-type CreateRunOptions struct {
-	ExperimentID string // empty: the Default experiment "0"
-	UserID       string
-	StartTime    int64 // ms since epoch; zero means now
-	Tags         []entities.RunTag
-	// RunName names the run; empty takes the mlflow.runName tag, else a
-	// random adjective-animal-N name.
-	RunName string
-}
+type CreateRunOptions = store.CreateRunOptions
 
 // CreateRun creates a RUNNING run in an active experiment.
 func (s *Store) CreateRun(ctx context.Context, o CreateRunOptions) (entities.Run, error) {

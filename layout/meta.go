@@ -433,4 +433,3 @@ func DecodeLoggedModelMeta(data []byte) (entities.LoggedModel, error) {
 	}
 	return lm, nil
 }
-

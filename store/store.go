@@ -1,0 +1,73 @@
+// Package store defines the tracking store interface that backends
+// implement: the MLflow file store (package filestore) today, a REST client
+// of an MLflow tracking server later. The tracking API and the CLI are
+// written against this interface, never against a backend's internals.
+//
+// The method set follows MLflow's AbstractStore. Errors unwrap to the
+// sentinels of package errs so callers can branch on them whatever the
+// backend.
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mlruns-go/mlruns/entities"
+)
+
+// Store is a tracking store.
+type Store interface {
+	// Experiments.
+	CreateExperiment(ctx context.Context, name, artifactLocation string, tags []entities.ExperimentTag) (string, error)
+	GetExperiment(id string) (entities.Experiment, error)
+	GetExperimentByName(ctx context.Context, name string) (entities.Experiment, error)
+	ListExperiments(ctx context.Context, view entities.ViewType) ([]entities.Experiment, []*SkippedError, error)
+	RenameExperiment(ctx context.Context, id, newName string) error
+	DeleteExperiment(ctx context.Context, id string) error
+	RestoreExperiment(ctx context.Context, id string) error
+	SetExperimentTag(id, key, value string) error
+	DeleteExperimentTag(id, key string) error
+
+	// Runs.
+	CreateRun(ctx context.Context, o CreateRunOptions) (entities.Run, error)
+	GetRun(ctx context.Context, runID string) (entities.Run, error)
+	GetRunInfo(runID string) (entities.RunInfo, error)
+	ListRuns(ctx context.Context, experimentID string, view entities.ViewType) ([]entities.Run, []*SkippedError, error)
+	UpdateRunInfo(ctx context.Context, runID string, status entities.RunStatus, endTime *int64, runName string) (entities.RunInfo, error)
+	DeleteRun(ctx context.Context, runID string) error
+	RestoreRun(ctx context.Context, runID string) error
+
+	// Logging.
+	LogMetric(runID string, m entities.Metric) error
+	LogParam(runID, key, value string) error
+	SetTag(runID, key, value string) error
+	DeleteTag(runID, key string) error
+	LogBatch(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error
+	GetMetricHistory(ctx context.Context, runID, key string) ([]entities.Metric, error)
+	LogInputs(ctx context.Context, runID string, datasets []entities.DatasetInput, models []entities.ModelInput) error
+	LogOutputs(ctx context.Context, runID string, models []entities.ModelOutput) error
+}
+
+// CreateRunOptions are the arguments of CreateRun.
+type CreateRunOptions struct {
+	ExperimentID string // empty: the Default experiment "0"
+	UserID       string
+	StartTime    int64 // ms since epoch; zero means now
+	Tags         []entities.RunTag
+	// RunName names the run; empty takes the mlflow.runName tag, else a
+	// random adjective-animal-N name.
+	RunName string
+}
+
+// SkippedError describes a broken entity left out of a listing. It unwraps
+// to the error that made it unreadable.
+type SkippedError struct {
+	Path string // where the entity lives (a folder for the file store)
+	Err  error
+}
+
+func (e *SkippedError) Error() string {
+	return fmt.Sprintf("mlruns: skipped %s: %v", e.Path, e.Err)
+}
+
+func (e *SkippedError) Unwrap() error { return e.Err }
