@@ -1,0 +1,390 @@
+package layout
+
+import (
+	"math"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// AppendPythonFloat appends Python's repr(v) (== str(v)) to dst. This is the
+// text MLflow writes for metric values, so it is part of the on-disk format.
+//
+// Python uses the shortest round-trip digits, fixed notation when the decimal
+// exponent e (v = d.ddd × 10^e) satisfies -4 <= e < 16, exponent notation
+// with at least two exponent digits otherwise, and ".0" on integral fixed
+// values. Go's 'g' differs (1e+06 vs 1000000.0), so we take Go's shortest
+// 'e' form, which already equals Python's exponent form, and rewrite it into
+// fixed notation when Python would. It does not allocate beyond growing dst.
+func AppendPythonFloat(dst []byte, v float64) []byte {
+	switch {
+	case v != v:
+		return append(dst, "nan"...) // Python never prints -nan
+	case v > math.MaxFloat64:
+		return append(dst, "inf"...)
+	case v < -math.MaxFloat64:
+		return append(dst, "-inf"...)
+	}
+	var buf [32]byte
+	b := strconv.AppendFloat(buf[:0], v, 'e', -1, 64) // [-]d[.ddd]e±dd[d]
+	if b[0] == '-' {
+		dst = append(dst, '-')
+		b = b[1:]
+	}
+	ei := len(b) - 4 // exponent has 2 or 3 digits
+	if b[ei] != 'e' {
+		ei--
+	}
+	exp := 0
+	for _, c := range b[ei+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if b[ei+1] == '-' {
+		exp = -exp
+	}
+	if exp < -4 || exp >= 16 {
+		return append(dst, b...)
+	}
+	// Digits without the dot: b[0] and b[2:ei] when there is a fraction.
+	d0, rest := b[0], b[:0]
+	if ei > 1 {
+		rest = b[2:ei]
+	}
+	n := 1 + len(rest)
+	switch {
+	case exp < 0:
+		dst = append(dst, "0.0000"[:2-exp-1]...)
+		dst = append(dst, d0)
+		dst = append(dst, rest...)
+	case n <= exp+1:
+		dst = append(dst, d0)
+		dst = append(dst, rest...)
+		for i := n; i < exp+1; i++ {
+			dst = append(dst, '0')
+		}
+		dst = append(dst, ".0"...)
+	default:
+		dst = append(dst, d0)
+		dst = append(dst, rest[:exp]...)
+		dst = append(dst, '.')
+		dst = append(dst, rest[exp:]...)
+	}
+	return dst
+}
+
+// FormatPythonFloat returns Python's repr(v); see AppendPythonFloat.
+func FormatPythonFloat(v float64) string {
+	var buf [32]byte
+	return string(AppendPythonFloat(buf[:0], v))
+}
+
+// ParsePythonFloat parses s the way Python's float() does, which is how
+// MLflow reads metric values: surrounding (Unicode) whitespace, a sign,
+// nan/inf/infinity in any case, underscores between digits, Unicode decimal
+// digits. Overflow gives ±Inf and underflow ±0 without error, as in Python.
+// Hex floats, which Go accepts and Python does not, are rejected. Errors are
+// *strconv.NumError with Func "ParsePythonFloat".
+func ParsePythonFloat(s string) (float64, error) {
+	if f, ok := parseFloatFast(unsafe.Slice(unsafe.StringData(s), len(s))); ok {
+		return f, nil
+	}
+	if f, ok := parseFloatSlow(s); ok {
+		return f, nil
+	}
+	return 0, &strconv.NumError{Func: "ParsePythonFloat", Num: s, Err: strconv.ErrSyntax}
+}
+
+// ParsePythonInt parses s the way Python's int() does for timestamps and
+// steps: surrounding whitespace, a sign, leading zeros, underscores between
+// digits, Unicode decimal digits; "1.0" is an error. Python has no size
+// limit; values outside int64 are reported with strconv.ErrRange.
+func ParsePythonInt(s string) (int64, error) {
+	if n, ok := parseIntFast(unsafe.Slice(unsafe.StringData(s), len(s))); ok {
+		return n, nil
+	}
+	return parseIntSlow(s)
+}
+
+// parseIntFast handles the form MLflow writes: optional '-' and up to 18
+// ASCII digits (which cannot overflow). Anything else goes to the slow path.
+func parseIntFast(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg = true
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		c -= '0'
+		if c > 9 {
+			return 0, false
+		}
+		n = n*10 + int64(c)
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// pow10 holds the powers of ten that float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseFloatFast accepts [-]digits[.digits][e[±]digits] and nan/inf/-inf in
+// plain ASCII, which covers everything MLflow writes. Short mantissas use
+// Clinger's exact fast path; the rest goes to strconv, which is exact for
+// this already validated decimal syntax. ok=false means "try the slow
+// Python-compatible parser", not necessarily invalid.
+func parseFloatFast(b []byte) (float64, bool) {
+	switch string(b) {
+	case "nan":
+		return math.NaN(), true
+	case "inf":
+		return math.Inf(1), true
+	case "-inf":
+		return math.Inf(-1), true
+	}
+	i, neg := 0, false
+	if len(b) > 0 && b[0] == '-' {
+		neg, i = true, 1
+	}
+	var mant uint64
+	nd, frac := 0, 0 // mantissa digits seen; digits after the dot
+	for ; i < len(b) && b[i]-'0' <= 9; i++ {
+		mant = mant*10 + uint64(b[i]-'0')
+		nd++
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		for ; i < len(b) && b[i]-'0' <= 9; i++ {
+			mant = mant*10 + uint64(b[i]-'0')
+			nd++
+			frac++
+		}
+	}
+	if nd == 0 {
+		return 0, false
+	}
+	exp := 0
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			eneg = b[i] == '-'
+			i++
+		}
+		ed := i
+		for ; i < len(b) && b[i]-'0' <= 9; i++ {
+			if exp < 10000 {
+				exp = exp*10 + int(b[i]-'0')
+			}
+		}
+		if i == ed {
+			return 0, false
+		}
+		if eneg {
+			exp = -exp
+		}
+	}
+	if i != len(b) {
+		return 0, false
+	}
+	exp -= frac
+	if nd <= 15 && exp >= -22 && exp <= 22 { // mant < 10^15 < 2^53: exact
+		f := float64(mant)
+		if exp < 0 {
+			f /= pow10[-exp]
+		} else {
+			f *= pow10[exp]
+		}
+		if neg {
+			f = -f
+		}
+		return f, true
+	}
+	// The syntax is a plain decimal, so strconv can only report ErrRange,
+	// with the ±Inf/±0 that Python returns too. strconv copies its input
+	// into errors, so the unsafe view does not outlive this call.
+	f, _ := strconv.ParseFloat(unsafe.String(&b[0], len(b)), 64)
+	return f, true
+}
+
+// pyIsSpace is Python's str.isspace for one character: Unicode White_Space
+// plus the ASCII separators U+001C..U+001F, which Go does not count.
+func pyIsSpace(r rune) bool {
+	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
+}
+
+// isASCIISpace is CPython's Py_ISSPACE, used by int() and float() after
+// their Unicode-to-ASCII transformation.
+func isASCIISpace(c byte) bool {
+	return c == ' ' || (c >= '\t' && c <= '\r')
+}
+
+// decimalValue returns the value of a Unicode decimal digit (category Nd),
+// or -1. Unicode encodes every decimal digit set as a contiguous 0..9 run,
+// so the value is the position in the run of adjacent digits modulo 10.
+func decimalValue(r rune) int {
+	if !unicode.Is(unicode.Nd, r) {
+		return -1
+	}
+	n := 0
+	for unicode.Is(unicode.Nd, r-rune(n)-1) {
+		n++
+	}
+	return n % 10
+}
+
+// pyToASCII mirrors CPython's _PyUnicode_TransformDecimalAndSpaceToASCII,
+// which int() and float() apply first: ASCII stays, Unicode whitespace
+// becomes ' ', Unicode digits become ASCII digits, anything else fails.
+func pyToASCII(dst []byte, s string) ([]byte, bool) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c == 0x7f {
+				return dst, false
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return dst, false
+		case pyIsSpace(r):
+			dst = append(dst, ' ')
+		default:
+			d := decimalValue(r)
+			if d < 0 {
+				return dst, false
+			}
+			dst = append(dst, byte('0'+d))
+		}
+	}
+	return dst, true
+}
+
+func trimASCIISpace(b []byte) []byte {
+	for len(b) > 0 && isASCIISpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isASCIISpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// parseFloatSlow is CPython's PyFloat_FromString: transform to ASCII, check
+// and drop underscores (only between two digits), strip whitespace, then
+// nan/inf/infinity or a decimal literal.
+func parseFloatSlow(s string) (float64, bool) {
+	var buf [64]byte
+	b, ok := pyToASCII(buf[:0], s)
+	if !ok {
+		return 0, false
+	}
+	w := 0
+	for i, c := range b {
+		if c == '_' {
+			if i == 0 || i == len(b)-1 || !isDigit(b[i-1]) || !isDigit(b[i+1]) {
+				return 0, false
+			}
+			continue
+		}
+		b[w] = c
+		w++
+	}
+	b = trimASCIISpace(b[:w])
+	body, neg := b, false
+	if len(body) > 0 && (body[0] == '+' || body[0] == '-') {
+		neg = body[0] == '-'
+		body = body[1:]
+	}
+	var special float64
+	switch {
+	case equalFold(body, "nan"):
+		special = math.NaN()
+	case equalFold(body, "inf"), equalFold(body, "infinity"):
+		special = math.Inf(1)
+	default:
+		if len(body) == 0 || body[0] == '+' || body[0] == '-' {
+			return 0, false
+		}
+		if neg {
+			body = b // keep the '-' for parseFloatFast
+		} else {
+			body = b[len(b)-len(body):]
+		}
+		return parseFloatFast(body)
+	}
+	if neg {
+		special = math.Copysign(special, -1)
+	}
+	return special, true
+}
+
+func equalFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := range b {
+		if b[i]|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// parseIntSlow is CPython's int(s, 10): transform to ASCII, strip
+// whitespace, a sign, then digits with single underscores between them.
+func parseIntSlow(s string) (int64, error) {
+	var buf [64]byte
+	b, ok := pyToASCII(buf[:0], s)
+	if !ok {
+		return 0, &strconv.NumError{Func: "ParsePythonInt", Num: s, Err: strconv.ErrSyntax}
+	}
+	b = trimASCIISpace(b)
+	neg := false
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 || !isDigit(b[0]) || !isDigit(b[len(b)-1]) {
+		return 0, &strconv.NumError{Func: "ParsePythonInt", Num: s, Err: strconv.ErrSyntax}
+	}
+	var n uint64
+	overflow := false
+	for i, c := range b {
+		if c == '_' {
+			if !isDigit(b[i-1]) { // the last byte is a digit, so b[i+1] exists
+				return 0, &strconv.NumError{Func: "ParsePythonInt", Num: s, Err: strconv.ErrSyntax}
+			}
+			continue
+		}
+		if !isDigit(c) {
+			return 0, &strconv.NumError{Func: "ParsePythonInt", Num: s, Err: strconv.ErrSyntax}
+		}
+		if n > (math.MaxUint64-9)/10 {
+			overflow = true
+		} else {
+			n = n*10 + uint64(c-'0')
+		}
+	}
+	switch {
+	case !overflow && !neg && n <= math.MaxInt64:
+		return int64(n), nil
+	case !overflow && neg && n <= 1<<63:
+		return int64(-n), nil
+	}
+	return 0, &strconv.NumError{Func: "ParsePythonInt", Num: s, Err: strconv.ErrRange}
+}

@@ -1,0 +1,548 @@
+package layout
+
+// Metric files (FORMAT §7): one line per logged value, appended in call
+// order. Run files hold "<ts> <value> <step>" or, with a dataset,
+// "<ts> <value> <step> <dataset_name> <dataset_digest>"; pre-1.0 files also
+// hold "<ts> <value>". Logged-model files hold "<ts> <value> <step> <run_id>"
+// or "... <run_id> <dataset_name> <dataset_digest>".
+//
+// Reading mirrors FileStore 3.18: the file is decoded as strict UTF-8, split
+// with Python's str.splitlines (so \r, \r\n, \v, \f, \x1c-\x1e, U+0085,
+// U+2028 and U+2029 all end lines), each line is stripped of Unicode
+// whitespace and split on single spaces, and fields go through int()/float().
+// A blank line anywhere is a one-field line and therefore an error; a final
+// line without '\n' counts like any other. A torn last line (a crash during
+// an append) is read the same way, so it is usually an error here as in
+// Python; repairing it (truncating to the last '\n') is the store's job.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
+)
+
+// CorruptionError reports a metric file that MLflow cannot read. It unwraps
+// to errs.ErrCorrupt (MLflow: INTERNAL_ERROR).
+type CorruptionError struct {
+	Path   string // file path; codecs leave it empty, the store fills it in
+	Key    string // metric key
+	Line   int    // 1-based line (Python's splitlines numbering); 0 for the whole file
+	Fields int    // fields found on a line with the wrong count; 0 otherwise
+	Msg    string // MLflow's message where it has one
+}
+
+func (e *CorruptionError) Error() string {
+	s := "mlruns: " + e.Msg
+	switch {
+	case e.Path != "" && e.Line > 0:
+		s += " (" + e.Path + ":" + strconv.Itoa(e.Line) + ")"
+	case e.Path != "":
+		s += " (" + e.Path + ")"
+	case e.Line > 0:
+		s += " (line " + strconv.Itoa(e.Line) + ")"
+	}
+	return s
+}
+
+// Unwrap returns errs.ErrCorrupt.
+func (e *CorruptionError) Unwrap() error { return errs.ErrCorrupt }
+
+// noDataError is MLflow's error for an empty metric file when a latest
+// value is needed (get_run); history reads of an empty file are empty.
+func noDataError(key string) error {
+	return &CorruptionError{Key: key, Msg: "Metric '" + key + "' is malformed. No data found."}
+}
+
+func fieldCountError(key string, n int, model bool) error {
+	want := "Expected 2, 3, or 5 fields."
+	if model {
+		want = "Expected 4 or 6 fields."
+	}
+	return &CorruptionError{Key: key, Fields: n, Msg: fmt.Sprintf(
+		"Metric '%s' is malformed; persisted metric data contained %d fields. %s", key, n, want)}
+}
+
+// AppendMetricLine appends m as a run metric line, as FileStore.log_metric
+// writes it. The dataset fields are written only when both are set (Python
+// checks "is not None"; Go has no None, and one empty field would write a
+// line Python cannot read back). Callers validate keys and dataset names
+// first: a name with a space makes a line nobody can read.
+func AppendMetricLine(dst []byte, m entities.Metric) []byte {
+	dst = appendMetricHead(dst, m)
+	if m.DatasetName != "" && m.DatasetDigest != "" {
+		dst = append(dst, ' ')
+		dst = append(dst, m.DatasetName...)
+		dst = append(dst, ' ')
+		dst = append(dst, m.DatasetDigest...)
+	}
+	return append(dst, '\n')
+}
+
+// AppendModelMetricLine appends m as a logged-model metric line (the copy
+// FileStore writes under <exp>/models/<model_id>/metrics/ when a metric is
+// logged with a model id).
+func AppendModelMetricLine(dst []byte, m entities.Metric, runID string) []byte {
+	dst = appendMetricHead(dst, m)
+	dst = append(dst, ' ')
+	dst = append(dst, runID...)
+	if m.DatasetName != "" && m.DatasetDigest != "" {
+		dst = append(dst, ' ')
+		dst = append(dst, m.DatasetName...)
+		dst = append(dst, ' ')
+		dst = append(dst, m.DatasetDigest...)
+	}
+	return append(dst, '\n')
+}
+
+func appendMetricHead(dst []byte, m entities.Metric) []byte {
+	dst = strconv.AppendInt(dst, m.Timestamp, 10)
+	dst = append(dst, ' ')
+	dst = AppendPythonFloat(dst, m.Value)
+	dst = append(dst, ' ')
+	return strconv.AppendInt(dst, m.Step, 10)
+}
+
+// ParseMetricLine parses one line of a run metric file (its terminator may
+// be included). It accepts 2, 3 and 5 fields like FileStore, and like
+// FileStore 3.18 it reports step 0 for 2-field lines and also for 5-field
+// (dataset) lines, whose step field it neither parses nor checks:
+//
+//	step = int(metric_parts[2]) if len(metric_parts) == 3 else 0
+//
+// Reproducing that keeps get_run and get_metric_history identical to
+// Python's (the fs2db migrator, by contrast, keeps the stored step).
+// Errors are *CorruptionError.
+func ParseMetricLine(key string, line []byte) (entities.Metric, error) {
+	var p lineParser
+	return p.parse(key, line, false)
+}
+
+// ParseModelMetricLine parses one line of a logged-model metric file: 4 or 6
+// fields; RunID is set, ModelID is left for the caller.
+func ParseModelMetricLine(key string, line []byte) (entities.Metric, error) {
+	var p lineParser
+	return p.parse(key, line, true)
+}
+
+// lineParser keeps the last dataset strings so that files with many lines
+// for one dataset allocate them once.
+type lineParser struct {
+	name, digest, runID string
+}
+
+func (p *lineParser) str(prev *string, b []byte) string {
+	if string(b) != *prev {
+		*prev = string(b)
+	}
+	return *prev
+}
+
+// parse tries the fast path (ASCII, single spaces, plain numbers) and falls
+// back to the Python-exact path.
+func (p *lineParser) parse(key string, line []byte, model bool) (entities.Metric, error) {
+	var f [7][]byte
+	n, ok := splitFast(line, &f)
+	if ok {
+		if m, ok := p.build(key, f[:n], model); ok {
+			return m, nil
+		}
+	}
+	return p.parseSlow(key, line, model)
+}
+
+// splitFast splits a line made only of printable ASCII and single spaces;
+// anything else (other whitespace, non-ASCII, a '\r', more than 7 fields)
+// is left to the slow path, which also handles line breaks inside.
+func splitFast(line []byte, f *[7][]byte) (int, bool) {
+	if k := len(line); k > 0 && line[k-1] == '\n' {
+		line = line[:k-1]
+	}
+	n, start := 0, 0
+	for i, c := range line {
+		if c == ' ' {
+			if n == 6 {
+				return 0, false
+			}
+			f[n] = line[start:i]
+			n++
+			start = i + 1
+		} else if c < 0x21 || c > 0x7e {
+			return 0, false
+		}
+	}
+	f[n] = line[start:]
+	return n + 1, true
+}
+
+func (p *lineParser) build(key string, f [][]byte, model bool) (entities.Metric, bool) {
+	m := entities.Metric{Key: key}
+	switch len(f) {
+	case 2, 3, 5:
+		if model {
+			return m, false
+		}
+	case 4, 6:
+		if !model {
+			return m, false
+		}
+	default:
+		return m, false
+	}
+	var ok bool
+	if m.Timestamp, ok = parseIntFast(f[0]); !ok {
+		return m, false
+	}
+	if m.Value, ok = parseFloatFast(f[1]); !ok {
+		return m, false
+	}
+	if len(f) == 3 || model {
+		if m.Step, ok = parseIntFast(f[2]); !ok {
+			return m, false
+		}
+	}
+	ds := f[min(len(f), 3):]
+	if model {
+		m.RunID = p.str(&p.runID, f[3])
+		ds = f[4:]
+	}
+	if len(ds) == 2 {
+		m.DatasetName = p.str(&p.name, ds[0])
+		m.DatasetDigest = p.str(&p.digest, ds[1])
+	}
+	return m, true
+}
+
+// parseSlow is _get_metric_from_line / _get_model_metric_from_line.
+func (p *lineParser) parseSlow(key string, line []byte, model bool) (entities.Metric, error) {
+	m := entities.Metric{Key: key}
+	if !utf8.Valid(line) {
+		return m, &CorruptionError{Key: key, Msg: "Metric '" + key + "' is malformed: invalid UTF-8"}
+	}
+	line = pyStrip(line)
+	n := bytes.Count(line, []byte{' '}) + 1
+	if model && n != 4 && n != 6 || !model && n != 2 && n != 3 && n != 5 {
+		return m, fieldCountError(key, n, model)
+	}
+	f := bytes.Split(line, []byte{' '})
+	var err error
+	if m.Timestamp, err = ParsePythonInt(string(f[0])); err != nil {
+		return m, valueError(key, "invalid literal for int() with base 10: %q", f[0])
+	}
+	if m.Value, err = ParsePythonFloat(string(f[1])); err != nil {
+		return m, valueError(key, "could not convert string to float: %q", f[1])
+	}
+	if n == 3 || model {
+		if m.Step, err = ParsePythonInt(string(f[2])); err != nil {
+			return m, valueError(key, "invalid literal for int() with base 10: %q", f[2])
+		}
+	}
+	ds := f[min(n, 3):]
+	if model {
+		m.RunID = p.str(&p.runID, f[3])
+		ds = f[4:]
+	}
+	if len(ds) == 2 {
+		m.DatasetName = p.str(&p.name, ds[0])
+		m.DatasetDigest = p.str(&p.digest, ds[1])
+	}
+	return m, nil
+}
+
+func valueError(key, format string, field []byte) error {
+	return &CorruptionError{Key: key, Msg: "Metric '" + key + "' is malformed: " + fmt.Sprintf(format, field)}
+}
+
+// pyStrip is Python's str.strip() on UTF-8.
+func pyStrip(b []byte) []byte {
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if !pyIsSpace(r) {
+			break
+		}
+		b = b[size:]
+	}
+	for len(b) > 0 {
+		r, size := utf8.DecodeLastRune(b)
+		if !pyIsSpace(r) {
+			break
+		}
+		b = b[:len(b)-size]
+	}
+	return b
+}
+
+// pyLineBreak reports whether line[i:] starts with a str.splitlines
+// boundary and its length (a "\r\n" pair is one boundary of length 2).
+// Invalid UTF-8 is reported as size -1.
+func pyLineBreak(line []byte, i int) (size int) {
+	c := line[i]
+	switch {
+	case c == '\r':
+		if i+1 < len(line) && line[i+1] == '\n' {
+			return 2
+		}
+		return 1
+	case c == '\n' || c == '\v' || c == '\f' || (c >= 0x1c && c <= 0x1e):
+		return 1
+	case c < utf8.RuneSelf:
+		return 0
+	}
+	r, n := utf8.DecodeRune(line[i:])
+	if r == utf8.RuneError && n == 1 {
+		return -1
+	}
+	if r == 0x85 || r == 0x2028 || r == 0x2029 {
+		return n
+	}
+	return 0
+}
+
+// MetricScanner reads a metric file line by line, in file order, in memory
+// bounded by the longest line. Use it like bufio.Scanner:
+//
+//	s := layout.NewMetricScanner(f, key)
+//	for s.Next() { use(s.Metric()) }
+//	if err := s.Err(); err != nil { ... }
+//
+// An empty input yields no metrics and no error (get_metric_history); a
+// caller that needs a latest value reports the empty file itself, or uses
+// DecodeLatestMetric. Any bad line stops the scan with a *CorruptionError,
+// since Python fails the whole read too.
+type MetricScanner struct {
+	r          io.Reader
+	key        string
+	model      bool
+	buf        []byte
+	start, end int // unread bytes are buf[start:end]
+	eof        bool
+	err        error
+	line       int
+	m          entities.Metric
+	p          lineParser
+}
+
+const scannerBufSize = 64 << 10
+
+// NewMetricScanner scans a run metric file (2, 3 or 5 fields per line).
+func NewMetricScanner(r io.Reader, key string) *MetricScanner {
+	return &MetricScanner{r: r, key: key}
+}
+
+// NewModelMetricScanner scans a logged-model metric file (4 or 6 fields).
+func NewModelMetricScanner(r io.Reader, key string) *MetricScanner {
+	return &MetricScanner{r: r, key: key, model: true}
+}
+
+// newBytesScanner scans data in place, without copying it.
+func newBytesScanner(data []byte, key string, model bool) *MetricScanner {
+	return &MetricScanner{key: key, model: model, buf: data, end: len(data) - incompleteUTF8Tail(data), eof: true}
+}
+
+// incompleteUTF8Tail returns the length of a truncated UTF-8 sequence at
+// the end of b, which Python silently drops: FileStore reads through a
+// codecs StreamReader, which decodes with final=False and never flushes.
+// CPython's check of such a prefix is laxer than full decoding: after 0xED
+// it accepts any continuation byte (surrogate prefixes are dropped too).
+func incompleteUTF8Tail(b []byte) int {
+	for n := 1; n <= 3 && n <= len(b); n++ {
+		c := b[len(b)-n]
+		if c&0xC0 == 0x80 {
+			continue // continuation byte: look further back
+		}
+		var need int
+		lo, hi := byte(0x80), byte(0xBF)
+		switch {
+		case c >= 0xC2 && c <= 0xDF:
+			need = 2
+		case c >= 0xE0 && c <= 0xEF:
+			need = 3
+			if c == 0xE0 {
+				lo = 0xA0
+			}
+		case c >= 0xF0 && c <= 0xF4:
+			need = 4
+			if c == 0xF0 {
+				lo = 0x90
+			} else if c == 0xF4 {
+				hi = 0x8F
+			}
+		default:
+			return 0
+		}
+		if n >= need || n >= 2 && (b[len(b)-n+1] < lo || b[len(b)-n+1] > hi) {
+			return 0
+		}
+		return n
+	}
+	return 0
+}
+
+// Metric returns the metric parsed by the last successful Next.
+func (s *MetricScanner) Metric() entities.Metric { return s.m }
+
+// Line returns the 1-based number of the last line read (Python's
+// splitlines numbering).
+func (s *MetricScanner) Line() int { return s.line }
+
+// Err returns the first error met, or nil at a clean end of input.
+func (s *MetricScanner) Err() error { return s.err }
+
+// Next parses the next line; it returns false at the end or on error.
+func (s *MetricScanner) Next() bool {
+	if s.err != nil {
+		return false
+	}
+	for {
+		data := s.buf[s.start:s.end]
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 && !s.eof {
+			s.fill()
+			if s.err != nil {
+				return false
+			}
+			continue
+		}
+		seg := data
+		if i >= 0 {
+			seg = data[:i+1]
+		} else if len(seg) == 0 {
+			return false
+		}
+		// Fast path: the segment minus "\n" or "\r\n" is one clean line.
+		var f [7][]byte
+		clean := seg
+		if k := len(clean); k > 0 && clean[k-1] == '\n' {
+			clean = clean[:k-1]
+			if k > 1 && clean[k-2] == '\r' {
+				clean = clean[:k-2]
+			}
+		}
+		if n, ok := splitFast(clean, &f); ok {
+			if m, ok := s.p.build(s.key, f[:n], s.model); ok {
+				s.start += len(seg)
+				s.line++
+				s.m = m
+				return true
+			}
+		}
+		return s.slowLine(seg)
+	}
+}
+
+// slowLine finds the first Python line boundary in seg, validating UTF-8,
+// and parses that line with the exact parser.
+func (s *MetricScanner) slowLine(seg []byte) bool {
+	s.line++
+	end, next := len(seg), len(seg)
+	for j := 0; j < len(seg); j++ {
+		size := pyLineBreak(seg, j)
+		if size < 0 {
+			s.err = &CorruptionError{Key: s.key, Line: s.line,
+				Msg: "Metric '" + s.key + "' is malformed: invalid UTF-8"}
+			return false
+		}
+		if size > 0 {
+			end, next = j, j+size
+			break
+		}
+	}
+	s.start += next
+	m, err := s.p.parseSlow(s.key, seg[:end], s.model)
+	if err != nil {
+		var ce *CorruptionError
+		if errors.As(err, &ce) {
+			ce.Line = s.line
+		}
+		s.err = err
+		return false
+	}
+	s.m = m
+	return true
+}
+
+// fill reads more input, compacting or growing the buffer so that a line
+// longer than the buffer still fits.
+func (s *MetricScanner) fill() {
+	if s.buf == nil {
+		s.buf = make([]byte, scannerBufSize)
+	}
+	if s.start > 0 {
+		s.end = copy(s.buf, s.buf[s.start:s.end])
+		s.start = 0
+	}
+	if s.end == len(s.buf) {
+		nb := make([]byte, 2*len(s.buf))
+		copy(nb, s.buf[:s.end])
+		s.buf = nb
+	}
+	for tries := 0; tries < 100; tries++ {
+		n, err := s.r.Read(s.buf[s.end:])
+		s.end += n
+		if err == io.EOF {
+			s.eof = true
+			s.end -= incompleteUTF8Tail(s.buf[s.start:s.end])
+			return
+		}
+		if err != nil {
+			s.err = fmt.Errorf("read metric %q: %w", s.key, err)
+			return
+		}
+		if n > 0 {
+			return
+		}
+	}
+	s.err = fmt.Errorf("read metric %q: %w", s.key, io.ErrNoProgress)
+}
+
+// DecodeMetricHistory parses a whole run metric file, lines in file order
+// (get_metric_history). An empty file gives an empty history.
+func DecodeMetricHistory(key string, data []byte) ([]entities.Metric, error) {
+	return decodeAll(key, data, false)
+}
+
+// DecodeModelMetricHistory parses a whole logged-model metric file.
+func DecodeModelMetricHistory(key string, data []byte) ([]entities.Metric, error) {
+	return decodeAll(key, data, true)
+}
+
+func decodeAll(key string, data []byte, model bool) ([]entities.Metric, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	out := make([]entities.Metric, 0, bytes.Count(data, []byte{'\n'})+1)
+	s := newBytesScanner(data, key, model)
+	for s.Next() {
+		out = append(out, s.m)
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	return out, nil
+}
+
+// DecodeLatestMetric returns the latest value of a run metric file by
+// MLflow's rule (entities.LatestMetric) without building the history, as
+// get_run needs. An empty file is MLflow's "No data found" error.
+func DecodeLatestMetric(key string, data []byte) (entities.Metric, error) {
+	s := newBytesScanner(data, key, false)
+	var best entities.Metric
+	found := false
+	for s.Next() {
+		if !found || entities.IsNewerMetric(s.m, best) {
+			best, found = s.m, true
+		}
+	}
+	if s.err != nil {
+		return entities.Metric{}, s.err
+	}
+	if !found {
+		return entities.Metric{}, noDataError(key)
+	}
+	return best, nil
+}
