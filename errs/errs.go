@@ -27,14 +27,25 @@ var (
 	// malformed metric files).
 	ErrCorrupt = errors.New("mlruns: corrupt data")
 	// ErrInvalidPath: a key, id or artifact path would resolve outside its
-	// folder or to another name (INVALID_PARAMETER_VALUE).
-	ErrInvalidPath = errors.New("mlruns: invalid path")
+	// folder or to another name. It is a kind of invalid parameter:
+	// errors.Is(ErrInvalidPath, ErrInvalidParameter) holds
+	// (INVALID_PARAMETER_VALUE).
+	ErrInvalidPath error = &subKind{msg: "mlruns: invalid path", parent: ErrInvalidParameter}
 	// ErrInternal: any other failure MLflow reports as INTERNAL_ERROR.
 	ErrInternal = errors.New("mlruns: internal error")
 	// ErrNotSupported: the backend cannot do this (e.g. an http tracking URI
 	// given to the file store).
 	ErrNotSupported = errors.New("mlruns: not supported")
 )
+
+// subKind is a sentinel that is also its parent sentinel.
+type subKind struct {
+	msg    string
+	parent error
+}
+
+func (e *subKind) Error() string { return e.msg }
+func (e *subKind) Unwrap() error { return e.parent }
 
 // MLflow error codes, as used in its REST API and MlflowException.
 const (

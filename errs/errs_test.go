@@ -37,6 +37,8 @@ func TestError_Unwrap(t *testing.T) {
 	err := fmt.Errorf("ctx: %w", errs.New(errs.ErrNotFound, "Run 'x' not found"))
 	require.ErrorIs(t, err, errs.ErrNotFound)
 	require.False(t, errors.Is(err, errs.ErrInvalidParameter))
+	require.ErrorIs(t, errs.ErrInvalidPath, errs.ErrInvalidParameter)
+	require.False(t, errors.Is(errs.ErrInvalidParameter, errs.ErrInvalidPath))
 	var e *errs.Error
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, "Run 'x' not found", e.Msg)

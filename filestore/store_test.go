@@ -1,0 +1,550 @@
+package filestore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/validate"
+)
+
+var ctx = context.Background()
+
+// newStore opens a store in a fresh temp dir; the test ends with a
+// consistency check of the tree.
+func newStore(t *testing.T, opts *filestore.Options) (*filestore.Store, string) {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "mlruns")
+	s, err := filestore.Open(root, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { mustCheck(t, s) })
+	return s, root
+}
+
+func mustCheck(t *testing.T, s *filestore.Store) {
+	t.Helper()
+	probs, err := s.Check(ctx)
+	require.NoError(t, err)
+	require.Empty(t, probs, "consistency check")
+}
+
+func newRun(t *testing.T, s *filestore.Store, expID string) entities.Run {
+	t.Helper()
+	r, err := s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: expID, UserID: "u", StartTime: 1})
+	require.NoError(t, err)
+	return r
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func runDir(t *testing.T, root string, r entities.Run) string {
+	t.Helper()
+	return filepath.Join(root, r.Info.ExperimentID, r.Info.RunID)
+}
+
+func TestOpen_Bootstrap(t *testing.T) {
+	t.Run("new root gets Default and .trash", func(t *testing.T) {
+		s, root := newStore(t, nil)
+		require.DirExists(t, filepath.Join(root, ".trash"))
+		exp, err := s.GetExperiment("0")
+		require.NoError(t, err)
+		require.Equal(t, "Default", exp.Name)
+		require.Equal(t, filestore.FileURI(root)+"/0", exp.ArtifactLocation)
+	})
+	t.Run("existing empty root gets only .trash", func(t *testing.T) {
+		root := t.TempDir()
+		s, err := filestore.Open(root, nil)
+		require.NoError(t, err)
+		require.DirExists(t, filepath.Join(root, ".trash"))
+		require.NoDirExists(t, filepath.Join(root, "0"))
+		_, err = s.GetExperiment("0")
+		require.ErrorIs(t, err, errs.ErrNotFound)
+	})
+	t.Run("file URI", func(t *testing.T) {
+		root := filepath.Join(t.TempDir(), "m")
+		s, err := filestore.Open("file://"+root, nil)
+		require.NoError(t, err)
+		require.Equal(t, root, s.Root())
+	})
+	t.Run("http URI is not supported", func(t *testing.T) {
+		_, err := filestore.Open("http://localhost:5000", nil)
+		require.ErrorIs(t, err, errs.ErrNotSupported)
+	})
+}
+
+func TestStore_CreateExperiment_Errors(t *testing.T) {
+	s, _ := newStore(t, nil)
+	_, err := s.CreateExperiment(ctx, "taken", "", nil)
+	require.NoError(t, err)
+	del, err := s.CreateExperiment(ctx, "deleted", "", nil)
+	require.NoError(t, err)
+	require.NoError(t, s.DeleteExperiment(ctx, del))
+	cases := []struct {
+		name, exp string
+		tags      []entities.ExperimentTag
+		want      error
+	}{
+		{"empty name", "", nil, errs.ErrInvalidParameter},
+		{"too long", strings.Repeat("x", 501), nil, errs.ErrInvalidParameter},
+		{"duplicate", "taken", nil, errs.ErrAlreadyExists},
+		{"duplicate of deleted", "deleted", nil, errs.ErrAlreadyExists},
+		{"bad tag key", "ok1", []entities.ExperimentTag{{Key: "a//b", Value: "v"}}, errs.ErrInvalidParameter},
+		{"tag key escapes", "ok2", []entities.ExperimentTag{{Key: "../x", Value: "v"}}, errs.ErrInvalidParameter},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before, _, err := s.ListExperiments(ctx, entities.ViewAll)
+			require.NoError(t, err)
+			_, err = s.CreateExperiment(ctx, c.exp, "", c.tags)
+			require.ErrorIs(t, err, c.want)
+			after, _, err := s.ListExperiments(ctx, entities.ViewAll)
+			require.NoError(t, err)
+			require.Len(t, after, len(before), "nothing created")
+		})
+	}
+}
+
+func TestStore_Experiment_Lifecycle(t *testing.T) {
+	s, root := newStore(t, nil)
+	id, err := s.CreateExperiment(ctx, "life", "", []entities.ExperimentTag{{Key: "team", Value: "ml"}})
+	require.NoError(t, err)
+	require.Regexp(t, regexp.MustCompile(`^[1-9][0-9]{17}$`), id)
+	r1 := newRun(t, s, id)
+	r2 := newRun(t, s, id)
+	require.NoError(t, s.DeleteRun(ctx, r2.Info.RunID))
+
+	require.ErrorIs(t, s.DeleteExperiment(ctx, "0"), errs.ErrInternal)
+	require.NoError(t, s.DeleteExperiment(ctx, id))
+	require.NoDirExists(t, filepath.Join(root, id))
+	require.DirExists(t, filepath.Join(root, ".trash", id))
+	exp, err := s.GetExperiment(id)
+	require.NoError(t, err)
+	require.Equal(t, entities.StageDeleted, exp.LifecycleStage)
+	require.Equal(t, map[string]string{"team": "ml"}, exp.Tags)
+	for _, r := range []entities.Run{r1, r2} {
+		info, err := s.GetRunInfo(r.Info.RunID)
+		require.NoError(t, err)
+		require.Equal(t, entities.StageDeleted, info.LifecycleStage)
+		require.NotNil(t, info.DeletedTime)
+	}
+	_, err = s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: id})
+	require.ErrorIs(t, err, errs.ErrInvalidState)
+	require.ErrorIs(t, s.RenameExperiment(ctx, id, "new"), errs.ErrInvalidState)
+	require.ErrorIs(t, s.SetExperimentTag(id, "k", "v"), errs.ErrInvalidParameter)
+	require.ErrorIs(t, s.DeleteExperiment(ctx, id), errs.ErrNotFound)
+
+	require.NoError(t, s.RestoreExperiment(ctx, id))
+	require.ErrorIs(t, s.RestoreExperiment(ctx, id), errs.ErrNotFound)
+	for _, r := range []entities.Run{r1, r2} { // restore brings back every deleted run
+		info, err := s.GetRunInfo(r.Info.RunID)
+		require.NoError(t, err)
+		require.Equal(t, entities.StageActive, info.LifecycleStage)
+		require.Nil(t, info.DeletedTime)
+		require.NotContains(t, readFile(t, filepath.Join(root, id, r.Info.RunID, "meta.yaml")), "deleted_time")
+	}
+	require.NoError(t, s.RenameExperiment(ctx, id, "renamed"))
+	require.ErrorIs(t, s.RenameExperiment(ctx, id, "renamed"), errs.ErrAlreadyExists)
+	got, err := s.GetExperimentByName(ctx, "renamed")
+	require.NoError(t, err)
+	require.Equal(t, id, got.ExperimentID)
+	_, err = s.GetExperimentByName(ctx, "life")
+	require.ErrorIs(t, err, errs.ErrNotFound)
+	require.NoError(t, s.DeleteExperimentTag(id, "team"))
+	require.ErrorIs(t, s.DeleteExperimentTag(id, "team"), errs.ErrNotFound)
+}
+
+func TestStore_GetExperiment_BadID(t *testing.T) {
+	s, _ := newStore(t, nil)
+	for _, id := range []string{"", "../0", "-1", "a/b", strings.Repeat("1", 65)} {
+		_, err := s.GetExperiment(id)
+		require.ErrorIs(t, err, errs.ErrInvalidParameter, id)
+		var ve *validate.Error
+		require.ErrorAs(t, err, &ve)
+		require.Equal(t, "experiment_id", ve.Field)
+	}
+	_, err := s.GetExperiment("12345")
+	require.ErrorIs(t, err, errs.ErrNotFound)
+}
+
+func TestStore_CreateRun_Name(t *testing.T) {
+	s, _ := newStore(t, nil)
+	tag := func(v string) []entities.RunTag { return []entities.RunTag{{Key: entities.TagRunName, Value: v}} }
+	cases := []struct {
+		name    string
+		runName string
+		tags    []entities.RunTag
+		want    string // "" = random
+		err     error
+	}{
+		{"argument", "a", nil, "a", nil},
+		{"tag", "", tag("b"), "b", nil},
+		{"both equal", "c", tag("c"), "c", nil},
+		{"both differ", "c", tag("d"), "", errs.ErrInvalidParameter},
+		{"neither", "", nil, "", nil},
+		{"empty tag", "", tag(""), "", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := s.CreateRun(ctx, filestore.CreateRunOptions{RunName: c.runName, Tags: c.tags, UserID: "u"})
+			if c.err != nil {
+				require.ErrorIs(t, err, c.err)
+				return
+			}
+			require.NoError(t, err)
+			got, err := s.GetRun(ctx, r.Info.RunID)
+			require.NoError(t, err)
+			if c.want == "" {
+				require.Regexp(t, `^[a-z]+-[a-z]+-\d{1,4}$`, got.Info.RunName)
+			} else {
+				require.Equal(t, c.want, got.Info.RunName)
+			}
+			require.Equal(t, got.Info.RunName, got.Data.Tags[entities.TagRunName])
+			require.Regexp(t, `^[0-9a-f]{32}$`, got.Info.RunID)
+			require.Equal(t, entities.StatusRunning, got.Info.Status)
+		})
+	}
+}
+
+func TestStore_GetRun_Errors(t *testing.T) {
+	s, _ := newStore(t, nil)
+	_, err := s.GetRun(ctx, "0123456789abcdef0123456789abcdef")
+	require.ErrorIs(t, err, errs.ErrNotFound)
+	for _, id := range []string{"", "../x", "-ab", "a b", strings.Repeat("a", 257)} {
+		_, err := s.GetRun(ctx, id)
+		require.ErrorIs(t, err, errs.ErrInvalidParameter, id)
+	}
+}
+
+func TestStore_LogMetric(t *testing.T) {
+	s, root := newStore(t, nil)
+	r := newRun(t, s, "0")
+	id := r.Info.RunID
+	require.NoError(t, s.LogBatch(ctx, id, []entities.Metric{
+		{Key: "loss", Value: 0.5, Timestamp: 1700000002000, Step: 0},
+		{Key: "loss", Value: 0.25, Timestamp: 1700000003000, Step: 1},
+		{Key: "eval/acc", Value: 1.0, Timestamp: 1700000003000, Step: 1},
+	}, nil, nil))
+	dir := runDir(t, root, r)
+	require.Equal(t, "1700000002000 0.5 0\n1700000003000 0.25 1\n", readFile(t, filepath.Join(dir, "metrics", "loss")))
+	require.Equal(t, "1700000003000 1.0 1\n", readFile(t, filepath.Join(dir, "metrics", "eval", "acc")))
+	h, err := s.GetMetricHistory(ctx, id, "loss")
+	require.NoError(t, err)
+	require.Len(t, h, 2)
+	require.Equal(t, 0.25, h[1].Value)
+	h, err = s.GetMetricHistory(ctx, id, "never")
+	require.NoError(t, err)
+	require.Empty(t, h)
+}
+
+func TestStore_LogMetric_Rejected(t *testing.T) {
+	s, root := newStore(t, nil)
+	r := newRun(t, s, "0")
+	require.NoError(t, s.LogMetric(r.Info.RunID, entities.Metric{Key: "a", Value: 1}))
+	cases := []struct {
+		name string
+		m    entities.Metric
+		want error
+	}{
+		{"empty key", entities.Metric{Key: ""}, errs.ErrInvalidParameter},
+		{"double slash", entities.Metric{Key: "a//b"}, errs.ErrInvalidParameter},
+		{"dot dot", entities.Metric{Key: "../escape"}, errs.ErrInvalidParameter},
+		{"absolute", entities.Metric{Key: "/etc/passwd"}, errs.ErrInvalidParameter},
+		{"bad char", entities.Metric{Key: "a@b"}, errs.ErrInvalidParameter},
+		{"negative timestamp", entities.Metric{Key: "b", Timestamp: -1}, errs.ErrInvalidParameter},
+		{"file is a prefix dir", entities.Metric{Key: "a/b"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := s.LogMetric(r.Info.RunID, c.m)
+			if c.want == nil {
+				require.Error(t, err)
+			} else {
+				require.ErrorIs(t, err, c.want)
+			}
+		})
+	}
+	// nothing but metric "a" was written
+	ents, err := os.ReadDir(filepath.Join(runDir(t, root, r), "metrics"))
+	require.NoError(t, err)
+	require.Len(t, ents, 1)
+}
+
+func TestStore_Log_DeletedRun(t *testing.T) {
+	s, _ := newStore(t, nil)
+	r := newRun(t, s, "0")
+	id := r.Info.RunID
+	require.NoError(t, s.DeleteRun(ctx, id))
+	require.NoError(t, s.DeleteRun(ctx, id), "idempotent")
+	for name, err := range map[string]error{
+		"metric": s.LogMetric(id, entities.Metric{Key: "m", Value: 1}),
+		"param":  s.LogParam(id, "p", "v"),
+		"tag":    s.SetTag(id, "t", "v"),
+		"batch":  s.LogBatch(ctx, id, []entities.Metric{{Key: "m"}}, nil, nil),
+		"inputs": s.LogInputs(ctx, id, []entities.DatasetInput{{Dataset: entities.Dataset{Name: "d", Digest: "x"}}}, nil),
+	} {
+		require.ErrorIs(t, err, errs.ErrInvalidParameter, name)
+	}
+	_, err := s.UpdateRunInfo(ctx, id, entities.StatusFinished, nil, "")
+	require.ErrorIs(t, err, errs.ErrInvalidParameter)
+	got, err := s.GetRun(ctx, id)
+	require.NoError(t, err)
+	require.Empty(t, got.Data.Metrics)
+	require.Empty(t, got.Data.Params)
+	require.NoError(t, s.RestoreRun(ctx, id))
+	require.NoError(t, s.LogMetric(id, entities.Metric{Key: "m", Value: 1}))
+}
+
+func TestStore_LogParam_Immutable(t *testing.T) {
+	s, root := newStore(t, nil)
+	r := newRun(t, s, "0")
+	id := r.Info.RunID
+	require.NoError(t, s.LogParam(id, "nested/p", "multi\nline"))
+	require.Equal(t, "multi\nline", readFile(t, filepath.Join(runDir(t, root, r), "params", "nested", "p")))
+	require.NoError(t, s.LogParam(id, "nested/p", "multi\nline"), "same value again")
+	err := s.LogParam(id, "nested/p", "other")
+	require.ErrorIs(t, err, errs.ErrInvalidParameter)
+	require.Equal(t, "multi\nline", readFile(t, filepath.Join(runDir(t, root, r), "params", "nested", "p")), "old value kept")
+	// a batch with a conflicting param writes nothing at all
+	err = s.LogBatch(ctx, id, []entities.Metric{{Key: "m", Value: 1}}, []entities.Param{{Key: "new", Value: "1"}, {Key: "nested/p", Value: "x"}}, nil)
+	require.ErrorIs(t, err, errs.ErrInvalidParameter)
+	run, err := s.GetRun(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"nested/p": "multi\nline"}, run.Data.Params)
+	require.Empty(t, run.Data.Metrics)
+}
+
+func TestStore_LogParam_Truncation(t *testing.T) {
+	long := strings.Repeat("é", 6001)
+	s, _ := newStore(t, nil)
+	r := newRun(t, s, "0")
+	require.NoError(t, s.LogParam(r.Info.RunID, "p", long))
+	run, err := s.GetRun(ctx, r.Info.RunID)
+	require.NoError(t, err)
+	require.Equal(t, strings.Repeat("é", 6000), run.Data.Params["p"])
+
+	off := false
+	s2, _ := newStore(t, &filestore.Options{TruncateLongValues: &off})
+	r2 := newRun(t, s2, "0")
+	require.ErrorIs(t, s2.LogParam(r2.Info.RunID, "p", long), errs.ErrInvalidParameter)
+}
+
+func TestStore_Tags(t *testing.T) {
+	s, root := newStore(t, nil)
+	r := newRun(t, s, "0")
+	id := r.Info.RunID
+	require.NoError(t, s.SetTag(id, "t", "v1"))
+	require.NoError(t, s.SetTag(id, "t", "v2\n"))
+	require.Equal(t, "v2\n", readFile(t, filepath.Join(runDir(t, root, r), "tags", "t")))
+	require.NoError(t, s.SetTag(id, entities.TagRunName, "renamed"))
+	info, err := s.GetRunInfo(id)
+	require.NoError(t, err)
+	require.Equal(t, "renamed", info.RunName)
+	require.Contains(t, readFile(t, filepath.Join(runDir(t, root, r), "meta.yaml")), "run_name: renamed\n")
+	require.NoError(t, s.DeleteTag(id, "t"))
+	require.ErrorIs(t, s.DeleteTag(id, "t"), errs.ErrNotFound)
+	require.ErrorIs(t, s.SetTag(id, "bad//key", "v"), errs.ErrInvalidParameter)
+}
+
+func TestStore_RunMeta_DeletedTime(t *testing.T) {
+	s, root := newStore(t, nil)
+	r := newRun(t, s, "0")
+	meta := filepath.Join(runDir(t, root, r), "meta.yaml")
+	require.NotContains(t, readFile(t, meta), "deleted_time", "create_run ends without the key")
+	require.NoError(t, s.DeleteRun(ctx, r.Info.RunID))
+	require.Regexp(t, `(?m)^deleted_time: \d+$`, readFile(t, meta))
+	require.Contains(t, readFile(t, meta), "lifecycle_stage: deleted\n")
+	require.NoError(t, s.RestoreRun(ctx, r.Info.RunID))
+	require.NotContains(t, readFile(t, meta), "deleted_time")
+	end := int64(1700000008000)
+	_, err := s.UpdateRunInfo(ctx, r.Info.RunID, entities.StatusFinished, &end, "")
+	require.NoError(t, err)
+	require.Contains(t, readFile(t, meta), "end_time: 1700000008000\n")
+	require.Contains(t, readFile(t, meta), "status: 3\n")
+}
+
+func TestStore_ListRuns_BrokenRunReported(t *testing.T) {
+	s, root := newStore(t, nil)
+	good := newRun(t, s, "0")
+	bad := newRun(t, s, "0")
+	badMeta := newRun(t, s, "0")
+	// a stray file in metrics/ makes the run unreadable, not the listing
+	require.NoError(t, os.WriteFile(filepath.Join(runDir(t, root, bad), "metrics", ".DS_Store"), []byte("\x00\x01junk"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(runDir(t, root, badMeta), "meta.yaml"), nil, 0o644))
+	runs, skipped, err := s.ListRuns(ctx, "0", entities.ViewAll)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	require.Equal(t, good.Info.RunID, runs[0].Info.RunID)
+	require.Len(t, skipped, 2)
+	for _, sk := range skipped {
+		require.ErrorIs(t, sk, errs.ErrCorrupt)
+	}
+	_, err = s.GetRun(ctx, bad.Info.RunID)
+	var ce *layout.CorruptionError
+	require.ErrorAs(t, err, &ce)
+	probs, err := s.Check(ctx)
+	require.NoError(t, err)
+	require.Len(t, probs, 2)
+	// repair by hand so the cleanup check passes
+	require.NoError(t, os.Remove(filepath.Join(runDir(t, root, bad), "metrics", ".DS_Store")))
+	require.NoError(t, os.RemoveAll(runDir(t, root, badMeta)))
+}
+
+func TestStore_Inputs(t *testing.T) {
+	s, root := newStore(t, nil)
+	r := newRun(t, s, "0")
+	ds := entities.DatasetInput{
+		Dataset: entities.Dataset{Name: "iris", Digest: "abc123", SourceType: "local", Source: `{"uri": "iris.csv"}`},
+		Tags:    []entities.InputTag{{Key: entities.TagDatasetContext, Value: "train"}},
+	}
+	require.NoError(t, s.LogInputs(ctx, r.Info.RunID, []entities.DatasetInput{ds}, []entities.ModelInput{{ModelID: "m-e5641962c7e5467e9a1a0c715a129ecd"}}))
+	require.NoError(t, s.LogInputs(ctx, r.Info.RunID, []entities.DatasetInput{ds}, nil), "again: no-op")
+	require.FileExists(t, filepath.Join(root, "0", "datasets", "65889691a86609276f6fa92515985e9b", "meta.yaml"))
+	run, err := s.GetRun(ctx, r.Info.RunID)
+	require.NoError(t, err)
+	require.Len(t, run.Inputs.DatasetInputs, 1)
+	require.Equal(t, ds.Dataset, run.Inputs.DatasetInputs[0].Dataset)
+	require.Equal(t, ds.Tags, run.Inputs.DatasetInputs[0].Tags)
+	require.Equal(t, []entities.ModelInput{{ModelID: "m-e5641962c7e5467e9a1a0c715a129ecd"}}, run.Inputs.ModelInputs)
+	require.ErrorIs(t, s.LogInputs(ctx, r.Info.RunID, nil, []entities.ModelInput{{ModelID: "../x"}}), errs.ErrInvalidPath)
+}
+
+// Many goroutines append to one metric: every line lands once and parses.
+func TestStore_LogMetric_Concurrent(t *testing.T) {
+	s, _ := newStore(t, nil)
+	r := newRun(t, s, "0")
+	const writers, points = 8, 200
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < points; i++ {
+				require.NoError(t, s.LogMetric(r.Info.RunID, entities.Metric{Key: "m", Value: float64(i), Timestamp: int64(w), Step: int64(i)}))
+			}
+		}(w)
+	}
+	wg.Wait()
+	h, err := s.GetMetricHistory(ctx, r.Info.RunID, "m")
+	require.NoError(t, err)
+	require.Len(t, h, writers*points)
+	next := make([]int64, writers)
+	for _, m := range h { // each writer's points appear in its own order
+		require.Equal(t, next[m.Timestamp], m.Step)
+		next[m.Timestamp]++
+	}
+}
+
+// Goroutines (each with its own Store, as separate processes would be)
+// create one name: exactly one experiment, the rest get ErrAlreadyExists.
+func TestStore_CreateExperiment_Exclusive(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "mlruns")
+	_, err := filestore.Open(root, nil)
+	require.NoError(t, err)
+	const n = 8
+	var wg sync.WaitGroup
+	errc := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := filestore.Open(root, nil)
+			if err == nil {
+				_, err = s.CreateExperiment(ctx, "same", "", nil)
+			}
+			errc <- err
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	ok := 0
+	for err := range errc {
+		if err == nil {
+			ok++
+		} else {
+			require.ErrorIs(t, err, errs.ErrAlreadyExists)
+		}
+	}
+	require.Equal(t, 1, ok)
+	s, _ := filestore.Open(root, nil)
+	exps, _, err := s.ListExperiments(ctx, entities.ViewAll)
+	require.NoError(t, err)
+	require.Len(t, exps, 2)
+	mustCheck(t, s)
+}
+
+// Concurrent first logs of one param with different values: one wins.
+func TestStore_LogParam_ConcurrentOneWins(t *testing.T) {
+	s, _ := newStore(t, nil)
+	r := newRun(t, s, "0")
+	const n = 8
+	errc := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errc <- s.LogParam(r.Info.RunID, "p", fmt.Sprint(i))
+		}(i)
+	}
+	wg.Wait()
+	close(errc)
+	ok := 0
+	for err := range errc {
+		if err == nil {
+			ok++
+		} else {
+			require.ErrorIs(t, err, errs.ErrInvalidParameter)
+		}
+	}
+	require.Equal(t, 1, ok)
+}
+
+func TestStore_FileModes(t *testing.T) {
+	s, root := newStore(t, nil)
+	r := newRun(t, s, "0")
+	require.NoError(t, s.LogParam(r.Info.RunID, "p", "v"))
+	require.NoError(t, s.LogMetric(r.Info.RunID, entities.Metric{Key: "m", Value: math.Pi}))
+	umask := currentUmask(t)
+	for _, p := range []string{"meta.yaml", "params/p", "metrics/m", "tags/mlflow.runName"} {
+		fi, err := os.Stat(filepath.Join(runDir(t, root, r), p))
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o666)&^umask, fi.Mode().Perm(), p)
+	}
+	fi, err := os.Stat(filepath.Join(runDir(t, root, r), "metrics"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o777)&^umask, fi.Mode().Perm())
+}
+
+// currentUmask learns the umask from a file created with mode 0666.
+func currentUmask(t *testing.T) os.FileMode {
+	p := filepath.Join(t.TempDir(), "probe")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o666)
+	require.NoError(t, err)
+	f.Close()
+	fi, err := os.Stat(p)
+	require.NoError(t, err)
+	return 0o666 &^ fi.Mode().Perm()
+}
+
+func TestStore_SkippedError(t *testing.T) {
+	err := &filestore.SkippedError{Path: "x", Err: errs.ErrCorrupt}
+	require.True(t, errors.Is(err, errs.ErrCorrupt))
+}
