@@ -109,15 +109,15 @@ func appendMetricHead(dst []byte, m entities.Metric) []byte {
 }
 
 // ParseMetricLine parses one line of a run metric file (its terminator may
-// be included). It accepts 2, 3 and 5 fields like FileStore, and like
-// FileStore 3.18 it reports step 0 for 2-field lines and also for 5-field
-// (dataset) lines, whose step field it neither parses nor checks:
+// be included). It accepts 2, 3 and 5 fields like FileStore; 2-field lines
+// (pre-1.0) have step 0.
 //
-//	step = int(metric_parts[2]) if len(metric_parts) == 3 else 0
-//
-// Reproducing that keeps get_run and get_metric_history identical to
-// Python's (the fs2db migrator, by contrast, keeps the stored step).
-// Errors are *CorruptionError.
+// Deliberate difference: for 5-field (dataset) lines we return the stored
+// step. FileStore 3.18 reports step 0 for them without reading the field
+// (`step = int(metric_parts[2]) if len(metric_parts) == 3 else 0`), so a
+// value logged at step 3 against a dataset reads back at step 0 there; the
+// official file-to-SQLite migrator (mlflow/store/fs2db) keeps the step, and
+// so do we. Errors are *CorruptionError.
 func ParseMetricLine(key string, line []byte) (entities.Metric, error) {
 	var p lineParser
 	return p.parse(key, line, false)
@@ -201,7 +201,7 @@ func (p *lineParser) build(key string, f [][]byte, model bool) (entities.Metric,
 	if m.Value, ok = parseFloatFast(f[1]); !ok {
 		return m, false
 	}
-	if len(f) == 3 || model {
+	if len(f) >= 3 {
 		if m.Step, ok = parseIntFast(f[2]); !ok {
 			return m, false
 		}
@@ -237,7 +237,7 @@ func (p *lineParser) parseSlow(key string, line []byte, model bool) (entities.Me
 	if m.Value, err = ParsePythonFloat(string(f[1])); err != nil {
 		return m, valueError(key, "could not convert string to float: %q", f[1])
 	}
-	if n == 3 || model {
+	if n >= 3 {
 		if m.Step, err = ParsePythonInt(string(f[2])); err != nil {
 			return m, valueError(key, "invalid literal for int() with base 10: %q", f[2])
 		}
