@@ -205,8 +205,9 @@ func (s *Store) GetLoggedModel(ctx context.Context, modelID string) (entities.Lo
 	return entities.LoggedModel{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Model '%s' not found", modelID))
 }
 
-// readModelMetrics reads every value of every metric of a logged model,
-// sorted by key then file order.
+// readModelMetrics reads the metrics of a logged model as Python reports
+// them: for each key (sorted), the latest value of each (dataset name,
+// dataset digest) group, groups in order of first appearance.
 func readModelMetrics(root string) ([]entities.Metric, error) {
 	files, err := readKeyFiles(root)
 	if err != nil {
@@ -223,7 +224,7 @@ func readModelMetrics(root string) ([]entities.Metric, error) {
 		if err != nil {
 			return nil, withMetricPath(err, filepath.Join(root, k), "")
 		}
-		out = append(out, ms...)
+		out = append(out, entities.LatestMetricsByDataset(ms)...)
 	}
 	return out, nil
 }
