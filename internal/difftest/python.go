@@ -1,0 +1,62 @@
+package difftest
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/mlruns-go/mlruns/internal/interop"
+)
+
+// DriverPath is the absolute path of driver.py.
+func DriverPath() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "driver.py")
+}
+
+// PyWorkload is a workload and the root Python runs it in.
+type PyWorkload struct {
+	Root string `json:"root"`
+	Ops  []Op   `json:"ops"`
+}
+
+// RunPython runs workloads through Python MLflow in one process and returns
+// one Result per workload. It skips t when Python MLflow is unavailable
+// (interop.Python).
+func RunPython(t testing.TB, workloads []PyWorkload) []Result {
+	t.Helper()
+	in, err := json.Marshal(map[string]any{"workloads": workloads})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := interop.Run(t, DriverPath(), in, "run")
+	var resp struct {
+		Results []Result `json:"results"`
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("driver.py run: %v\n%s", err, out)
+	}
+	if len(resp.Results) != len(workloads) {
+		t.Fatalf("driver.py run: %d results for %d workloads", len(resp.Results), len(workloads))
+	}
+	return resp.Results
+}
+
+// DumpPython reads each root with Python MLflow (driver.py dump) in one
+// process; see Dump for the line format.
+func DumpPython(t testing.TB, roots []string) [][]string {
+	t.Helper()
+	in, err := json.Marshal(map[string]any{"roots": roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := interop.Run(t, DriverPath(), in, "dump")
+	var resp struct {
+		Dumps [][]string `json:"dumps"`
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("driver.py dump: %v\n%s", err, out)
+	}
+	return resp.Dumps
+}
