@@ -278,29 +278,30 @@ func pyStrip(b []byte) []byte {
 }
 
 // pyLineBreak reports whether line[i:] starts with a str.splitlines
-// boundary and its length (a "\r\n" pair is one boundary of length 2).
-// Invalid UTF-8 is reported as size -1.
-func pyLineBreak(line []byte, i int) (size int) {
+// boundary and its length (a "\r\n" pair is one boundary of length 2), and
+// the width of the character at i, so callers step over whole UTF-8
+// sequences. Invalid UTF-8 is reported as size -1.
+func pyLineBreak(line []byte, i int) (size, width int) {
 	c := line[i]
 	switch {
 	case c == '\r':
 		if i+1 < len(line) && line[i+1] == '\n' {
-			return 2
+			return 2, 2
 		}
-		return 1
+		return 1, 1
 	case c == '\n' || c == '\v' || c == '\f' || (c >= 0x1c && c <= 0x1e):
-		return 1
+		return 1, 1
 	case c < utf8.RuneSelf:
-		return 0
+		return 0, 1
 	}
 	r, n := utf8.DecodeRune(line[i:])
 	if r == utf8.RuneError && n == 1 {
-		return -1
+		return -1, 1
 	}
 	if r == 0x85 || r == 0x2028 || r == 0x2029 {
-		return n
+		return n, n
 	}
-	return 0
+	return 0, n
 }
 
 // MetricScanner reads a metric file line by line, in file order, in memory
@@ -440,8 +441,8 @@ func (s *MetricScanner) Next() bool {
 func (s *MetricScanner) slowLine(seg []byte) bool {
 	s.line++
 	end, next := len(seg), len(seg)
-	for j := 0; j < len(seg); j++ {
-		size := pyLineBreak(seg, j)
+	for j := 0; j < len(seg); {
+		size, width := pyLineBreak(seg, j)
 		if size < 0 {
 			s.err = &CorruptionError{Key: s.key, Line: s.line,
 				Msg: "Metric '" + s.key + "' is malformed: invalid UTF-8"}
@@ -451,6 +452,7 @@ func (s *MetricScanner) slowLine(seg []byte) bool {
 			end, next = j, j+size
 			break
 		}
+		j += width
 	}
 	s.start += next
 	m, err := s.p.parseSlow(s.key, seg[:end], s.model)

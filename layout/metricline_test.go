@@ -174,6 +174,7 @@ func TestDecodeMetricHistory_Table(t *testing.T) {
 		{name: "unit separator does not split", data: "1 1.0 1\x1f2", errLine: 1},
 		{name: "unit separator in the step of 5 fields", data: "1 1.0 1\x1f2 2.0 2", errLine: 1},
 		{name: "invalid utf8 later", data: "1 1.0 1\n2 2.0 2 \xff x\n", errLine: 2},
+		{name: "multi-byte dataset name", data: "1 0.5 3 名前 abc\n2 0.25 4 データ d\u2028", hist: []tsv{{1, 3, 0.5}, {2, 4, 0.25}}, latest: 0.25},
 		{name: "bom", data: "\ufeff1 1.0 1\n", errLine: 1},
 		{name: "step beats timestamp", data: "100 1.0 1\n1 2.0 2\n50 3.0 1\n", hist: []tsv{{100, 1, 1}, {1, 2, 2}, {50, 1, 3}}, latest: 2},
 		{name: "timestamp beats value", data: "1 9.0 1\n2 1.0 1\n", hist: []tsv{{1, 1, 9}, {2, 1, 1}}, latest: 1},
