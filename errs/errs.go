@@ -63,6 +63,10 @@ func Code(err error) string {
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, ErrInternal):
+		// checked first: Internal marks errors MLflow reports as
+		// INTERNAL_ERROR whatever their kind (see Internal)
+		return CodeInternalError
 	case errors.Is(err, ErrInvalidParameter), errors.Is(err, ErrInvalidPath):
 		return CodeInvalidParameterValue
 	case errors.Is(err, ErrNotFound):
@@ -91,3 +95,19 @@ func (e *Error) Unwrap() error { return e.Kind }
 
 // New returns an *Error of the given kind.
 func New(kind error, msg string) error { return &Error{Kind: kind, Msg: msg} }
+
+// Internal marks err as one MLflow reports as INTERNAL_ERROR while keeping
+// its own kind for errors.Is: a param conflict inside log_batch is still
+// ErrInvalidParameter to a Go caller, but its code is INTERNAL_ERROR, as
+// MLflow's FileStore.log_batch re-raises every failure that way.
+func Internal(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &internalError{err}
+}
+
+type internalError struct{ err error }
+
+func (e *internalError) Error() string   { return e.err.Error() }
+func (e *internalError) Unwrap() []error { return []error{e.err, ErrInternal} }

@@ -25,6 +25,7 @@ func TestCode(t *testing.T) {
 		{"corrupt", errs.New(errs.ErrCorrupt, "x"), "INTERNAL_ERROR"},
 		{"plain io", fs.ErrPermission, "INTERNAL_ERROR"},
 		{"unsupported", errs.ErrNotSupported, "NOT_IMPLEMENTED"},
+		{"internal wins", errs.Internal(errs.New(errs.ErrInvalidParameter, "x")), "INTERNAL_ERROR"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -42,4 +43,12 @@ func TestError_Unwrap(t *testing.T) {
 	var e *errs.Error
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, "Run 'x' not found", e.Msg)
+}
+
+func TestInternal_KeepsKind(t *testing.T) {
+	err := errs.Internal(errs.New(errs.ErrInvalidParameter, "Changing param values is not allowed."))
+	require.ErrorIs(t, err, errs.ErrInvalidParameter)
+	require.ErrorIs(t, err, errs.ErrInternal)
+	require.Equal(t, "mlruns: Changing param values is not allowed.", err.Error())
+	require.NoError(t, errs.Internal(nil))
 }

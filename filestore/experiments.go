@@ -99,6 +99,14 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 // checkNameUnused returns ErrAlreadyExists when an active or deleted
 // experiment has the name, with MLflow's messages.
 func (s *Store) checkNameUnused(ctx context.Context, name string) error {
+	// MLflow checks uniqueness with the filter "name = '<name>'", quotes
+	// unescaped, so a name with a single quote that is not doubled breaks
+	// the filter and cannot be created. We refuse the same names, so that
+	// Python can look up every experiment we create.
+	if strings.Contains(strings.ReplaceAll(name, "''", ""), "'") {
+		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
+			"Invalid clause(s) in filter string: name = '%s' (experiment names may not contain a single quote, as in MLflow)", name))
+	}
 	exp, err := s.GetExperimentByName(ctx, name)
 	if errors.Is(err, errs.ErrNotFound) {
 		return nil
@@ -319,8 +327,9 @@ func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error 
 			return err
 		}
 		if exp.LifecycleStage != entities.StageActive {
-			return errs.New(errs.ErrInvalidState, fmt.Sprintf(
-				"Cannot rename experiment in non-active lifecycle stage. Current stage: %s", exp.LifecycleStage))
+			// MLflow raises a plain Exception here: INTERNAL_ERROR.
+			return errs.Internal(errs.New(errs.ErrInvalidState, fmt.Sprintf(
+				"Cannot rename experiment in non-active lifecycle stage. Current stage: %s", exp.LifecycleStage)))
 		}
 		exp.Name = newName
 		now := s.nowMillis()

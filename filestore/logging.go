@@ -127,11 +127,27 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []entities.M
 	if err != nil {
 		return err
 	}
-	return s.logValidated(ctx, runID, metrics, params, tags)
+	dir, info, err := s.activeRunDir(runID)
+	if err != nil {
+		return err
+	}
+	// Like FileStore.log_batch, failures past the run lookup are
+	// INTERNAL_ERROR (their kind is kept for errors.Is).
+	return errs.Internal(s.writeBatch(ctx, dir, info, metrics, params, tags))
 }
 
-// logValidated writes validated metrics, params and tags.
+// logValidated writes validated metrics, params and tags to an active run.
 func (s *Store) logValidated(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
+	dir, info, err := s.activeRunDir(runID)
+	if err != nil {
+		return err
+	}
+	return s.writeBatch(ctx, dir, info, metrics, params, tags)
+}
+
+// writeBatch writes to the run in dir: params (after checking them all),
+// then metrics, then tags.
+func (s *Store) writeBatch(ctx context.Context, dir string, info entities.RunInfo, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
 	for _, m := range metrics {
 		if err := layout.CheckKey(m.Key); err != nil {
 			return err
@@ -142,12 +158,8 @@ func (s *Store) logValidated(ctx context.Context, runID string, metrics []entiti
 			}
 		}
 	}
-	dir, info, err := s.activeRunDir(runID)
-	if err != nil {
-		return err
-	}
 	if len(params) > 0 {
-		if err := s.logParams(ctx, dir, runID, params); err != nil {
+		if err := s.logParams(ctx, dir, info.RunID, params); err != nil {
 			return err
 		}
 	}

@@ -352,8 +352,8 @@ func activeRun(info entities.RunInfo) error {
 	return nil
 }
 
-// UpdateRunInfo sets an active run's status and, when non-nil, its end
-// time; a non-empty runName renames it (and sets the mlflow.runName tag).
+// UpdateRunInfo sets an active run's status and, when non-nil and
+// non-zero (as MLflow), its end time; a non-empty runName renames it (and sets the mlflow.runName tag).
 func (s *Store) UpdateRunInfo(ctx context.Context, runID string, status entities.RunStatus, endTime *int64, runName string) (entities.RunInfo, error) {
 	if !status.Valid() {
 		return entities.RunInfo{}, errs.New(errs.ErrInvalidParameter, fmt.Sprintf("Invalid run status %d", int(status)))
@@ -368,7 +368,7 @@ func (s *Store) UpdateRunInfo(ctx context.Context, runID string, status entities
 			return err
 		}
 		info.Status = status
-		if endTime != nil {
+		if endTime != nil && *endTime != 0 { // Python: "if end_time:"
 			e := *endTime
 			info.EndTime = &e
 		}

@@ -108,6 +108,8 @@ func TestStore_CreateExperiment_Errors(t *testing.T) {
 		{"duplicate of deleted", "deleted", nil, errs.ErrAlreadyExists},
 		{"bad tag key", "ok1", []entities.ExperimentTag{{Key: "a//b", Value: "v"}}, errs.ErrInvalidParameter},
 		{"tag key escapes", "ok2", []entities.ExperimentTag{{Key: "../x", Value: "v"}}, errs.ErrInvalidParameter},
+		{"single quote", "it's", nil, errs.ErrInvalidParameter},
+		{"lone quote", "'", nil, errs.ErrInvalidParameter},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -147,7 +149,9 @@ func TestStore_Experiment_Lifecycle(t *testing.T) {
 	}
 	_, err = s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: id})
 	require.ErrorIs(t, err, errs.ErrInvalidState)
-	require.ErrorIs(t, s.RenameExperiment(ctx, id, "new"), errs.ErrInvalidState)
+	err = s.RenameExperiment(ctx, id, "new")
+	require.ErrorIs(t, err, errs.ErrInvalidState)
+	require.Equal(t, "INTERNAL_ERROR", errs.Code(err))
 	require.ErrorIs(t, s.SetExperimentTag(id, "k", "v"), errs.ErrInvalidParameter)
 	require.ErrorIs(t, s.DeleteExperiment(ctx, id), errs.ErrNotFound)
 
@@ -322,9 +326,13 @@ func TestStore_LogParam_Immutable(t *testing.T) {
 	err := s.LogParam(id, "nested/p", "other")
 	require.ErrorIs(t, err, errs.ErrInvalidParameter)
 	require.Equal(t, "multi\nline", readFile(t, filepath.Join(runDir(t, root, r), "params", "nested", "p")), "old value kept")
-	// a batch with a conflicting param writes nothing at all
+	require.Equal(t, "INVALID_PARAMETER_VALUE", errs.Code(err))
+	// a batch with a conflicting param writes nothing at all (Python writes
+	// the params before the conflict); its code is INTERNAL_ERROR, as in
+	// MLflow's log_batch
 	err = s.LogBatch(ctx, id, []entities.Metric{{Key: "m", Value: 1}}, []entities.Param{{Key: "new", Value: "1"}, {Key: "nested/p", Value: "x"}}, nil)
 	require.ErrorIs(t, err, errs.ErrInvalidParameter)
+	require.Equal(t, "INTERNAL_ERROR", errs.Code(err))
 	run, err := s.GetRun(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"nested/p": "multi\nline"}, run.Data.Params)
@@ -377,7 +385,11 @@ func TestStore_RunMeta_DeletedTime(t *testing.T) {
 	_, err := s.UpdateRunInfo(ctx, r.Info.RunID, entities.StatusFinished, &end, "")
 	require.NoError(t, err)
 	require.Contains(t, readFile(t, meta), "end_time: 1700000008000\n")
-	require.Contains(t, readFile(t, meta), "status: 3\n")
+	zero := int64(0) // MLflow ignores a zero end time
+	_, err = s.UpdateRunInfo(ctx, r.Info.RunID, entities.StatusFailed, &zero, "")
+	require.NoError(t, err)
+	require.Contains(t, readFile(t, meta), "end_time: 1700000008000\n")
+	require.Contains(t, readFile(t, meta), "status: 4\n")
 }
 
 func TestStore_ListRuns_BrokenRunReported(t *testing.T) {
