@@ -12,6 +12,7 @@ Each op calls the store directly with the arguments MlflowClient would pass.
 """
 
 import json
+import os
 import math
 import struct
 import sys
@@ -138,7 +139,7 @@ def exec_op(store, op, res):
         store.log_batch(
             run_id,
             metrics=[metric(m) for m in op.get("metrics") or []],
-            params=[Param(k, v) for k, v in op.get("params") or []],
+            params=conflicts_first(store, run_id, [Param(k, v) for k, v in op.get("params") or []]),
             tags=[RunTag(k, v) for k, v in op.get("tags") or []],
         )
     elif kind == "log_param":
@@ -272,6 +273,31 @@ def dump_root(root):
             out.append(f"{p} output model {q(m.model_id)} step={m.step}")
     out.sort()
     return out
+
+
+def conflicts_first(store, run_id, params):
+    """Puts the params that would change a logged value first.
+
+    Python's log_batch writes params in order up to a conflict; the Go store
+    checks them all and writes none (deliberate). With the conflicts first,
+    Python also writes nothing, and the Go result does not depend on order.
+    """
+    try:
+        info = store._get_run_info(run_id)
+    except Exception:
+        return params
+
+    def conflicts(p):
+        try:
+            path = store._get_param_path(info.experiment_id, run_id, p.key)
+            if not os.path.exists(path):
+                return False
+            with open(path) as f:  # as _validate_new_param_value reads it
+                return f.read() != store._writeable_value(p.value)
+        except Exception:
+            return False
+
+    return sorted(params, key=lambda p: not conflicts(p))
 
 
 def main():

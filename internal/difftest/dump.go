@@ -74,11 +74,16 @@ func dumpRun(ctx context.Context, s *filestore.Store, r entities.Run) ([]string,
 		p + " lifecycle_stage=" + string(i.LifecycleStage),
 	}
 	for k, m := range r.Data.Metrics {
-		out = append(out, p+" metric "+PyJSON(k)+" latest="+metricText(m))
 		hist, err := s.GetMetricHistory(ctx, i.RunID, k)
 		if err != nil {
 			return nil, err
 		}
+		if pyHist, changed := pythonSteps(hist); changed {
+			// our one deliberate reading difference: see pythonSteps
+			hist = pyHist
+			m, _ = entities.LatestMetric(hist)
+		}
+		out = append(out, p+" metric "+PyJSON(k)+" latest="+metricText(m))
 		for n, h := range hist {
 			out = append(out, fmt.Sprintf("%s metric %s history[%d]=%s", p, PyJSON(k), n, metricText(h)))
 		}
@@ -107,6 +112,26 @@ func dumpRun(ctx context.Context, s *filestore.Store, r entities.Run) ([]string,
 		out = append(out, fmt.Sprintf("%s output model %s step=%d", p, PyJSON(m.ModelID), m.Step))
 	}
 	return out, nil
+}
+
+// pythonSteps renders a history as FileStore 3.18 reads it: step 0 for
+// every 5-field (dataset) line, whose stored step Python never parses.
+// The Go store keeps the stored step (layout.ParseMetricLine explains why);
+// the dumps compare Python's view, so the Go dump shows that view, and the
+// latest value is then chosen among those steps as Python does. Our own
+// reading of the step is tested against what we wrote in layout and
+// against the fixtures.
+func pythonSteps(hist []entities.Metric) ([]entities.Metric, bool) {
+	var out []entities.Metric
+	for i, h := range hist {
+		if h.DatasetName != "" && h.DatasetDigest != "" && h.Step != 0 {
+			if out == nil {
+				out = append([]entities.Metric(nil), hist...)
+			}
+			out[i].Step = 0
+		}
+	}
+	return out, out != nil
 }
 
 func metricText(m entities.Metric) string {
