@@ -84,7 +84,9 @@ func (s *Store) renameRunMeta(dir, name string) error {
 		if err := activeRun(*info); err != nil {
 			return err
 		}
-		info.RunName = name
+		if name != "" { // MLflow's _copy_with_overrides ignores an empty name
+			info.RunName = name
+		}
 		info.DeletedTime = nil
 		return nil
 	})

@@ -366,6 +366,10 @@ func TestStore_Tags(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "renamed", info.RunName)
 	require.Contains(t, readFile(t, filepath.Join(runDir(t, root, r), "meta.yaml")), "run_name: renamed\n")
+	require.NoError(t, s.SetTag(id, entities.TagRunName, "")) // an empty name keeps the old one
+	info, err = s.GetRunInfo(id)
+	require.NoError(t, err)
+	require.Equal(t, "renamed", info.RunName)
 	require.NoError(t, s.DeleteTag(id, "t"))
 	require.ErrorIs(t, s.DeleteTag(id, "t"), errs.ErrNotFound)
 	require.ErrorIs(t, s.SetTag(id, "bad//key", "v"), errs.ErrInvalidParameter)
