@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/internal/interop"
+)
+
+func TestDemo(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "mlruns")
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"--root", root, "demo", "--epochs", "7", "--folds", "3", "--seed", "1"}, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	require.Contains(t, out.String(), "mlflow ui --backend-store-uri file://"+root)
+
+	s, err := filestore.Open(root, nil)
+	require.NoError(t, err)
+	exp, err := s.GetExperimentByName(ctx, demoExperiment)
+	require.NoError(t, err)
+	runs, skipped, err := s.ListRuns(ctx, exp.ExperimentID, entities.ViewAll)
+	require.NoError(t, err)
+	require.Empty(t, skipped)
+	require.Len(t, runs, 4)
+	var parent entities.Run
+	children := 0
+	for _, r := range runs {
+		require.Equal(t, entities.StatusFinished, r.Info.Status)
+		require.NotNil(t, r.Info.EndTime)
+		if _, ok := r.Data.Tags[entities.TagParentRunID]; ok {
+			children++
+		} else {
+			parent = r
+		}
+	}
+	require.Equal(t, 3, children)
+	require.Len(t, parent.Data.Params, 7)
+	hist, err := s.GetMetricHistory(ctx, parent.Info.RunID, "train/loss")
+	require.NoError(t, err)
+	require.Len(t, hist, 7)
+	require.Greater(t, hist[0].Value, hist[6].Value, "the loss curve goes down")
+	require.Len(t, parent.Inputs.DatasetInputs, 1)
+	probs, err := s.Check(ctx)
+	require.NoError(t, err)
+	require.Empty(t, probs)
+
+	// a second demo reuses the experiment
+	code = run(ctx, []string{"--root", root, "demo", "--epochs", "2", "--folds", "0"}, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	exps, _, err := s.ListExperiments(ctx, entities.ViewAll)
+	require.NoError(t, err)
+	require.Len(t, exps, 2) // Default and mlruns-demo
+}
+
+func TestRun_ExitCodes(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no command", nil, 2, "no command given"},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"bad flag", []string{"demo", "--epochs", "x"}, 2, "invalid value"},
+		{"bad epochs", []string{"demo", "--epochs", "0"}, 2, "--epochs must be"},
+		{"unsupported root", []string{"--root", "http://localhost:5000", "demo"}, 1, "not supported"},
+		{"help", []string{"help"}, 0, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(ctx, c.args, &out, &errOut)
+			require.Equal(t, c.code, code)
+			require.Contains(t, errOut.String(), c.msg)
+			if c.code == 1 {
+				require.Equal(t, 1, strings.Count(strings.TrimSpace(errOut.String()), "\n")+1, "one line")
+			}
+		})
+	}
+}
+
+// The demo's tree opens in Python MLflow: the runs, the parent's params and
+// the loss curve are all there.
+func TestDemo_PythonReads(t *testing.T) {
+	interop.Python(t)
+	root := filepath.Join(t.TempDir(), "mlruns")
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"--root", root, "demo", "--epochs", "5", "--folds", "2"}, &out, &errOut), errOut.String())
+	got := interop.RunCode(t, `
+import sys, warnings
+warnings.filterwarnings("ignore")
+from mlflow import MlflowClient
+c = MlflowClient("file://" + sys.argv[1])
+e = c.get_experiment_by_name("mlruns-demo")
+runs = c.search_runs([e.experiment_id])
+parent = [r for r in runs if "mlflow.parentRunId" not in r.data.tags][0]
+hist = c.get_metric_history(parent.info.run_id, "val/accuracy")
+print(len(runs), len(parent.data.params), len(hist), parent.info.status)
+`, nil, root)
+	require.Equal(t, "3 7 5 FINISHED\n", string(got))
+}
