@@ -16,7 +16,12 @@ import (
 // dumpStore reads everything in s with the Go store, in the JSON shape of
 // testdata/dump_client.py, so the two readers can be compared value by
 // value. Skipped (broken) entities fail the test.
-func dumpStore(t testing.TB, s *filestore.Store) map[string]any {
+//
+// With fileStoreSteps, metric rows logged against a dataset show step 0 and
+// latest values are chosen among those steps: that is how Python's
+// FileStore reads them (we keep the stored step; see
+// layout.ParseMetricLine). SQL stores keep the step, as we do.
+func dumpStore(t testing.TB, s *filestore.Store, fileStoreSteps bool) map[string]any {
 	t.Helper()
 	ctx := context.Background()
 	exps, skipped, err := s.ListExperiments(ctx, entities.ViewAll)
@@ -44,9 +49,20 @@ func dumpStore(t testing.TB, s *filestore.Store) map[string]any {
 		latest := map[string]any{}
 		hist := map[string]any{}
 		for k, m := range r.Data.Metrics {
-			latest[k] = layout.FormatPythonFloat(m.Value)
 			h, err := s.GetMetricHistory(ctx, i.RunID, k)
 			require.NoError(t, err)
+			if fileStoreSteps {
+				zeroed := false
+				for j := range h {
+					if h[j].DatasetName != "" && h[j].Step != 0 {
+						h[j].Step, zeroed = 0, true
+					}
+				}
+				if zeroed {
+					m, _ = entities.LatestMetric(h)
+				}
+			}
+			latest[k] = layout.FormatPythonFloat(m.Value)
 			rows := []any{}
 			for _, m := range h {
 				rows = append(rows, []any{m.Timestamp, layout.FormatPythonFloat(m.Value), m.Step, m.DatasetName, m.DatasetDigest})

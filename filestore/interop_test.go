@@ -106,7 +106,7 @@ func TestInterop_PythonReadsGoTree(t *testing.T) {
 	interop.Python(t)
 	root := filepath.Join(t.TempDir(), "mlruns")
 	s := writeRichTree(t, root)
-	want := dumpStore(t, s)
+	want := dumpStore(t, s, true)
 	got := pythonDump(t, filestore.FileURI(root))
 	require.Equal(t, want, got)
 	// sanity: the dump is not trivially empty
@@ -130,7 +130,7 @@ func TestInterop_MigrateFilestore(t *testing.T) {
 	dir := t.TempDir()
 	root := filepath.Join(dir, "mlruns")
 	s := writeRichTree(t, root)
-	want := dumpStore(t, s)
+	want := dumpStore(t, s, false)
 	db := "sqlite:///" + filepath.Join(dir, "mlflow.db")
 	cmd := exec.Command(filepath.Join(filepath.Dir(py), "mlflow"), "migrate-filestore", "--source", root, "--target", db)
 	cmd.Env = interop.Env()
