@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,18 +16,18 @@ import (
 
 	"github.com/gofrs/flock"
 
-	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/layout"
 )
 
 // Options configure a Store. The zero value (or nil) gives Python MLflow's
 // defaults.
 type Options struct {
-	// ArtifactRoot is the artifact root URI under which new experiments get
+	// ArtifactRoot is the artifact root under which new experiments get
 	// their artifact_location (<root>/<experiment id>). Empty: the file://
-	// URI of the absolute store root, as FileStore(root) does. A tracking
-	// URI given as a plain path yields a plain path here (see
-	// ArtifactRootForTrackingURI).
+	// URI of the absolute store root, as FileStore(root) does. MLflow's
+	// client opens a tracking URI as FileStore(uri, uri): set ArtifactRoot
+	// to the tracking URI to get the same artifact locations (a plain path
+	// then stays a plain path, made absolute).
 	ArtifactRoot string
 	// TruncateLongValues truncates params over 6000 and tags over 8000
 	// characters instead of failing. Nil: MLFLOW_TRUNCATE_LONG_VALUES, whose
@@ -153,75 +152,6 @@ func (s *Store) nowMillis() int64 { return s.now().UnixMilli() }
 
 func (s *Store) abs(p layout.Path) string {
 	return filepath.Join(s.root, filepath.FromSlash(p.Rel()))
-}
-
-// LocalPath turns a path or a file: URI into a local path, as MLflow's
-// local_file_uri_to_path does. Other schemes are ErrNotSupported.
-func LocalPath(uri string) (string, error) {
-	if !strings.Contains(uri, ":") || filepath.VolumeName(uri) != "" {
-		return uri, nil
-	}
-	u, err := url.Parse(uri)
-	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 {
-		return uri, nil
-	}
-	if u.Scheme != "file" {
-		return "", fmt.Errorf("%w: tracking URI %q: scheme %q is not supported by the file store", errs.ErrNotSupported, uri, u.Scheme)
-	}
-	if u.Opaque != "" { // file:relative/path
-		return url.PathUnescape(u.Opaque)
-	}
-	return u.Path, nil
-}
-
-// FileURI returns the file:// URI of an absolute local path, as MLflow's
-// path_to_local_file_uri does (percent-encoding what a URI path must).
-func FileURI(abs string) string {
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
-	s := u.String()
-	if strings.HasPrefix(s, "file:/") && !strings.HasPrefix(s, "file:///") {
-		s = "file://" + strings.TrimPrefix(s, "file:")
-	}
-	return s
-}
-
-// resolveURIIfLocal makes a local artifact location absolute, keeping its
-// form (plain path stays a plain path, file: URI stays a URI), as MLflow's
-// resolve_uri_if_local does. Other URIs pass through.
-func resolveURIIfLocal(uri string) string {
-	if !strings.Contains(uri, ":") {
-		abs, err := filepath.Abs(uri)
-		if err != nil {
-			return uri
-		}
-		return abs
-	}
-	u, err := url.Parse(uri)
-	if err != nil || u.Scheme != "file" {
-		return uri
-	}
-	if u.Opaque != "" {
-		p, _ := url.PathUnescape(u.Opaque)
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return uri
-		}
-		return FileURI(abs)
-	}
-	return uri
-}
-
-// appendURIPath joins a path element onto a URI's path, keeping its query,
-// as MLflow's append_to_uri_path does.
-func appendURIPath(uri string, elems ...string) string {
-	rest := ""
-	if i := strings.IndexAny(uri, "?#"); i >= 0 && strings.Contains(uri, "://") {
-		uri, rest = uri[:i], uri[i:]
-	}
-	for _, e := range elems {
-		uri = strings.TrimSuffix(uri, "/") + "/" + strings.TrimPrefix(e, "/")
-	}
-	return uri + rest
 }
 
 // ---- locks and atomic files ----

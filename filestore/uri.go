@@ -1,0 +1,193 @@
+package filestore
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/mlruns-go/mlruns/errs"
+)
+
+// URI handling, as MLflow's mlflow/utils/uri.py does it. The forms matter:
+// artifact_location and artifact_uri are written into meta.yaml, so a plain
+// path must stay a plain path and a file: URI a URI, with the same
+// normalisation (or lack of it) as Python.
+
+// LocalPath turns a path or a file: URI into a local path, as MLflow's
+// local_file_uri_to_path does. Other schemes are ErrNotSupported.
+func LocalPath(uri string) (string, error) {
+	scheme, _ := splitScheme(uri)
+	switch scheme {
+	case "":
+		return uri, nil
+	case "file":
+		u := parseURI(uri)
+		p, err := url.PathUnescape(u.path)
+		if err != nil {
+			return "", fmt.Errorf("%w: file URI %q: %v", errs.ErrInvalidParameter, uri, err)
+		}
+		return p, nil
+	}
+	return "", fmt.Errorf("%w: tracking URI %q: scheme %q is not supported by the file store", errs.ErrNotSupported, uri, scheme)
+}
+
+// FileURI returns the file:// URI of an absolute local path, as MLflow's
+// path_to_local_file_uri does (percent-encoding what a URI path must).
+func FileURI(abs string) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
+	s := u.String()
+	if strings.HasPrefix(s, "file:/") && !strings.HasPrefix(s, "file:///") {
+		s = "file://" + strings.TrimPrefix(s, "file:")
+	}
+	return s
+}
+
+var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.\-]*):`)
+
+// splitScheme returns the lower-case scheme of uri ("" for a plain path)
+// and the rest after the colon.
+func splitScheme(uri string) (string, string) {
+	m := schemeRE.FindStringSubmatch(uri)
+	if m == nil {
+		return "", uri
+	}
+	return strings.ToLower(m[1]), uri[len(m[0]):]
+}
+
+// uriParts is urllib.parse.urlparse's split, without params.
+type uriParts struct {
+	scheme, netloc, path, query, fragment string
+	hasNetloc                             bool
+}
+
+func parseURI(uri string) uriParts {
+	var u uriParts
+	var rest string
+	u.scheme, rest = splitScheme(uri)
+	if strings.HasPrefix(rest, "//") {
+		rest = rest[2:]
+		i := strings.IndexAny(rest, "/?#")
+		if i < 0 {
+			i = len(rest)
+		}
+		u.netloc, rest, u.hasNetloc = rest[:i], rest[i:], true
+	}
+	if i := strings.IndexByte(rest, '#'); i >= 0 {
+		rest, u.fragment = rest[:i], rest[i+1:]
+	}
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		rest, u.query = rest[:i], rest[i+1:]
+	}
+	u.path = rest
+	return u
+}
+
+// usesNetloc are the schemes for which urlunparse writes "//" even with an
+// empty host (urllib.parse.uses_netloc).
+var usesNetloc = map[string]bool{
+	"": true, "ftp": true, "http": true, "gopher": true, "nntp": true, "telnet": true,
+	"imap": true, "wais": true, "file": true, "mms": true, "https": true, "shttp": true,
+	"snews": true, "prospero": true, "rtsp": true, "rtspu": true, "rsync": true,
+	"svn": true, "svn+ssh": true, "sftp": true, "nfs": true, "git": true, "git+ssh": true,
+	"ws": true, "wss": true, "itms-services": true,
+}
+
+// unparse is urllib.parse.urlunparse.
+func (u uriParts) unparse() string {
+	s := u.path
+	if u.netloc != "" || (u.scheme != "" && usesNetloc[u.scheme] && !strings.HasPrefix(s, "//")) {
+		if s != "" && !strings.HasPrefix(s, "/") {
+			s = "/" + s
+		}
+		s = "//" + u.netloc + s
+	}
+	if u.scheme != "" {
+		s = u.scheme + ":" + s
+	}
+	if u.query != "" {
+		s += "?" + u.query
+	}
+	if u.fragment != "" {
+		s += "#" + u.fragment
+	}
+	return s
+}
+
+// joinAppend is _join_posixpaths_and_append_absolute_suffixes: posix join
+// where an absolute suffix is appended, not substituted.
+func joinAppend(prefix, suffix string) string {
+	if prefix == "" {
+		return suffix
+	}
+	suffix = strings.TrimLeft(suffix, "/")
+	if suffix == "" {
+		if strings.HasSuffix(prefix, "/") {
+			return prefix
+		}
+		return prefix + "/"
+	}
+	if strings.HasSuffix(prefix, "/") {
+		return prefix + suffix
+	}
+	return prefix + "/" + suffix
+}
+
+// appendURIPath is MLflow's append_to_uri_path: elems are joined onto the
+// path component of uri, keeping its query and fragment.
+func appendURIPath(uri string, elems ...string) string {
+	p := ""
+	for _, e := range elems {
+		p = joinAppend(p, e)
+	}
+	u := parseURI(uri)
+	if u.scheme == "" {
+		return joinAppend(uri, p)
+	}
+	prefix := ""
+	if !strings.HasPrefix(u.path, "/") {
+		// urlunparse would turn a relative path absolute
+		prefix, u.scheme = u.scheme+":", ""
+	}
+	u.path = joinAppend(u.path, p)
+	return prefix + u.unparse()
+}
+
+// resolveURIIfLocal is MLflow's resolve_uri_if_local: a relative local
+// path or file: URI is made absolute against the working directory
+// (joined, not cleaned: ".." stays), keeping its form; anything else is
+// returned as is.
+func resolveURIIfLocal(uri string) string {
+	u := parseURI(uri)
+	if u.scheme != "" && u.scheme != "file" {
+		return uri
+	}
+	local, err := LocalPath(uri)
+	if err != nil || path.IsAbs(local) {
+		return uri
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return uri
+	}
+	joined := pathlibJoin(filepath.ToSlash(cwd), local)
+	if u.scheme == "" {
+		return joined
+	}
+	return uriParts{scheme: "file", path: joined, query: u.query, fragment: u.fragment}.unparse()
+}
+
+// pathlibJoin is pathlib.Path(base).joinpath(rel).as_posix(): empty and
+// "." parts are dropped, ".." is kept.
+func pathlibJoin(base, rel string) string {
+	parts := []string{strings.TrimRight(base, "/")}
+	for _, p := range strings.Split(rel, "/") {
+		if p != "" && p != "." {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, "/")
+}
