@@ -22,7 +22,7 @@
 // One broken run must not hide the rest of an experiment. Listing (ListRuns,
 // ListRunInfos) skips a run whose meta.yaml is empty, malformed, names
 // another experiment or run, or whose metric files cannot be parsed, and
-// reports it in the returned []*SkippedRun; the call itself succeeds. Python
+// reports it in the returned []*SkippedError; the call itself succeeds. Python
 // MLflow skips some of these and aborts the whole listing on others (an empty
 // run meta.yaml, an unknown status); we skip them all and say so. Getting
 // such a run by id returns its typed error.
