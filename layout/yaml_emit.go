@@ -477,20 +477,9 @@ func pyYAMLFloat(f float64) string {
 	case math.IsInf(f, -1):
 		return "-.inf"
 	}
-	// Python's repr: shortest round-trip digits, scientific when the
-	// decimal exponent is < -4 or >= 16.
-	s := strconv.FormatFloat(f, 'e', -1, 64)
-	mant, exp, _ := strings.Cut(s, "e")
-	x, _ := strconv.Atoi(exp)
-	if x < -4 || x >= 16 {
-		if !strings.Contains(mant, ".") {
-			mant += ".0"
-		}
-		return fmt.Sprintf("%se%c%02d", mant, exp[0], max(x, -x))
-	}
-	s = strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
+	s := FormatPythonFloat(f)
+	if i := strings.IndexByte(s, 'e'); i >= 0 && !strings.Contains(s[:i], ".") {
+		s = s[:i] + ".0" + s[i:]
 	}
 	return s
 }
