@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,17 +11,75 @@ import (
 	"strings"
 
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/validate"
 )
 
-// Problem is one inconsistency found by Check.
-type Problem struct {
-	Path string // the file or folder at fault
-	Err  error  // what is wrong; unwraps to an errs sentinel where one fits
+// ProblemKind classifies a Problem, so that a command line can print and
+// count them and Repair knows which it may fix.
+type ProblemKind int
+
+const (
+	// ProblemCorrupt: some other file (param, tag, input, dataset) cannot
+	// be read. Reported only.
+	ProblemCorrupt ProblemKind = iota
+	// ProblemTornTail: a metric file's last line has no newline and does
+	// not parse, what an interrupted append leaves. Repair truncates the
+	// file after its last complete line (the complete lines are kept).
+	ProblemTornTail
+	// ProblemUnterminatedLine: a metric file's last line has no newline but
+	// parses. Python reads it, so it is kept as is (Repair appends
+	// nothing); it is reported because a later append would run into it.
+	ProblemUnterminatedLine
+	// ProblemEmptyMetricFile: an empty metric file, what a crash between
+	// creating a metric file and appending to it leaves; Python's get_run
+	// fails on it ("No data found"). Repair removes it: it holds no data.
+	ProblemEmptyMetricFile
+	// ProblemStrayMetricFile: a file in metrics/ that is not a metric file
+	// (no complete line parses). Reported only: it may be someone's data.
+	ProblemStrayMetricFile
+	// ProblemTempFile: one of our temporary files (layout.IsTempName), left
+	// by a crash during an atomic replace. Repair removes it.
+	ProblemTempFile
+	// ProblemMetaMismatch: a meta.yaml whose ids disagree with its folder.
+	// Reported only (readers skip the entity).
+	ProblemMetaMismatch
+	// ProblemUnreadableMeta: a meta.yaml that is missing from an experiment
+	// folder, empty, or cannot be decoded. Reported only.
+	ProblemUnreadableMeta
+	// ProblemBadExperimentDir: a folder at the root (or in .trash) whose
+	// name is not an experiment id. Reported only.
+	ProblemBadExperimentDir
+)
+
+var problemKindNames = [...]string{"corrupt file", "torn tail", "unterminated line", "empty metric file",
+	"stray metric file", "temporary file", "meta mismatch", "unreadable meta", "bad experiment dir"}
+
+func (k ProblemKind) String() string {
+	if int(k) < len(problemKindNames) {
+		return problemKindNames[k]
+	}
+	return fmt.Sprintf("ProblemKind(%d)", int(k))
 }
 
-func (p Problem) String() string { return p.Path + ": " + p.Err.Error() }
+// Repairable reports whether Repair fixes problems of this kind. Only
+// leftovers that hold no data a user could want are removed: torn tails,
+// empty metric files and our temporary files.
+func (k ProblemKind) Repairable() bool {
+	return k == ProblemTornTail || k == ProblemEmptyMetricFile || k == ProblemTempFile
+}
+
+// Problem is one inconsistency found by Check.
+type Problem struct {
+	Kind ProblemKind
+	Path string // the file or folder at fault
+	Err  error  // what is wrong; unwraps to an errs sentinel where one fits
+
+	keep int64 // ProblemTornTail: the length of the complete lines
+}
+
+func (p Problem) String() string { return p.Kind.String() + ": " + p.Path + ": " + p.Err.Error() }
 
 // Check reads the whole tree the way Python MLflow and this store read it
 // and reports everything that would make a read fail or that a crash left
@@ -30,7 +89,7 @@ func (p Problem) String() string { return p.Path + ": " + p.Err.Error() }
 // nothing. Every store test ends with it (bbolt's habit).
 func (s *Store) Check(ctx context.Context) ([]Problem, error) {
 	var probs []Problem
-	add := func(path string, err error) { probs = append(probs, Problem{Path: path, Err: err}) }
+	add := func(p Problem) { probs = append(probs, p) }
 	for _, parent := range []string{s.root, s.trash} {
 		ents, err := os.ReadDir(parent)
 		if err != nil {
@@ -43,37 +102,109 @@ func (s *Store) Check(ctx context.Context) ([]Problem, error) {
 			name := de.Name()
 			p := filepath.Join(parent, name)
 			if layout.IsTempName(name) {
-				add(p, errors.New("leftover temporary file"))
+				add(tempProblem(p))
 				continue
 			}
 			if !de.IsDir() || (parent == s.root && (strings.HasSuffix(name, layout.TrashDir) || name == layout.RegistryDir)) {
 				continue
 			}
 			if err := validate.ExperimentID(name); err != nil {
-				add(p, err)
+				add(Problem{Kind: ProblemBadExperimentDir, Path: p, Err: err})
 				continue
 			}
 			if _, err := s.readExperiment(p, name, parent == s.trash); err != nil {
-				add(p, err)
+				add(Problem{Kind: metaKind(err), Path: p, Err: err})
 				continue
 			}
-			s.checkExperiment(ctx, p, name, add)
+			s.checkExperiment(ctx, p, add)
 		}
 	}
 	return probs, nil
 }
 
-func (s *Store) checkExperiment(ctx context.Context, expDir, expID string, add func(string, error)) {
+// Repair runs Check and fixes what is safe to fix without losing data (see
+// ProblemKind.Repairable): it truncates torn metric tails after the last
+// complete line, removes empty metric files and removes our temporary
+// files. It returns the problems it fixed and those that remain (a fresh
+// Check after the repair). Metric files are changed under their flock,
+// after checking again that the file is still as Check saw it. Run it when
+// no writer is active: a writer's temporary file is removed under it, and
+// that write then fails with an error (it never corrupts anything).
+func (s *Store) Repair(ctx context.Context) (fixed, remaining []Problem, err error) {
+	probs, err := s.Check(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range probs {
+		if !p.Kind.Repairable() {
+			continue
+		}
+		var ferr error
+		switch p.Kind {
+		case ProblemTempFile:
+			ferr = s.fs.Remove(p.Path)
+		case ProblemTornTail, ProblemEmptyMetricFile:
+			ferr = s.repairMetricFile(p)
+		}
+		if ferr != nil && !errors.Is(ferr, fs.ErrNotExist) {
+			return fixed, nil, fmt.Errorf("filestore: repair %s: %w", p.Path, ferr)
+		}
+		fixed = append(fixed, p)
+	}
+	remaining, err = s.Check(ctx)
+	return fixed, remaining, err
+}
+
+// repairMetricFile truncates a torn tail or removes an empty file, under
+// the file's flock and only if the file still has that problem.
+func (s *Store) repairMetricFile(p Problem) error {
+	if err := s.confine(filepath.Dir(p.Path)); err != nil {
+		return err
+	}
+	f, _, err := s.openLocked(p.Path, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	data, err := os.ReadFile(p.Path)
+	if err != nil {
+		return err
+	}
+	q, ok := classifyMetricFile(p.Path, data)
+	if !ok || q.Kind != p.Kind {
+		return nil // changed meanwhile: nothing to do
+	}
+	if q.Kind == ProblemEmptyMetricFile {
+		return s.fs.Remove(p.Path)
+	}
+	return f.Truncate(q.keep)
+}
+
+func tempProblem(p string) Problem {
+	return Problem{Kind: ProblemTempFile, Path: p, Err: errors.New("leftover temporary file")}
+}
+
+func metaKind(err error) ProblemKind {
+	if errors.Is(err, errs.ErrInvalidState) {
+		return ProblemMetaMismatch
+	}
+	return ProblemUnreadableMeta
+}
+
+func (s *Store) checkExperiment(ctx context.Context, expDir string, add func(Problem)) {
 	ents, err := os.ReadDir(expDir)
 	if err != nil {
-		add(expDir, err)
+		add(Problem{Kind: ProblemCorrupt, Path: expDir, Err: err})
 		return
 	}
 	for _, de := range ents {
+		if ctx.Err() != nil {
+			return
+		}
 		name := de.Name()
 		p := filepath.Join(expDir, name)
 		if layout.IsTempName(name) {
-			add(p, errors.New("leftover temporary file"))
+			add(tempProblem(p))
 			continue
 		}
 		if !de.IsDir() || layout.IsReservedExperimentDir(name) {
@@ -84,19 +215,19 @@ func (s *Store) checkExperiment(ctx context.Context, expDir, expID string, add f
 			if !exists(filepath.Join(p, layout.MetaFile)) {
 				continue // not a run (artifacts may live here)
 			}
-			add(p, err)
+			add(Problem{Kind: metaKind(err), Path: p, Err: err})
 			continue
 		}
 		s.checkRun(p, info, add)
 	}
 }
 
-func (s *Store) checkRun(runDir string, info entities.RunInfo, add func(string, error)) {
+func (s *Store) checkRun(runDir string, info entities.RunInfo, add func(Problem)) {
 	ents, err := os.ReadDir(runDir)
 	if err == nil {
 		for _, de := range ents {
 			if layout.IsTempName(de.Name()) {
-				add(filepath.Join(runDir, de.Name()), errors.New("leftover temporary file"))
+				add(tempProblem(filepath.Join(runDir, de.Name())))
 			}
 		}
 	}
@@ -104,33 +235,61 @@ func (s *Store) checkRun(runDir string, info entities.RunInfo, add func(string, 
 	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if !(errors.Is(err, fs.ErrNotExist) && p == root) {
-				add(p, err)
+				add(Problem{Kind: ProblemCorrupt, Path: p, Err: err})
 			}
 			return nil
 		}
 		if d.IsDir() {
 			return nil
 		}
-		rel, _ := filepath.Rel(root, p)
 		data, err := os.ReadFile(p)
 		if err != nil {
-			add(p, err)
+			add(Problem{Kind: ProblemCorrupt, Path: p, Err: err})
 			return nil
 		}
-		if _, err := layout.DecodeMetricHistory(filepath.ToSlash(rel), data); err != nil {
-			add(p, withMetricPath(err, p, info.ExperimentID))
+		if prob, bad := classifyMetricFile(p, data); bad {
+			prob.Path = p
+			prob.Err = withMetricPath(prob.Err, p, info.ExperimentID)
+			add(prob)
 		}
 		return nil
 	})
 	for _, sub := range []string{layout.ParamsDir, layout.TagsDir} {
 		if _, err := readKeyFiles(filepath.Join(runDir, sub)); err != nil {
-			add(filepath.Join(runDir, sub), err)
+			add(Problem{Kind: ProblemCorrupt, Path: filepath.Join(runDir, sub), Err: err})
 		}
 	}
 	if _, err := s.readInputs(runDir); err != nil {
-		add(filepath.Join(runDir, layout.InputsDir), err)
+		add(Problem{Kind: ProblemCorrupt, Path: filepath.Join(runDir, layout.InputsDir), Err: err})
 	}
 	if _, err := s.readOutputs(runDir); err != nil {
-		add(filepath.Join(runDir, layout.OutputsDir), err)
+		add(Problem{Kind: ProblemCorrupt, Path: filepath.Join(runDir, layout.OutputsDir), Err: err})
 	}
+}
+
+// classifyMetricFile says what, if anything, is wrong with a run metric
+// file's content.
+func classifyMetricFile(p string, data []byte) (Problem, bool) {
+	key := filepath.Base(p)
+	if len(data) == 0 {
+		return Problem{Kind: ProblemEmptyMetricFile, Err: errs.New(errs.ErrCorrupt,
+			fmt.Sprintf("Metric '%s' is malformed. No data found.", key))}, true
+	}
+	_, err := layout.DecodeMetricHistory(key, data)
+	terminated := data[len(data)-1] == '\n'
+	switch {
+	case err == nil && terminated:
+		return Problem{}, false
+	case err == nil:
+		return Problem{Kind: ProblemUnterminatedLine, Err: errs.New(errs.ErrCorrupt,
+			"last line has no newline (it parses, so it is kept; a later append would run into it)")}, true
+	}
+	if !terminated {
+		if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+			if _, perr := layout.DecodeMetricHistory(key, data[:i+1]); perr == nil {
+				return Problem{Kind: ProblemTornTail, Err: err, keep: int64(i + 1)}, true
+			}
+		}
+	}
+	return Problem{Kind: ProblemStrayMetricFile, Err: err}, true
 }

@@ -134,15 +134,17 @@ func (s *Store) createExperimentLocked(name, id, artifactLocation string, tags [
 		LifecycleStage: entities.StageActive, CreationTime: &now, LastUpdateTime: &now,
 	}
 	dir := filepath.Join(s.root, id)
-	if err := mkdirs(dir); err != nil {
-		return exp, err
+	// On an error the new folder is removed again: no half experiment.
+	u := &undoLog{}
+	if err := s.createDir(u, dir); err != nil {
+		return exp, u.rollback(err)
 	}
 	if err := s.writeFileAtomic(dir, filepath.Join(dir, layout.MetaFile), layout.EncodeExperimentMeta(exp, false)); err != nil {
-		return exp, err
+		return exp, u.rollback(err)
 	}
 	for _, t := range tags {
 		if err := s.writeExperimentTag(dir, t.Key, t.Value); err != nil {
-			return exp, err
+			return exp, u.rollback(err)
 		}
 	}
 	return exp, nil
@@ -355,20 +357,24 @@ func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
 			return err
 		}
 		now := s.nowMillis()
-		if err := s.setRunsStage(ctx, dir, id, entities.StageActive, entities.StageDeleted, &now); err != nil {
-			return err
-		}
-		exp.LifecycleStage = entities.StageDeleted
-		exp.LastUpdateTime = &now
-		if err := s.writeFileAtomic(dir, filepath.Join(dir, layout.MetaFile), layout.EncodeExperimentMeta(exp, true)); err != nil {
-			return err
-		}
 		target := filepath.Join(s.trash, id)
 		if exists(target) {
 			return errs.New(errs.ErrAlreadyExists, fmt.Sprintf("Destination path '%s' already exists", target))
 		}
-		if err := os.Rename(dir, target); err != nil {
-			return fmt.Errorf("filestore: move experiment %s to .trash: %w", id, err)
+		u := &undoLog{}
+		if err := s.setRunsStage(ctx, u, dir, id, entities.StageActive, entities.StageDeleted, &now); err != nil {
+			return u.rollback(err)
+		}
+		exp.LifecycleStage = entities.StageDeleted
+		exp.LastUpdateTime = &now
+		if err := s.replace(u, dir, filepath.Join(dir, layout.MetaFile), layout.EncodeExperimentMeta(exp, true)); err != nil {
+			return u.rollback(err)
+		}
+		if err := s.confine(s.trash); err != nil {
+			return u.rollback(err)
+		}
+		if err := s.fs.Rename(dir, target); err != nil {
+			return u.rollback(fmt.Errorf("filestore: move experiment %s to .trash: %w", id, err))
 		}
 		return nil
 	})
@@ -387,26 +393,31 @@ func (s *Store) RestoreExperiment(ctx context.Context, id string) error {
 			return errs.New(errs.ErrAlreadyExists, fmt.Sprintf(
 				"Cannot restore experiment with ID %s. An experiment with same ID already exists.", id))
 		}
-		if err := os.Rename(src, dir); err != nil {
+		u := &undoLog{}
+		if err := s.fs.Rename(src, dir); err != nil {
 			return fmt.Errorf("filestore: restore experiment %s: %w", id, err)
 		}
+		u.add(func() error { return s.fs.Rename(dir, src) })
 		exp, err := s.readExperiment(dir, id, false)
 		if err != nil {
-			return err
+			return u.rollback(err)
 		}
 		exp.LifecycleStage = entities.StageActive
 		now := s.nowMillis()
 		exp.LastUpdateTime = &now
-		if err := s.setRunsStage(ctx, dir, id, entities.StageDeleted, entities.StageActive, nil); err != nil {
-			return err
+		if err := s.setRunsStage(ctx, u, dir, id, entities.StageDeleted, entities.StageActive, nil); err != nil {
+			return u.rollback(err)
 		}
-		return s.writeFileAtomic(dir, filepath.Join(dir, layout.MetaFile), layout.EncodeExperimentMeta(exp, true))
+		if err := s.replace(u, dir, filepath.Join(dir, layout.MetaFile), layout.EncodeExperimentMeta(exp, true)); err != nil {
+			return u.rollback(err)
+		}
+		return nil
 	})
 }
 
 // setRunsStage rewrites the meta of every run of the experiment folder in
 // stage from to stage to, with the given deleted_time (nil drops the key).
-func (s *Store) setRunsStage(ctx context.Context, expDir, expID string, from, to entities.LifecycleStage, deletedTime *int64) error {
+func (s *Store) setRunsStage(ctx context.Context, u *undoLog, expDir, expID string, from, to entities.LifecycleStage, deletedTime *int64) error {
 	infos, _, err := s.listRunInfos(ctx, expDir, expID)
 	if err != nil {
 		return err
@@ -415,7 +426,7 @@ func (s *Store) setRunsStage(ctx context.Context, expDir, expID string, from, to
 		if ri.info.LifecycleStage != from {
 			continue
 		}
-		err := s.updateRunMeta(ctx, ri.dir, func(info *entities.RunInfo) error {
+		err := s.updateRunMetaUndo(ctx, u, ri.dir, func(info *entities.RunInfo) error {
 			info.LifecycleStage = to
 			info.DeletedTime = deletedTime
 			return nil
@@ -452,7 +463,7 @@ func (s *Store) writeExperimentTag(expDir, key, value string) error {
 		return err
 	}
 	p := filepath.Join(expDir, layout.TagsDir, filepath.FromSlash(key))
-	if err := mkdirs(filepath.Dir(p)); err != nil {
+	if err := s.mkdirs(filepath.Dir(p)); err != nil {
 		return err
 	}
 	return s.writeFileAtomic(expDir, p, []byte(value))
@@ -479,7 +490,10 @@ func (s *Store) DeleteExperimentTag(id, key string) error {
 		return err
 	}
 	p := filepath.Join(dir, layout.TagsDir, filepath.FromSlash(key))
-	if err := os.Remove(p); errors.Is(err, fs.ErrNotExist) {
+	if err := s.confine(filepath.Dir(p)); err != nil {
+		return err
+	}
+	if err := s.fs.Remove(p); errors.Is(err, fs.ErrNotExist) {
 		return errs.New(errs.ErrNotFound, fmt.Sprintf("No tag with name: %s in experiment with id %s", key, id))
 	} else if err != nil {
 		return fmt.Errorf("filestore: delete experiment tag: %w", err)

@@ -32,26 +32,29 @@ func (s *Store) LogInputs(ctx context.Context, runID string, datasets []entities
 		return err
 	}
 	expDir := filepath.Dir(dir)
+	// On an error every input and dataset folder this call created is
+	// removed again.
+	u := &undoLog{}
 	for _, d := range datasets {
 		if err := ctx.Err(); err != nil {
-			return err
+			return u.rollback(err)
 		}
 		dsID := layout.DatasetID(d.Dataset.Name, d.Dataset.Digest)
 		dsDir := filepath.Join(expDir, layout.DatasetsDir, dsID)
-		if err := s.writeOnce(expDir, dsDir, layout.EncodeDatasetMeta(d.Dataset)); err != nil {
-			return err
+		if err := s.writeOnce(u, expDir, dsDir, layout.EncodeDatasetMeta(d.Dataset)); err != nil {
+			return u.rollback(err)
 		}
 		inDir := filepath.Join(dir, layout.InputsDir, layout.InputID(dsID, runID))
 		meta := layout.EncodeInputMeta(layout.InputMeta{SourceType: layout.VertexDataset, SourceID: dsID, Tags: d.Tags})
-		if err := s.writeOnce(dir, inDir, meta); err != nil {
-			return err
+		if err := s.writeOnce(u, dir, inDir, meta); err != nil {
+			return u.rollback(err)
 		}
 	}
 	for _, m := range models {
 		inDir := filepath.Join(dir, layout.InputsDir, layout.InputID(m.ModelID, runID))
 		meta := layout.EncodeInputMeta(layout.InputMeta{SourceType: layout.VertexModel, SourceID: m.ModelID})
-		if err := s.writeOnce(dir, inDir, meta); err != nil {
-			return err
+		if err := s.writeOnce(u, dir, inDir, meta); err != nil {
+			return u.rollback(err)
 		}
 	}
 	return nil
@@ -71,10 +74,11 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, models []entities.
 	if err != nil {
 		return err
 	}
+	u := &undoLog{}
 	for _, m := range models {
 		outDir := filepath.Join(dir, layout.OutputsDir, m.ModelID)
-		if err := s.writeOnce(dir, outDir, layout.EncodeOutputMeta(m)); err != nil {
-			return err
+		if err := s.writeOnce(u, dir, outDir, layout.EncodeOutputMeta(m)); err != nil {
+			return u.rollback(err)
 		}
 	}
 	return nil
@@ -83,11 +87,11 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, models []entities.
 // writeOnce creates folder dir with meta.yaml holding meta unless dir
 // already exists (Python's "if not os.path.exists(dir)" rule). The meta is
 // written atomically so a reader never sees it half-written.
-func (s *Store) writeOnce(tmpDir, dir string, meta []byte) error {
+func (s *Store) writeOnce(u *undoLog, tmpDir, dir string, meta []byte) error {
 	if exists(dir) {
 		return nil
 	}
-	if err := mkdirs(dir); err != nil {
+	if err := s.createDir(u, dir); err != nil {
 		return err
 	}
 	return s.writeFileAtomic(tmpDir, filepath.Join(dir, layout.MetaFile), meta)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/vfs"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/validate"
 )
@@ -68,19 +69,22 @@ func (s *Store) SetTag(runID, key, value string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.writeRunKeyFile(dir, layout.TagsDir, key, value); err != nil {
-		return err
+	u := &undoLog{}
+	if err := s.writeRunKeyFileUndo(u, dir, layout.TagsDir, key, value); err != nil {
+		return u.rollback(err)
 	}
 	if key == entities.TagRunName {
-		return s.renameRunMeta(dir, value)
+		if err := s.renameRunMeta(u, dir, value); err != nil {
+			return u.rollback(err)
+		}
 	}
 	return nil
 }
 
 // renameRunMeta mirrors the mlflow.runName tag into meta run_name, as
 // Python's update_run_info does (which also drops deleted_time).
-func (s *Store) renameRunMeta(dir, name string) error {
-	return s.updateRunMeta(context.Background(), dir, func(info *entities.RunInfo) error {
+func (s *Store) renameRunMeta(u *undoLog, dir, name string) error {
+	return s.updateRunMetaUndo(context.Background(), u, dir, func(info *entities.RunInfo) error {
 		if err := activeRun(*info); err != nil {
 			return err
 		}
@@ -111,7 +115,10 @@ func (s *Store) DeleteTag(runID, key string) error {
 	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
 		return errs.New(errs.ErrNotFound, fmt.Sprintf("No tag with name: %s in run with id %s", key, runID))
 	}
-	if err := os.Remove(p); err != nil {
+	if err := s.confine(filepath.Dir(p)); err != nil {
+		return err
+	}
+	if err := s.fs.Remove(p); err != nil {
 		return fmt.Errorf("filestore: delete tag: %w", err)
 	}
 	return nil
@@ -148,8 +155,27 @@ func (s *Store) logValidated(ctx context.Context, runID string, metrics []entiti
 }
 
 // writeBatch writes to the run in dir: params (after checking them all),
-// then metrics, then tags.
+// then metrics, then tags. On an I/O error (a failing or full disk)
+// everything it wrote is undone. A key that collides with another key's
+// folder ("a" vs "a/b": ENOTDIR, EISDIR, EEXIST) fails where Python's
+// log_batch fails too, and what was written before it stays, as in Python
+// (the differential test pins this).
 func (s *Store) writeBatch(ctx context.Context, dir string, info entities.RunInfo, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
+	u := &undoLog{}
+	if err := s.writeBatchUndo(ctx, u, dir, info, metrics, params, tags); err != nil {
+		if isKeyCollision(err) {
+			return err
+		}
+		return u.rollback(err)
+	}
+	return nil
+}
+
+func isKeyCollision(err error) bool {
+	return errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EEXIST)
+}
+
+func (s *Store) writeBatchUndo(ctx context.Context, u *undoLog, dir string, info entities.RunInfo, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
 	for _, m := range metrics {
 		if err := layout.CheckKey(m.Key); err != nil {
 			return err
@@ -161,22 +187,22 @@ func (s *Store) writeBatch(ctx context.Context, dir string, info entities.RunInf
 		}
 	}
 	if len(params) > 0 {
-		if err := s.logParams(ctx, dir, info.RunID, params); err != nil {
+		if err := s.logParams(ctx, u, dir, info.RunID, params); err != nil {
 			return err
 		}
 	}
 	if len(metrics) > 0 {
-		if err := s.appendMetrics(dir, info, metrics); err != nil {
+		if err := s.appendMetrics(u, dir, info, metrics); err != nil {
 			return err
 		}
 	}
 	for _, t := range tags {
 		if t.Key == entities.TagRunName {
-			if err := s.renameRunMeta(dir, t.Value); err != nil {
+			if err := s.renameRunMeta(u, dir, t.Value); err != nil {
 				return err
 			}
 		}
-		if err := s.writeRunKeyFile(dir, layout.TagsDir, t.Key, t.Value); err != nil {
+		if err := s.writeRunKeyFileUndo(u, dir, layout.TagsDir, t.Key, t.Value); err != nil {
 			return err
 		}
 	}
@@ -185,7 +211,7 @@ func (s *Store) writeBatch(ctx context.Context, dir string, info entities.RunInf
 
 // logParams checks every param against what is on disk, then writes them,
 // holding the run lock so two Go writers cannot both "win" a key.
-func (s *Store) logParams(ctx context.Context, dir, runID string, params []entities.Param) error {
+func (s *Store) logParams(ctx context.Context, u *undoLog, dir, runID string, params []entities.Param) error {
 	return withDirLock(ctx, dir, func() error {
 		for _, p := range params {
 			if err := layout.CheckKey(p.Key); err != nil {
@@ -208,7 +234,7 @@ func (s *Store) logParams(ctx context.Context, dir, runID string, params []entit
 			}
 		}
 		for _, p := range params {
-			if err := s.writeRunKeyFile(dir, layout.ParamsDir, p.Key, p.Value); err != nil {
+			if err := s.writeRunKeyFileUndo(u, dir, layout.ParamsDir, p.Key, p.Value); err != nil {
 				return err
 			}
 		}
@@ -226,19 +252,23 @@ func universalNewlines(s string) string {
 // writeRunKeyFile replaces <run>/<sub>/<key> with value. The temporary file
 // sits in the run folder itself, where Python never looks for keys.
 func (s *Store) writeRunKeyFile(runDir, sub, key, value string) error {
+	return s.writeRunKeyFileUndo(nil, runDir, sub, key, value)
+}
+
+func (s *Store) writeRunKeyFileUndo(u *undoLog, runDir, sub, key, value string) error {
 	if err := layout.CheckKey(key); err != nil {
 		return err
 	}
 	p := filepath.Join(runDir, sub, filepath.FromSlash(key))
-	if err := mkdirs(filepath.Dir(p)); err != nil {
+	if err := s.mkdirs(filepath.Dir(p)); err != nil {
 		return err
 	}
-	return s.writeFileAtomic(runDir, p, []byte(value))
+	return s.replace(u, runDir, p, []byte(value))
 }
 
 // appendMetrics appends the metrics grouped by key, one write per key, in
 // the order the keys first appear; model metrics also go to the model.
-func (s *Store) appendMetrics(runDir string, info entities.RunInfo, metrics []entities.Metric) error {
+func (s *Store) appendMetrics(u *undoLog, runDir string, info entities.RunInfo, metrics []entities.Metric) error {
 	type group struct {
 		path string
 		buf  []byte
@@ -267,7 +297,7 @@ func (s *Store) appendMetrics(runDir string, info entities.RunInfo, metrics []en
 		}
 	}
 	for _, p := range order {
-		if err := s.appendFile(p, groups[p].buf); err != nil {
+		if err := s.appendFileUndo(u, p, groups[p].buf); err != nil {
 			return err
 		}
 	}
@@ -276,35 +306,111 @@ func (s *Store) appendMetrics(runDir string, info entities.RunInfo, metrics []en
 
 // appendFile appends data to path in one write(2) on an O_APPEND
 // descriptor while holding an exclusive flock on it, so lines from
-// concurrent Go writers never interleave.
+// concurrent Go writers never interleave. It never leaves part of data
+// behind: if the write (or, when durable, the sync) fails or is short, the
+// file is truncated back to its size before the write, still under the
+// lock, and a file that was empty is removed (an empty metric file breaks
+// Python's reader). An error from the final close is returned with the data
+// in place. The last path component is never followed if it is a symlink.
 func (s *Store) appendFile(path string, data []byte) error {
-	if err := mkdirs(filepath.Dir(path)); err != nil {
+	return s.appendFileUndo(nil, path, data)
+}
+
+func (s *Store) appendFileUndo(u *undoLog, path string, data []byte) error {
+	if err := s.mkdirs(filepath.Dir(path)); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+	f, size, err := s.openLocked(path, os.O_CREATE)
 	if err != nil {
-		return fmt.Errorf("filestore: open %s: %w", path, err)
+		return err
+	}
+	n, err := f.Write(data)
+	if err == nil && n < len(data) {
+		err = fmt.Errorf("short write (%d of %d bytes)", n, len(data))
+	}
+	if err == nil && s.durable {
+		err = f.Sync()
+	}
+	if err != nil {
+		err = s.undoAppendLocked(f, path, size, fmt.Errorf("filestore: append %s: %w", path, err))
+		f.Close()
+		return err
+	}
+	end := size + int64(len(data))
+	u.add(func() error { return s.truncateAppend(path, size, end) })
+	return f.Close()
+}
+
+// openLocked opens path for appending and takes its flock, making sure the
+// locked descriptor is still the file at path (a failed first append may
+// have removed it meanwhile). It returns the size under the lock.
+func (s *Store) openLocked(path string, create int) (vfs.File, int64, error) {
+	for attempt := 0; ; attempt++ {
+		f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND|unix.O_NOFOLLOW|create, 0o666)
+		if err != nil {
+			return nil, 0, fmt.Errorf("filestore: open %s: %w", path, err)
+		}
+		fd := int(f.Fd())
+		for {
+			err = unix.Flock(fd, unix.LOCK_EX)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		if err != nil {
+			f.Close()
+			return nil, 0, fmt.Errorf("filestore: lock %s: %w", path, err)
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, 0, fmt.Errorf("filestore: stat %s: %w", path, err)
+		}
+		pi, err := s.fs.Lstat(path)
+		if err == nil && os.SameFile(fi, pi) {
+			return f, fi.Size(), nil
+		}
+		f.Close()
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, fmt.Errorf("filestore: stat %s: %w", path, err)
+		}
+		if attempt == 100 {
+			return nil, 0, fmt.Errorf("filestore: open %s: file keeps being replaced", path)
+		}
+	}
+}
+
+// undoAppendLocked puts a file whose flock f holds back to size, removing
+// it if size is 0, and returns cause (joined with any failure to undo).
+func (s *Store) undoAppendLocked(f vfs.File, path string, size int64, cause error) error {
+	var uerr error
+	if size == 0 {
+		uerr = s.fs.Remove(path)
+	} else {
+		uerr = f.Truncate(size)
+	}
+	if uerr != nil {
+		if cause == nil {
+			return uerr
+		}
+		return fmt.Errorf("%w (and truncating it back failed: %w)", cause, uerr)
+	}
+	return cause
+}
+
+// truncateAppend undoes an earlier successful append of bytes [size, end):
+// only if nothing was appended after it, since another writer's lines must
+// not be lost.
+func (s *Store) truncateAppend(path string, size, end int64) error {
+	f, cur, err := s.openLocked(path, 0)
+	if err != nil {
+		return err
 	}
 	defer f.Close()
-	fd := int(f.Fd())
-	for {
-		err = unix.Flock(fd, unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
+	if cur != end {
+		return fmt.Errorf("filestore: cannot undo append to %s: it was appended to since", path)
 	}
-	if err != nil {
-		return fmt.Errorf("filestore: lock %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("filestore: append %s: %w", path, err)
-	}
-	if s.durable {
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("filestore: sync %s: %w", path, err)
-		}
-	}
-	return f.Close()
+	return s.undoAppendLocked(f, path, size, nil)
 }
 
 // GetMetricHistory returns every value logged for a metric, in file order.

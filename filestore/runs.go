@@ -82,20 +82,25 @@ func (s *Store) CreateRun(ctx context.Context, o CreateRunOptions) (entities.Run
 		return entities.Run{}, err
 	}
 	runDir := filepath.Join(expDir, runID)
-	for _, sub := range []string{"", layout.MetricsDir, layout.ParamsDir, layout.ArtifactsDir, layout.TagsDir} {
-		if err := mkdirs(filepath.Join(runDir, sub)); err != nil {
-			return entities.Run{}, err
+	// On an error the new run folder is removed again.
+	u := &undoLog{}
+	if err := s.createDir(u, runDir); err != nil {
+		return entities.Run{}, u.rollback(err)
+	}
+	for _, sub := range []string{layout.MetricsDir, layout.ParamsDir, layout.ArtifactsDir, layout.TagsDir} {
+		if err := s.mkdirs(filepath.Join(runDir, sub)); err != nil {
+			return entities.Run{}, u.rollback(err)
 		}
 	}
 	for _, t := range tags {
 		if err := s.writeRunKeyFile(runDir, layout.TagsDir, t.Key, t.Value); err != nil {
-			return entities.Run{}, err
+			return entities.Run{}, u.rollback(err)
 		}
 	}
 	// meta.yaml last: a run folder without meta is not a run to any reader,
 	// so a crash before this point leaves nothing half-visible.
 	if err := s.writeFileAtomic(runDir, filepath.Join(runDir, layout.MetaFile), layout.EncodeRunMeta(info)); err != nil {
-		return entities.Run{}, err
+		return entities.Run{}, u.rollback(err)
 	}
 	s.runDirs.Store(runID, runDir)
 	tagMap := make(map[string]string, len(tags))
@@ -333,6 +338,11 @@ func runInfoLess(a, b entities.RunInfo) bool {
 // updateRunMeta rewrites a run's meta.yaml under the run lock: read,
 // change, replace atomically.
 func (s *Store) updateRunMeta(ctx context.Context, runDir string, change func(*entities.RunInfo) error) error {
+	return s.updateRunMetaUndo(ctx, nil, runDir, change)
+}
+
+// updateRunMetaUndo is updateRunMeta recording the undo step in u.
+func (s *Store) updateRunMetaUndo(ctx context.Context, u *undoLog, runDir string, change func(*entities.RunInfo) error) error {
 	return withDirLock(ctx, runDir, func() error {
 		info, err := readRunInfo(runDir)
 		if err != nil {
@@ -341,7 +351,7 @@ func (s *Store) updateRunMeta(ctx context.Context, runDir string, change func(*e
 		if err := change(&info); err != nil {
 			return err
 		}
-		return s.writeFileAtomic(runDir, filepath.Join(runDir, layout.MetaFile), layout.EncodeRunMeta(info))
+		return s.replace(u, runDir, filepath.Join(runDir, layout.MetaFile), layout.EncodeRunMeta(info))
 	})
 }
 
@@ -363,7 +373,8 @@ func (s *Store) UpdateRunInfo(ctx context.Context, runID string, status entities
 		return entities.RunInfo{}, err
 	}
 	var out entities.RunInfo
-	err = s.updateRunMeta(ctx, dir, func(info *entities.RunInfo) error {
+	u := &undoLog{}
+	err = s.updateRunMetaUndo(ctx, u, dir, func(info *entities.RunInfo) error {
 		if err := activeRun(*info); err != nil {
 			return err
 		}
@@ -374,7 +385,7 @@ func (s *Store) UpdateRunInfo(ctx context.Context, runID string, status entities
 		}
 		if runName != "" {
 			info.RunName = runName
-			if err := s.writeRunKeyFile(dir, layout.TagsDir, entities.TagRunName, runName); err != nil {
+			if err := s.writeRunKeyFileUndo(u, dir, layout.TagsDir, entities.TagRunName, runName); err != nil {
 				return err
 			}
 		}
@@ -382,7 +393,10 @@ func (s *Store) UpdateRunInfo(ctx context.Context, runID string, status entities
 		out = *info
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return out, u.rollback(err)
+	}
+	return out, nil
 }
 
 // DeleteRun marks a run deleted (idempotent); nothing moves.

@@ -16,6 +16,8 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/vfs"
 	"github.com/mlruns-go/mlruns/layout"
 )
 
@@ -41,6 +43,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; nil is time.Now. For tests.
 	Now func() time.Time
+	// FS is the filesystem the write paths use; nil is the real one. For
+	// tests that inject faults (internal/vfs.ErrorFS).
+	FS vfs.FS
 }
 
 // Store is an mlruns tree opened for reading and writing.
@@ -52,6 +57,8 @@ type Store struct {
 	durable      bool
 	log          *slog.Logger
 	now          func() time.Time
+	fs           vfs.FS
+	realRoot     string // root with symlinks resolved; writes stay under it
 
 	// runDirs caches run id -> run folder. An entry is trusted only after
 	// a stat of its meta.yaml, so it cannot go stale (experiments move to
@@ -82,6 +89,10 @@ func Open(root string, opts *Options) (*Store, error) {
 		log:      opts.Logger,
 		now:      opts.Now,
 		truncate: truncateFromEnv(),
+		fs:       opts.FS,
+	}
+	if s.fs == nil {
+		s.fs = vfs.OS
 	}
 	if opts.TruncateLongValues != nil {
 		s.truncate = *opts.TruncateLongValues
@@ -105,7 +116,13 @@ func Open(root string, opts *Options) (*Store, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("filestore: open root: %w", err)
 	}
-	if err := os.MkdirAll(s.trash, 0o777); err != nil {
+	if s.realRoot, err = filepath.EvalSymlinks(abs); err != nil {
+		return nil, fmt.Errorf("filestore: open root: %w", err)
+	}
+	if err := s.confine(s.trash); err != nil {
+		return nil, err
+	}
+	if err := s.fs.MkdirAll(s.trash, 0o777); err != nil {
 		return nil, fmt.Errorf("filestore: create .trash: %w", err)
 	}
 	return s, nil
@@ -130,7 +147,11 @@ func truncateFromEnv() bool {
 // bootstrap creates a missing root with the Default experiment, under the
 // root lock so that two processes opening a new root race safely.
 func (s *Store) bootstrap() error {
-	if err := os.MkdirAll(s.root, 0o777); err != nil {
+	if err := s.fs.MkdirAll(s.root, 0o777); err != nil {
+		return fmt.Errorf("filestore: create root: %w", err)
+	}
+	var err error
+	if s.realRoot, err = filepath.EvalSymlinks(s.root); err != nil {
 		return fmt.Errorf("filestore: create root: %w", err)
 	}
 	return s.withRootLock(context.Background(), func() error {
@@ -179,14 +200,22 @@ func withDirLock(ctx context.Context, dir string, fn func() error) error {
 // writeFileAtomic replaces path with data: a temporary file in tmpDir (a
 // folder on the same filesystem whose files Python never lists) is written,
 // optionally synced, and renamed over path. An existing file keeps its mode;
-// a new one gets 0666 less the umask, as Python's open() gives.
+// a new one gets 0666 less the umask, as Python's open() gives. On error
+// path is unchanged and the temporary file is removed.
 func (s *Store) writeFileAtomic(tmpDir, path string, data []byte) error {
+	if err := s.confine(filepath.Dir(path)); err != nil {
+		return err
+	}
 	var mode fs.FileMode = 0o666
 	keepMode := false
-	if fi, err := os.Stat(path); err == nil {
-		mode, keepMode = fi.Mode().Perm(), true
+	if fi, err := s.fs.Lstat(path); err == nil {
+		if fi.Mode().IsRegular() {
+			mode, keepMode = fi.Mode().Perm(), true
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("filestore: stat %s: %w", path, err)
 	}
-	tmp, f, err := createTemp(tmpDir)
+	tmp, f, err := s.createTemp(tmpDir)
 	if err != nil {
 		return err
 	}
@@ -194,7 +223,7 @@ func (s *Store) writeFileAtomic(tmpDir, path string, data []byte) error {
 	defer func() {
 		if !ok {
 			f.Close()
-			os.Remove(tmp)
+			s.fs.Remove(tmp)
 		}
 	}()
 	if _, err := f.Write(data); err != nil {
@@ -211,18 +240,94 @@ func (s *Store) writeFileAtomic(tmpDir, path string, data []byte) error {
 		}
 	}
 	if err := f.Close(); err != nil {
+		s.fs.Remove(tmp)
+		ok = true
 		return fmt.Errorf("filestore: close %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := s.fs.Rename(tmp, path); err != nil {
+		s.fs.Remove(tmp)
 		ok = true
 		return fmt.Errorf("filestore: replace %s: %w", path, err)
 	}
 	ok = true
 	if s.durable {
-		return syncDir(filepath.Dir(path))
+		return s.syncDir(filepath.Dir(path))
 	}
 	return nil
+}
+
+// createTemp creates a new temporary file in dir (see createTemp) through
+// the store's filesystem.
+func (s *Store) createTemp(dir string) (string, vfs.File, error) {
+	var b [8]byte
+	for i := 0; i < 10; i++ {
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", nil, err
+		}
+		name := filepath.Join(dir, layout.TempPrefix+hex.EncodeToString(b[:]))
+		f, err := s.fs.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("filestore: create temporary file: %w", err)
+		}
+		return name, f, nil
+	}
+	return "", nil, fmt.Errorf("filestore: create temporary file in %s: too many collisions", dir)
+}
+
+func (s *Store) syncDir(dir string) error {
+	d, err := s.fs.OpenFile(dir, os.O_RDONLY, 0)
+	if err != nil {
+		return fmt.Errorf("filestore: sync dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("filestore: sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// mkdirs creates a folder and its parents with 0777 less the umask, through
+// the store's filesystem and never outside the root.
+func (s *Store) mkdirs(dir string) error {
+	if err := s.confine(dir); err != nil {
+		return err
+	}
+	if err := s.fs.MkdirAll(dir, 0o777); err != nil {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	return nil
+}
+
+// confine refuses a path whose nearest existing ancestor resolves, through
+// symlinks, outside the store root: a symlink planted in the tree (a
+// metrics/ folder or a run folder pointing elsewhere) must not make us
+// write outside it. Symlinks that stay inside the root, and a root that is
+// itself reached through a symlink, are fine. The cost is one
+// filepath.EvalSymlinks (an lstat per path component) per write; it is a
+// check, not a guarantee against a concurrent attacker swapping folders
+// between the check and the write (openat2 RESOLVE_BENEATH would be, and is
+// Linux-only).
+func (s *Store) confine(p string) error {
+	for q := p; ; {
+		r, err := filepath.EvalSymlinks(q)
+		if err == nil {
+			if r == s.realRoot || strings.HasPrefix(r, s.realRoot+string(filepath.Separator)) {
+				return nil
+			}
+			return errs.New(errs.ErrInvalidPath, fmt.Sprintf("path %s resolves to %s, outside the store root %s", p, r, s.realRoot))
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("filestore: resolve %s: %w", q, err)
+		}
+		parent := filepath.Dir(q)
+		if parent == q {
+			return nil
+		}
+		q = parent
+	}
 }
 
 // createTemp creates a new temporary file in dir with mode 0666 less the
