@@ -1,0 +1,295 @@
+package tracking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/store"
+	"github.com/mlruns-go/mlruns/validate"
+)
+
+// Options configure a Client. The zero value (or nil) gives the defaults.
+type Options struct {
+	// AsyncWindow is how long the asynchronous writer waits for more
+	// queued calls to merge into one batch after the first. Zero: 20ms.
+	AsyncWindow time.Duration
+	// AsyncQueueSize bounds the calls waiting for the asynchronous writer;
+	// a full queue blocks callers. Zero: 1024.
+	AsyncQueueSize int
+	// Logger receives asynchronous write failures as they happen. Nil
+	// discards.
+	Logger *slog.Logger
+	// Now returns the current time; nil is time.Now. For tests.
+	Now func() time.Time
+}
+
+// Client is the explicit tracking client. It is safe for use by many
+// goroutines.
+type Client struct {
+	store store.Store
+	now   func() time.Time
+	async *asyncWriter
+}
+
+// NewClient returns a client over s. Call Close (or Flush) before the
+// program exits if asynchronous logging is used.
+func NewClient(s store.Store, opts *Options) *Client {
+	if opts == nil {
+		opts = &Options{}
+	}
+	c := &Client{store: s, now: opts.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.async = newAsyncWriter(s, opts)
+	return c
+}
+
+// Store returns the store the client writes to.
+func (c *Client) Store() store.Store { return c.store }
+
+func (c *Client) nowMillis() int64 { return c.now().UnixMilli() }
+
+// ---- experiments ----
+
+// CreateExperiment creates an experiment and returns its id. An empty
+// artifactLocation puts it under the store's artifact root.
+func (c *Client) CreateExperiment(ctx context.Context, name, artifactLocation string, tags map[string]string) (string, error) {
+	var ts []entities.ExperimentTag
+	for _, k := range sortedKeys(tags) {
+		ts = append(ts, entities.ExperimentTag{Key: k, Value: tags[k]})
+	}
+	return c.store.CreateExperiment(ctx, name, artifactLocation, ts)
+}
+
+// GetExperiment returns an experiment by id, active or deleted.
+func (c *Client) GetExperiment(id string) (entities.Experiment, error) {
+	return c.store.GetExperiment(id)
+}
+
+// GetExperimentByName returns an experiment by name; a missing name is
+// ErrNotFound (MLflow's client returns None).
+func (c *Client) GetExperimentByName(ctx context.Context, name string) (entities.Experiment, error) {
+	return c.store.GetExperimentByName(ctx, name)
+}
+
+// ListExperiments lists the experiments in view, with the broken ones
+// reported apart. Filtering and ordering are the search package's job.
+func (c *Client) ListExperiments(ctx context.Context, view entities.ViewType) ([]entities.Experiment, []*store.SkippedError, error) {
+	return c.store.ListExperiments(ctx, view)
+}
+
+// RenameExperiment renames an active experiment.
+func (c *Client) RenameExperiment(ctx context.Context, id, newName string) error {
+	return c.store.RenameExperiment(ctx, id, newName)
+}
+
+// DeleteExperiment moves an experiment to the trash, with its runs.
+func (c *Client) DeleteExperiment(ctx context.Context, id string) error {
+	return c.store.DeleteExperiment(ctx, id)
+}
+
+// RestoreExperiment brings a deleted experiment back.
+func (c *Client) RestoreExperiment(ctx context.Context, id string) error {
+	return c.store.RestoreExperiment(ctx, id)
+}
+
+// SetExperimentTag sets an experiment tag.
+func (c *Client) SetExperimentTag(id, key, value string) error {
+	return c.store.SetExperimentTag(id, key, value)
+}
+
+// DeleteExperimentTag deletes an experiment tag.
+func (c *Client) DeleteExperimentTag(id, key string) error {
+	return c.store.DeleteExperimentTag(id, key)
+}
+
+// ---- runs ----
+
+// CreateRunOptions are the arguments of CreateRun besides the experiment.
+type CreateRunOptions struct {
+	StartTime int64             // ms since epoch; zero means now
+	Tags      map[string]string // written in key order
+	RunName   string            // empty: the mlflow.runName tag, else a random name
+}
+
+// CreateRun creates a RUNNING run. As MlflowClient.create_run, the run's
+// user_id is the mlflow.user tag, or "unknown" without one.
+func (c *Client) CreateRun(ctx context.Context, experimentID string, o CreateRunOptions) (entities.Run, error) {
+	user := "unknown"
+	if u, ok := o.Tags[entities.TagUser]; ok {
+		user = u
+	}
+	var tags []entities.RunTag
+	for _, k := range sortedKeys(o.Tags) {
+		tags = append(tags, entities.RunTag{Key: k, Value: o.Tags[k]})
+	}
+	start := o.StartTime
+	if start == 0 {
+		start = c.nowMillis()
+	}
+	return c.store.CreateRun(ctx, store.CreateRunOptions{
+		ExperimentID: experimentID, UserID: user, StartTime: start, Tags: tags, RunName: o.RunName,
+	})
+}
+
+// GetRun returns a run with its latest metrics, params, tags and inputs.
+func (c *Client) GetRun(ctx context.Context, runID string) (entities.Run, error) {
+	return c.store.GetRun(ctx, runID)
+}
+
+// GetRunInfo returns a run's metadata only.
+func (c *Client) GetRunInfo(runID string) (entities.RunInfo, error) {
+	return c.store.GetRunInfo(runID)
+}
+
+// ListRuns lists the runs of an experiment in view.
+func (c *Client) ListRuns(ctx context.Context, experimentID string, view entities.ViewType) ([]entities.Run, []*store.SkippedError, error) {
+	return c.store.ListRuns(ctx, experimentID, view)
+}
+
+// UpdateRun sets a run's status (zero keeps it) and, when name is not
+// empty, renames it, as MlflowClient.update_run.
+func (c *Client) UpdateRun(ctx context.Context, runID string, status entities.RunStatus, name string) error {
+	info, err := c.store.GetRunInfo(runID)
+	if err != nil {
+		return err
+	}
+	if status == 0 {
+		status = info.Status
+	}
+	_, err = c.store.UpdateRunInfo(ctx, runID, status, info.EndTime, name)
+	return err
+}
+
+// SetTerminated ends a run: everything queued for it by the asynchronous
+// writer is written first, then the status (zero: FINISHED) and the end
+// time (zero: now) are recorded. Errors of queued writes for the run that
+// were not reported before are returned, joined with the update's.
+func (c *Client) SetTerminated(ctx context.Context, runID string, status entities.RunStatus, endTime int64) error {
+	if status == 0 {
+		status = entities.StatusFinished
+	}
+	if !status.Terminated() {
+		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf("Run status %s is not a terminated status.", status))
+	}
+	flushErr := c.FlushRun(ctx, runID)
+	if endTime == 0 {
+		endTime = c.nowMillis()
+	}
+	_, err := c.store.UpdateRunInfo(ctx, runID, status, &endTime, "")
+	return errors.Join(flushErr, err)
+}
+
+// DeleteRun marks a run deleted.
+func (c *Client) DeleteRun(ctx context.Context, runID string) error {
+	return c.store.DeleteRun(ctx, runID)
+}
+
+// RestoreRun makes a deleted run active again.
+func (c *Client) RestoreRun(ctx context.Context, runID string) error {
+	return c.store.RestoreRun(ctx, runID)
+}
+
+// ---- logging ----
+
+// LogMetric logs one metric value. A zero Timestamp means now, as in
+// MlflowClient.log_metric; the step is any int64.
+func (c *Client) LogMetric(ctx context.Context, runID string, m entities.Metric) error {
+	if m.Timestamp == 0 {
+		m.Timestamp = c.nowMillis()
+	}
+	return c.store.LogMetric(runID, m)
+}
+
+// LogParam logs a param. Logging another value for a logged key is
+// ErrInvalidParameter; the same value again is allowed.
+func (c *Client) LogParam(ctx context.Context, runID, key, value string) error {
+	return c.store.LogParam(runID, key, value)
+}
+
+// SetTag sets a run tag.
+func (c *Client) SetTag(ctx context.Context, runID, key, value string) error {
+	return c.store.SetTag(runID, key, value)
+}
+
+// DeleteTag deletes a run tag; a missing tag is ErrNotFound.
+func (c *Client) DeleteTag(ctx context.Context, runID, key string) error {
+	return c.store.DeleteTag(runID, key)
+}
+
+// LogBatch logs metrics, params and tags in one call, within MLflow's
+// batch limits. Metrics with a zero Timestamp get the current time.
+func (c *Client) LogBatch(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
+	return c.store.LogBatch(ctx, runID, c.stamp(metrics), params, tags)
+}
+
+// stamp returns metrics with zero timestamps set to now (copying).
+func (c *Client) stamp(metrics []entities.Metric) []entities.Metric {
+	var now int64
+	out := metrics
+	for i, m := range metrics {
+		if m.Timestamp == 0 {
+			if now == 0 {
+				now = c.nowMillis()
+				out = append([]entities.Metric(nil), metrics...)
+			}
+			out[i].Timestamp = now
+		}
+	}
+	return out
+}
+
+// GetMetricHistory returns every value logged for a metric, in file order.
+func (c *Client) GetMetricHistory(ctx context.Context, runID, key string) ([]entities.Metric, error) {
+	return c.store.GetMetricHistory(ctx, runID, key)
+}
+
+// LogInputs records datasets (with their input tags) and models a run used.
+func (c *Client) LogInputs(ctx context.Context, runID string, datasets []entities.DatasetInput, models []entities.ModelInput) error {
+	return c.store.LogInputs(ctx, runID, datasets, models)
+}
+
+// LogOutputs records logged models a run produced.
+func (c *Client) LogOutputs(ctx context.Context, runID string, models []entities.ModelOutput) error {
+	return c.store.LogOutputs(ctx, runID, models)
+}
+
+// LogBatchAsync validates a batch at once (an invalid key or value is
+// returned here, nothing queued), then queues it for the background writer
+// and returns its Operation. It blocks only while the queue is full, until
+// ctx ends.
+func (c *Client) LogBatchAsync(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) (*Operation, error) {
+	if err := validate.RunID(runID); err != nil {
+		return nil, err
+	}
+	metrics = c.stamp(metrics)
+	// Truncation is the store's call; here only the rules that fail.
+	if _, _, err := validate.LogBatch(metrics, params, tags, true); err != nil {
+		return nil, err
+	}
+	return c.async.enqueue(ctx, runID, metrics, params, tags)
+}
+
+// Flush waits until everything queued for asynchronous writing before the
+// call is written, and returns the errors of failed asynchronous writes
+// not reported by an earlier Flush, FlushRun or SetTerminated.
+func (c *Client) Flush(ctx context.Context) error {
+	return c.async.flush(ctx, "")
+}
+
+// FlushRun is Flush for the writes queued for one run.
+func (c *Client) FlushRun(ctx context.Context, runID string) error {
+	return c.async.flush(ctx, runID)
+}
+
+// Close flushes the asynchronous writer and stops it. Later asynchronous
+// calls start a new writer.
+func (c *Client) Close(ctx context.Context) error {
+	return c.async.close(ctx)
+}

@@ -1,0 +1,40 @@
+// Package tracking is the explicit tracking client of mlruns, the Go twin of
+// Python MLflow's MlflowClient: experiments, runs, params, tags, metrics,
+// metric history, dataset inputs, model outputs and artifacts, over any
+// store.Store (the file store today).
+//
+// A Client holds no hidden state beyond its store and its asynchronous
+// writer, and is safe for use by many goroutines. Open resolves a tracking
+// URI as Python MLflow does (a plain path, a relative path or a file: URI is
+// opened as FileStore(uri, uri)); http(s), databricks and database URIs fail
+// with an error that unwraps to errs.ErrNotSupported.
+//
+// # Asynchronous logging
+//
+// LogBatchAsync (and the fluent layer's Synchronous(false) option) validates
+// its input at once, so an invalid key is reported by the call itself, then
+// queues the write and returns an *Operation. One background writer per
+// Client merges queued points from many calls into few LogBatch calls: it
+// waits up to Options.AsyncWindow for more work after the first item and
+// never puts more than MLflow's batch limits (1000 metrics, 100 params, 100
+// tags) in one call. The queue holds at most Options.AsyncQueueSize calls; a
+// full queue blocks the caller until the writer catches up or the context
+// ends (back-pressure, bounded memory).
+//
+// A failed write is reported by the Operation's Wait, and again by the next
+// Flush, FlushRun, SetTerminated or Close. Flush and Close return only when
+// everything queued before them is on disk (in the page cache, or synced
+// when the store is durable). Points still queued when the program exits
+// without Flush, SetTerminated or Close are lost: nothing writes them on
+// exit, as there is no at-exit hook in Go.
+//
+// # Artifacts
+//
+// LogArtifact and LogArtifacts copy local files into a run's artifact folder,
+// found from the run's artifact_uri (a plain path or a file: URI; other
+// schemes are ErrNotSupported). Artifact paths are relative slash paths
+// without "..", like MLflow's validate_path_is_safe; all writes go through
+// an os.Root opened on the artifact folder, so a symlink inside it that
+// points elsewhere cannot make a write land outside it. Files are created
+// with mode 0666 and folders 0777, less the umask.
+package tracking
