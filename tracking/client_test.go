@@ -1,0 +1,245 @@
+package tracking_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/store"
+	"github.com/mlruns-go/mlruns/tracking"
+)
+
+// countingStore counts LogBatch calls and can hold them until released.
+type countingStore struct {
+	store.Store
+	batches atomic.Int64
+	hold    chan struct{}
+}
+
+func (s *countingStore) LogBatch(ctx context.Context, runID string, m []entities.Metric, p []entities.Param, t []entities.RunTag) error {
+	if s.hold != nil {
+		<-s.hold
+	}
+	s.batches.Add(1)
+	return s.Store.LogBatch(ctx, runID, m, p, t)
+}
+
+func newClient(t *testing.T, opts *tracking.Options) (*tracking.Client, *countingStore, string) {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "mlruns")
+	fs, err := tracking.OpenStore(root, nil)
+	require.NoError(t, err)
+	cs := &countingStore{Store: fs}
+	c := tracking.NewClient(cs, opts)
+	t.Cleanup(func() {
+		c.Close(context.Background())
+		problems, err := fs.Check(context.Background())
+		require.NoError(t, err)
+		require.Empty(t, problems)
+	})
+	run, err := c.CreateRun(context.Background(), "0", tracking.CreateRunOptions{RunName: "r"})
+	require.NoError(t, err)
+	return c, cs, run.Info.RunID
+}
+
+func TestOpenStore_URIs(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, uri string
+		want      error
+	}{
+		{"plain", filepath.Join(dir, "a"), nil},
+		{"file URI", "file://" + filepath.Join(dir, "b"), nil},
+		{"http", "http://localhost:5000", errs.ErrNotSupported},
+		{"https", "https://mlflow.example.com", errs.ErrNotSupported},
+		{"sqlite", "sqlite:///mlflow.db", errs.ErrNotSupported},
+		{"postgres driver", "postgresql+psycopg2://u@h/db", errs.ErrNotSupported},
+		{"databricks", "databricks", nil}, // a bare word is a relative path, as in Python
+		{"unknown scheme", "s3://bucket/x", errs.ErrNotSupported},
+		{"empty", "", errs.ErrInvalidParameter},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "databricks" {
+				t.Chdir(dir)
+			}
+			_, err := tracking.OpenStore(tc.uri, nil)
+			if tc.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tc.want)
+		})
+	}
+}
+
+func TestClient_LogBatchAsync_Batches(t *testing.T) {
+	c, cs, runID := newClient(t, &tracking.Options{AsyncWindow: 50 * time.Millisecond})
+	ctx := context.Background()
+	var ops []*tracking.Operation
+	for i := 0; i < 2500; i++ {
+		op, err := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: "loss", Value: float64(i), Step: int64(i)}}, nil, nil)
+		require.NoError(t, err)
+		ops = append(ops, op)
+	}
+	require.NoError(t, c.Flush(ctx))
+	for _, op := range ops {
+		require.NoError(t, op.Wait())
+	}
+	hist, err := c.GetMetricHistory(ctx, runID, "loss")
+	require.NoError(t, err)
+	require.Len(t, hist, 2500)
+	for i, m := range hist {
+		require.Equal(t, int64(i), m.Step) // file order is call order
+	}
+	n := cs.batches.Load()
+	require.GreaterOrEqual(t, n, int64(3)) // at most 1000 metrics a batch
+	require.Less(t, n, int64(100), "points were not merged into few batches")
+}
+
+func TestClient_LogBatchAsync_Invalid(t *testing.T) {
+	c, cs, runID := newClient(t, nil)
+	_, err := c.LogBatchAsync(context.Background(), runID, []entities.Metric{{Key: "bad key!", Value: 1}}, nil, nil)
+	var ve interface{ Unwrap() error }
+	require.ErrorAs(t, err, &ve)
+	require.ErrorIs(t, err, errs.ErrInvalidParameter)
+	require.Zero(t, cs.batches.Load())
+}
+
+func TestClient_LogBatchAsync_DeletedRun(t *testing.T) {
+	c, _, runID := newClient(t, nil)
+	ctx := context.Background()
+	other, err := c.CreateRun(ctx, "0", tracking.CreateRunOptions{})
+	require.NoError(t, err)
+	require.NoError(t, c.DeleteRun(ctx, runID))
+	bad, err := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: "m", Value: 1}}, nil, nil)
+	require.NoError(t, err) // queued: the run's state is the writer's to find
+	good, err := c.LogBatchAsync(ctx, other.Info.RunID, []entities.Metric{{Key: "m", Value: 2}}, nil, nil)
+	require.NoError(t, err)
+	require.ErrorIs(t, bad.Wait(), errs.ErrInvalidParameter)
+	require.NoError(t, good.Wait())
+	err = c.Flush(ctx)
+	require.ErrorIs(t, err, errs.ErrInvalidParameter)
+	require.NoError(t, c.Flush(ctx), "an error is reported by one flush")
+	hist, err := c.GetMetricHistory(ctx, runID, "m")
+	require.NoError(t, err)
+	require.Empty(t, hist) // nothing written
+}
+
+func TestClient_LogBatchAsync_ParamConflictInMergedBatch(t *testing.T) {
+	c, _, runID := newClient(t, &tracking.Options{AsyncWindow: 100 * time.Millisecond})
+	ctx := context.Background()
+	require.NoError(t, c.LogParam(ctx, runID, "lr", "0.1"))
+	ok1, err := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: "a", Value: 1}}, nil, nil)
+	require.NoError(t, err)
+	bad, err := c.LogBatchAsync(ctx, runID, nil, []entities.Param{{Key: "lr", Value: "0.2"}}, nil)
+	require.NoError(t, err)
+	ok2, err := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: "b", Value: 2}}, nil, nil)
+	require.NoError(t, err)
+	require.NoError(t, ok1.Wait())
+	require.ErrorIs(t, bad.Wait(), errs.ErrInvalidParameter)
+	require.NoError(t, ok2.Wait())
+	require.Error(t, c.SetTerminated(ctx, runID, entities.StatusFinished, 0))
+	run, err := c.GetRun(ctx, runID)
+	require.NoError(t, err)
+	require.Equal(t, "0.1", run.Data.Params["lr"])
+	require.Len(t, run.Data.Metrics, 2)
+	require.Equal(t, entities.StatusFinished, run.Info.Status)
+}
+
+func TestClient_LogBatchAsync_BackPressure(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "mlruns")
+	fs, err := tracking.OpenStore(root, nil)
+	require.NoError(t, err)
+	cs := &countingStore{Store: fs, hold: make(chan struct{})}
+	c := tracking.NewClient(cs, &tracking.Options{AsyncQueueSize: 2, AsyncWindow: time.Millisecond})
+	run, err := c.CreateRun(context.Background(), "0", tracking.CreateRunOptions{})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var blocked error
+	for i := 0; i < 5000 && blocked == nil; i++ { // past one batch the writer holds, and the queue
+		_, blocked = c.LogBatchAsync(ctx, run.Info.RunID, []entities.Metric{{Key: "m", Value: 1}}, nil, nil)
+	}
+	require.ErrorIs(t, blocked, context.DeadlineExceeded, "a full queue must block the caller")
+	close(cs.hold)
+	require.NoError(t, c.Close(context.Background()))
+}
+
+func TestClient_LogMetric_FinishedRunAllowed(t *testing.T) {
+	// MLflow's file store only refuses deleted runs; a FINISHED run takes
+	// more values.
+	c, _, runID := newClient(t, nil)
+	ctx := context.Background()
+	require.NoError(t, c.SetTerminated(ctx, runID, entities.StatusFinished, 0))
+	require.NoError(t, c.LogMetric(ctx, runID, entities.Metric{Key: "late", Value: 1}))
+	require.NoError(t, c.DeleteRun(ctx, runID))
+	require.ErrorIs(t, c.LogMetric(ctx, runID, entities.Metric{Key: "late", Value: 2}), errs.ErrInvalidParameter)
+	require.ErrorIs(t, c.SetTerminated(ctx, runID, entities.StatusRunning, 0), errs.ErrInvalidParameter)
+}
+
+func TestClient_LogArtifact(t *testing.T) {
+	c, _, runID := newClient(t, nil)
+	ctx := context.Background()
+	src := t.TempDir()
+	file := filepath.Join(src, "model.txt")
+	require.NoError(t, os.WriteFile(file, []byte("weights"), 0o600))
+	require.NoError(t, os.MkdirAll(filepath.Join(src, "tree", "sub"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "tree", "sub", "a.json"), []byte("{}"), 0o600))
+
+	old := syscall.Umask(0o027)
+	defer syscall.Umask(old)
+	require.NoError(t, c.LogArtifact(ctx, runID, file, ""))
+	require.NoError(t, c.LogArtifact(ctx, runID, file, "models/v1"))
+	require.NoError(t, c.LogArtifacts(ctx, runID, filepath.Join(src, "tree"), "data"))
+	dir, err := c.ArtifactDir(runID)
+	require.NoError(t, err)
+	for _, p := range []string{"model.txt", "models/v1/model.txt", "data/sub/a.json"} {
+		fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p)))
+		require.NoError(t, err, p)
+		require.Equal(t, os.FileMode(0o640), fi.Mode().Perm(), "mode from the umask, not the source: %s", p)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "models", "v1", "model.txt"))
+	require.NoError(t, err)
+	require.Equal(t, "weights", string(b))
+}
+
+func TestClient_LogArtifact_Refused(t *testing.T) {
+	c, _, runID := newClient(t, nil)
+	ctx := context.Background()
+	src := t.TempDir()
+	file := filepath.Join(src, "f.txt")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+	dir, err := c.ArtifactDir(runID)
+	require.NoError(t, err)
+	outside := t.TempDir()
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "escape")))
+
+	for _, tc := range []struct{ name, artifactPath string }{
+		{"dotdot", "../x"},
+		{"inner dotdot", "a/../../x"},
+		{"absolute", "/tmp/x"},
+		{"backslash", `a\b`},
+		{"symlink out", "escape"},
+		{"symlink out deeper", "escape/sub"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := c.LogArtifact(ctx, runID, file, tc.artifactPath)
+			require.ErrorIs(t, err, errs.ErrInvalidPath)
+			err = c.LogArtifacts(ctx, runID, src, tc.artifactPath)
+			require.ErrorIs(t, err, errs.ErrInvalidPath)
+		})
+	}
+	entries, err := os.ReadDir(outside)
+	require.NoError(t, err)
+	require.Empty(t, entries, "nothing may be written outside the artifact folder")
+	require.True(t, errors.Is(c.LogArtifact(ctx, runID, src, ""), errs.ErrInvalidParameter))
+}
