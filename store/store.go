@@ -11,6 +11,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"iter"
 
 	"github.com/mlruns-go/mlruns/entities"
 )
@@ -46,6 +47,13 @@ type Store interface {
 	GetMetricHistory(ctx context.Context, runID, key string) ([]entities.Metric, error)
 	LogInputs(ctx context.Context, runID string, datasets []entities.DatasetInput, models []entities.ModelInput) error
 	LogOutputs(ctx context.Context, runID string, models []entities.ModelOutput) error
+
+	// Search (MLflow's filter language, order_by and page tokens; see
+	// package search).
+	SearchRuns(ctx context.Context, experimentIDs []string, filter string, view entities.ViewType, maxResults int, orderBy []string, pageToken string) ([]entities.Run, string, error)
+	SearchExperiments(ctx context.Context, view entities.ViewType, maxResults int, filter string, orderBy []string, pageToken string) ([]entities.Experiment, string, error)
+	GetMetricHistoryPage(ctx context.Context, runID, key string, maxResults int, pageToken string) ([]entities.Metric, string, error)
+	MetricHistoryIter(ctx context.Context, runID, key string) iter.Seq2[entities.Metric, error]
 }
 
 // CreateRunOptions are the arguments of CreateRun.

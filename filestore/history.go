@@ -1,0 +1,114 @@
+package filestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+
+	"github.com/mlruns-go/mlruns/downsample"
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/search"
+	"github.com/mlruns-go/mlruns/validate"
+)
+
+// metricFile checks a run id and metric key as get_metric_history does and
+// returns the metric's file (which may not exist).
+func (s *Store) metricFile(runID, key string) (string, error) {
+	if err := validate.RunID(runID); err != nil {
+		return "", err
+	}
+	if err := validate.MetricName(key); err != nil {
+		return "", err
+	}
+	if err := layout.CheckKey(key); err != nil {
+		return "", err
+	}
+	dir, err := s.runDir(runID)
+	if err != nil {
+		return "", err
+	}
+	if _, err := readRunInfo(dir); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, layout.MetricsDir, filepath.FromSlash(key)), nil
+}
+
+// MetricHistoryIter streams a metric's history in file order with O(1)
+// memory: the file is read through a fixed buffer and parsed line by line.
+// A metric never logged yields nothing. An error (bad run, corrupt line,
+// cancelled context) is yielded once, last.
+func (s *Store) MetricHistoryIter(ctx context.Context, runID, key string) iter.Seq2[entities.Metric, error] {
+	return func(yield func(entities.Metric, error) bool) {
+		p, err := s.metricFile(runID, key)
+		if err != nil {
+			yield(entities.Metric{}, err)
+			return
+		}
+		fh, err := os.Open(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+		if err != nil {
+			yield(entities.Metric{}, fmt.Errorf("filestore: read metric: %w", err))
+			return
+		}
+		defer fh.Close()
+		sc := layout.NewMetricScanner(fh, key)
+		for n := 0; sc.Next(); n++ {
+			if n&1023 == 0 && ctx.Err() != nil {
+				yield(entities.Metric{}, ctx.Err())
+				return
+			}
+			if !yield(sc.Metric(), nil) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			yield(entities.Metric{}, withMetricPath(err, p, ""))
+		}
+	}
+}
+
+// GetMetricHistoryPage returns one page of a metric's history, as
+// FileStore.get_metric_history(run_id, key, max_results, page_token):
+// maxResults <= 0 returns everything from the token's offset with no next
+// token; otherwise the next token is "" on the last page. Only the lines up
+// to the end of the page (and one more, to know whether a next page exists)
+// are parsed.
+func (s *Store) GetMetricHistoryPage(ctx context.Context, runID, key string, maxResults int, pageToken string) ([]entities.Metric, string, error) {
+	off, err := search.ParsePageToken(pageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	out := []entities.Metric{}
+	i := 0
+	for m, err := range s.MetricHistoryIter(ctx, runID, key) {
+		if err != nil {
+			return nil, "", err
+		}
+		if maxResults > 0 && i == off+maxResults {
+			return out, search.PageToken(off + maxResults), nil
+		}
+		if i >= off {
+			out = append(out, m)
+		}
+		i++
+	}
+	return out, "", nil
+}
+
+// GetMetricHistoryDownsampled returns at most maxPoints values of a
+// metric's history chosen by the method (see package downsample); a
+// history that fits is returned whole.
+func (s *Store) GetMetricHistoryDownsampled(ctx context.Context, runID, key string, maxPoints int, method downsample.Method) ([]entities.Metric, error) {
+	h, err := s.GetMetricHistory(ctx, runID, key)
+	if err != nil {
+		return nil, err
+	}
+	return downsample.Apply(method, h, maxPoints), nil
+}

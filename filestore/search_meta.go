@@ -1,0 +1,199 @@
+package filestore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/layout"
+)
+
+// readRunInfoFast is readRunInfo for scans over many runs. Searching spends
+// most of its time decoding run meta.yaml files, and nearly all of them are
+// in the one flat shape MLflow writes (key: scalar per line), which
+// fastRunMeta reads directly. Anything else - quoting it does not handle,
+// folded lines, unknown keys, values a YAML resolver could read as numbers,
+// booleans or null - goes to the full decoder, so the result is always the
+// one layout.DecodeRunMeta gives.
+func readRunInfoFast(runDir string) (entities.RunInfo, error) {
+	metaPath := filepath.Join(runDir, layout.MetaFile)
+	data, err := os.ReadFile(metaPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return entities.RunInfo{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Run folder %s has no meta.yaml", runDir))
+	}
+	if err != nil {
+		return entities.RunInfo{}, fmt.Errorf("filestore: read run meta: %w", err)
+	}
+	info, ok := fastRunMeta(data)
+	if !ok {
+		return readRunInfo(runDir)
+	}
+	if info.ExperimentID != filepath.Base(filepath.Dir(runDir)) || info.RunID != filepath.Base(runDir) {
+		return readRunInfo(runDir) // let the full path report it
+	}
+	return info, nil
+}
+
+// fastRunMeta decodes the canonical run meta shape; ok is false when the
+// file needs the full YAML decoder.
+func fastRunMeta(data []byte) (info entities.RunInfo, ok bool) {
+	var runID, runUUID, expID, stage *string
+	status := int64(entities.StatusRunning)
+	for len(data) > 0 {
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
+		if len(line) == 0 {
+			continue
+		}
+		k, v, found := bytes.Cut(line, []byte(": "))
+		if !found || len(k) == 0 || !plainKey(k) {
+			return info, false
+		}
+		switch string(k) {
+		case "artifact_uri", "run_name", "user_id", "run_id", "run_uuid", "experiment_id", "lifecycle_stage",
+			"entry_point_name", "source_name", "source_version":
+			s, ok := yamlString(v)
+			if !ok {
+				return info, false
+			}
+			switch string(k) {
+			case "artifact_uri":
+				info.ArtifactURI = s
+			case "run_name":
+				info.RunName = s
+			case "user_id":
+				info.UserID = s
+			case "run_id":
+				runID = &s
+			case "run_uuid":
+				runUUID = &s
+			case "experiment_id":
+				expID = &s
+			case "lifecycle_stage":
+				stage = &s
+			}
+		case "start_time", "status", "source_type":
+			n, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil {
+				return info, false
+			}
+			switch string(k) {
+			case "start_time":
+				info.StartTime = n
+			case "status":
+				status = n
+			}
+		case "end_time", "deleted_time":
+			var p *int64
+			if string(v) != "null" {
+				n, err := strconv.ParseInt(string(v), 10, 64)
+				if err != nil {
+					return info, false
+				}
+				p = &n
+			}
+			if string(k) == "end_time" {
+				info.EndTime = p
+			} else {
+				info.DeletedTime = p
+			}
+		case "tags":
+			if string(v) != "[]" {
+				return info, false
+			}
+		default:
+			return info, false
+		}
+	}
+	switch {
+	case runID != nil && *runID != "":
+		info.RunID = *runID
+	case runUUID != nil:
+		info.RunID = *runUUID
+	default:
+		return info, false
+	}
+	if expID == nil {
+		return info, false
+	}
+	info.ExperimentID = *expID
+	info.Status = entities.RunStatus(status)
+	if !info.Status.Valid() {
+		return info, false
+	}
+	info.LifecycleStage = entities.StageActive
+	if stage != nil {
+		st, err := entities.ParseLifecycleStage(*stage)
+		if err != nil {
+			return info, false
+		}
+		info.LifecycleStage = st
+	}
+	return info, true
+}
+
+// yamlNumberLike matches plain scalars a YAML 1.1 or 1.2 resolver may read
+// as a number, a date or a special float (generously: a false positive only
+// costs the full decoder).
+var yamlNumberLike = regexp.MustCompile(`^[-+]?([0-9._:-]*|0[bBoOxX][0-9a-fA-F_]*|[0-9._]*[eE][-+]?[0-9]+|\.(inf|Inf|INF|nan|NaN|NAN))$`)
+
+func plainKey(k []byte) bool {
+	for _, c := range k {
+		if !(c == '_' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// yamlString reads a one-line scalar that YAML can only read as this
+// string: a single-quoted scalar without line breaks, or a plain scalar of
+// safe characters that no resolver reads as a number, boolean or null.
+func yamlString(v []byte) (string, bool) {
+	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+		body := string(v[1 : len(v)-1])
+		if strings.ContainsAny(body, "\r\t") || strings.HasSuffix(body, " ") || strings.HasPrefix(body, " ") {
+			return "", false
+		}
+		// '' is the only escape; a lone quote means something else.
+		if strings.Count(body, "'")%2 != 0 || strings.Contains(strings.ReplaceAll(body, "''", ""), "'") {
+			return "", false
+		}
+		return strings.ReplaceAll(body, "''", "'"), true
+	}
+	if len(v) == 0 {
+		return "", false
+	}
+	for i, c := range v {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '.', c == '_', c == '+', c == '/', c == '@', c == '=':
+		case c == '-' || c == ':' || c == '%':
+			if i == 0 {
+				return "", false // indicators
+			}
+		case c == ' ' && i > 0 && i < len(v)-1 && v[i+1] != ' ' && v[i+1] != '#' && v[i-1] != ':':
+		default:
+			return "", false
+		}
+	}
+	if yamlNumberLike.Match(v) {
+		return "", false
+	}
+	switch strings.ToLower(string(v)) {
+	case "null", "true", "false", "yes", "no", "on", "off", "y", "n":
+		return "", false
+	}
+	if bytes.HasSuffix(v, []byte{':'}) {
+		return "", false
+	}
+	return string(v), true
+}
