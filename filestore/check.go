@@ -24,14 +24,17 @@ const (
 	// ProblemCorrupt: some other file (param, tag, input, dataset) cannot
 	// be read. Reported only.
 	ProblemCorrupt ProblemKind = iota
-	// ProblemTornTail: a metric file's last line has no newline and does
-	// not parse, what an interrupted append leaves. Repair truncates the
-	// file after its last complete line (the complete lines are kept).
+	// ProblemTornTail: a metric file's last line has no newline, what an
+	// interrupted append leaves. Repair truncates the file after its last
+	// complete line (complete lines are kept; a file that was only the
+	// torn line is removed). This holds even when the torn line parses: no
+	// MLflow version and no writer of ours leaves a line unterminated, and
+	// a torn prefix often parses to a wrong value ("1700000000000 0.5 12"
+	// cut to "... 0.5 1" is another step; "2 2.0" is a valid 2-field
+	// line); a later append would also run into it and make a line neither
+	// reader can parse. A file with no complete line is taken as torn only
+	// if the line has nothing but the characters of a metric line.
 	ProblemTornTail
-	// ProblemUnterminatedLine: a metric file's last line has no newline but
-	// parses. Python reads it, so it is kept as is (Repair appends
-	// nothing); it is reported because a later append would run into it.
-	ProblemUnterminatedLine
 	// ProblemEmptyMetricFile: an empty metric file, what a crash between
 	// creating a metric file and appending to it leaves; Python's get_run
 	// fails on it ("No data found"). Repair removes it: it holds no data.
@@ -51,10 +54,16 @@ const (
 	// ProblemBadExperimentDir: a folder at the root (or in .trash) whose
 	// name is not an experiment id. Reported only.
 	ProblemBadExperimentDir
+	// ProblemEmptyDir: an experiment, run, dataset, input or output folder
+	// without meta.yaml and without a single file beneath it: what an
+	// interrupted creation on a failing disk leaves (creations are undone
+	// on an error when the disk lets us). Repair removes it: it holds no
+	// data.
+	ProblemEmptyDir
 )
 
-var problemKindNames = [...]string{"corrupt file", "torn tail", "unterminated line", "empty metric file",
-	"stray metric file", "temporary file", "meta mismatch", "unreadable meta", "bad experiment dir"}
+var problemKindNames = [...]string{"corrupt file", "torn tail", "empty metric file",
+	"stray metric file", "temporary file", "meta mismatch", "unreadable meta", "bad experiment dir", "empty folder"}
 
 func (k ProblemKind) String() string {
 	if int(k) < len(problemKindNames) {
@@ -65,9 +74,9 @@ func (k ProblemKind) String() string {
 
 // Repairable reports whether Repair fixes problems of this kind. Only
 // leftovers that hold no data a user could want are removed: torn tails,
-// empty metric files and our temporary files.
+// empty metric files, our temporary files and folders without any file.
 func (k ProblemKind) Repairable() bool {
-	return k == ProblemTornTail || k == ProblemEmptyMetricFile || k == ProblemTempFile
+	return k == ProblemTornTail || k == ProblemEmptyMetricFile || k == ProblemTempFile || k == ProblemEmptyDir
 }
 
 // Problem is one inconsistency found by Check.
@@ -113,7 +122,9 @@ func (s *Store) Check(ctx context.Context) ([]Problem, error) {
 				continue
 			}
 			if _, err := s.readExperiment(p, name, parent == s.trash); err != nil {
-				add(Problem{Kind: metaKind(err), Path: p, Err: err})
+				if !addIfEmptyDir(p, add) {
+					add(Problem{Kind: metaKind(err), Path: p, Err: err})
+				}
 				continue
 			}
 			s.checkExperiment(ctx, p, add)
@@ -143,6 +154,10 @@ func (s *Store) Repair(ctx context.Context) (fixed, remaining []Problem, err err
 		switch p.Kind {
 		case ProblemTempFile:
 			ferr = s.fs.Remove(p.Path)
+		case ProblemEmptyDir:
+			if hasNoFiles(p.Path) {
+				ferr = s.fs.RemoveAll(p.Path)
+			}
 		case ProblemTornTail, ProblemEmptyMetricFile:
 			ferr = s.repairMetricFile(p)
 		}
@@ -174,7 +189,7 @@ func (s *Store) repairMetricFile(p Problem) error {
 	if !ok || q.Kind != p.Kind {
 		return nil // changed meanwhile: nothing to do
 	}
-	if q.Kind == ProblemEmptyMetricFile {
+	if q.Kind == ProblemEmptyMetricFile || q.keep == 0 {
 		return s.fs.Remove(p.Path)
 	}
 	return f.Truncate(q.keep)
@@ -207,12 +222,17 @@ func (s *Store) checkExperiment(ctx context.Context, expDir string, add func(Pro
 			add(tempProblem(p))
 			continue
 		}
+		if name == layout.DatasetsDir && de.IsDir() {
+			s.checkMetaDirs(p, add)
+			continue
+		}
 		if !de.IsDir() || layout.IsReservedExperimentDir(name) {
 			continue
 		}
 		info, err := readRunInfo(p)
 		if err != nil {
 			if !exists(filepath.Join(p, layout.MetaFile)) {
+				addIfEmptyDir(p, add)
 				continue // not a run (artifacts may live here)
 			}
 			add(Problem{Kind: metaKind(err), Path: p, Err: err})
@@ -259,12 +279,61 @@ func (s *Store) checkRun(runDir string, info entities.RunInfo, add func(Problem)
 			add(Problem{Kind: ProblemCorrupt, Path: filepath.Join(runDir, sub), Err: err})
 		}
 	}
-	if _, err := s.readInputs(runDir); err != nil {
-		add(Problem{Kind: ProblemCorrupt, Path: filepath.Join(runDir, layout.InputsDir), Err: err})
+	if !s.checkMetaDirs(filepath.Join(runDir, layout.InputsDir), add) {
+		if _, err := s.readInputs(runDir); err != nil {
+			add(Problem{Kind: ProblemCorrupt, Path: filepath.Join(runDir, layout.InputsDir), Err: err})
+		}
 	}
-	if _, err := s.readOutputs(runDir); err != nil {
-		add(Problem{Kind: ProblemCorrupt, Path: filepath.Join(runDir, layout.OutputsDir), Err: err})
+	if !s.checkMetaDirs(filepath.Join(runDir, layout.OutputsDir), add) {
+		if _, err := s.readOutputs(runDir); err != nil {
+			add(Problem{Kind: ProblemCorrupt, Path: filepath.Join(runDir, layout.OutputsDir), Err: err})
+		}
 	}
+}
+
+// checkMetaDirs reports the folders under parent (datasets, inputs or
+// outputs, each of which must hold a meta.yaml) that have no file at all,
+// and says whether it found any.
+func (s *Store) checkMetaDirs(parent string, add func(Problem)) bool {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return false
+	}
+	found := false
+	for _, de := range ents {
+		p := filepath.Join(parent, de.Name())
+		if de.IsDir() && !exists(filepath.Join(p, layout.MetaFile)) && addIfEmptyDir(p, add) {
+			found = true
+		}
+	}
+	return found
+}
+
+// addIfEmptyDir reports dir as ProblemEmptyDir if it holds no file.
+func addIfEmptyDir(dir string, add func(Problem)) bool {
+	if !hasNoFiles(dir) {
+		return false
+	}
+	add(Problem{Kind: ProblemEmptyDir, Path: dir, Err: errs.New(errs.ErrCorrupt,
+		"folder without meta.yaml and without any file (an interrupted creation)")})
+	return true
+}
+
+// hasNoFiles reports whether dir is a folder with nothing but folders (and
+// our temporary files) beneath it.
+func hasNoFiles(dir string) bool {
+	found := false
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !layout.IsTempName(d.Name()) {
+			found = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return err == nil && !found
 }
 
 // classifyMetricFile says what, if anything, is wrong with a run metric
@@ -275,21 +344,23 @@ func classifyMetricFile(p string, data []byte) (Problem, bool) {
 		return Problem{Kind: ProblemEmptyMetricFile, Err: errs.New(errs.ErrCorrupt,
 			fmt.Sprintf("Metric '%s' is malformed. No data found.", key))}, true
 	}
-	_, err := layout.DecodeMetricHistory(key, data)
-	terminated := data[len(data)-1] == '\n'
-	switch {
-	case err == nil && terminated:
-		return Problem{}, false
-	case err == nil:
-		return Problem{Kind: ProblemUnterminatedLine, Err: errs.New(errs.ErrCorrupt,
-			"last line has no newline (it parses, so it is kept; a later append would run into it)")}, true
-	}
-	if !terminated {
-		if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
-			if _, perr := layout.DecodeMetricHistory(key, data[:i+1]); perr == nil {
-				return Problem{Kind: ProblemTornTail, Err: err, keep: int64(i + 1)}, true
-			}
+	if data[len(data)-1] == '\n' {
+		if _, err := layout.DecodeMetricHistory(key, data); err != nil {
+			return Problem{Kind: ProblemStrayMetricFile, Err: err}, true
 		}
+		return Problem{}, false
 	}
-	return Problem{Kind: ProblemStrayMetricFile, Err: err}, true
+	i := bytes.LastIndexByte(data, '\n')
+	if _, err := layout.DecodeMetricHistory(key, data[:i+1]); err != nil {
+		return Problem{Kind: ProblemStrayMetricFile, Err: err}, true
+	}
+	if i < 0 && strings.Trim(string(data), metricLineChars) != "" {
+		return Problem{Kind: ProblemStrayMetricFile, Err: errs.New(errs.ErrCorrupt, "not a metric file")}, true
+	}
+	return Problem{Kind: ProblemTornTail, keep: int64(i + 1), Err: errs.New(errs.ErrCorrupt,
+		fmt.Sprintf("last line %q has no newline: a torn append", data[i+1:]))}, true
 }
+
+// metricLineChars are the characters of a metric line without dataset
+// fields: digits, signs, points, exponents, nan and inf, spaces.
+const metricLineChars = "0123456789+-.eE naNinfINFty"

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -363,20 +364,39 @@ func (s *Store) openLocked(path string, create int) (vfs.File, int64, error) {
 		}
 		fi, err := f.Stat()
 		if err != nil {
-			f.Close()
+			s.dropEmptyLocked(f, path)
 			return nil, 0, fmt.Errorf("filestore: stat %s: %w", path, err)
 		}
 		pi, err := s.fs.Lstat(path)
 		if err == nil && os.SameFile(fi, pi) {
 			return f, fi.Size(), nil
 		}
-		f.Close()
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.dropEmptyLocked(f, path)
 			return nil, 0, fmt.Errorf("filestore: stat %s: %w", path, err)
 		}
+		f.Close()
 		if attempt == 100 {
 			return nil, 0, fmt.Errorf("filestore: open %s: file keeps being replaced", path)
 		}
+	}
+}
+
+// dropEmptyLocked closes f, whose flock is held, after an error; if the
+// file at path is f and empty (we may just have created it), it is
+// removed first: an empty metric file breaks Python's reader.
+func (s *Store) dropEmptyLocked(f vfs.File, path string) {
+	defer f.Close()
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil || st.Size != 0 {
+		return
+	}
+	pi, err := os.Lstat(path)
+	if err != nil {
+		return
+	}
+	if ps, ok := pi.Sys().(*syscall.Stat_t); ok && ps.Ino == st.Ino && ps.Dev == st.Dev {
+		s.fs.Remove(path)
 	}
 }
 

@@ -282,8 +282,11 @@ func (s *Store) syncDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("filestore: sync dir: %w", err)
 	}
-	defer d.Close()
 	if err := d.Sync(); err != nil {
+		d.Close()
+		return fmt.Errorf("filestore: sync dir %s: %w", dir, err)
+	}
+	if err := d.Close(); err != nil {
 		return fmt.Errorf("filestore: sync dir %s: %w", dir, err)
 	}
 	return nil

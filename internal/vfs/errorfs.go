@@ -81,6 +81,13 @@ func (f *FailAt) MaybeError(op Op, path string) error {
 	return &fs.PathError{Op: op.String(), Path: path, Err: err}
 }
 
+// Arm resets the count and makes operation n fail (n < 0: none).
+func (f *FailAt) Arm(n int, sticky bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.N, f.Sticky, f.count, f.injected, f.last = n, sticky, 0, 0, ""
+}
+
 // Count is the number of operations seen so far.
 func (f *FailAt) Count() int {
 	f.mu.Lock()

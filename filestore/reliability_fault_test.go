@@ -1,0 +1,273 @@
+package filestore_test
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/internal/vfs"
+)
+
+// faultBase is the tree every faulted call starts from.
+type faultBase struct {
+	root            string
+	exp, deletedExp string
+	run, deletedRun string
+}
+
+var fixedNow = func() time.Time { return time.UnixMilli(1_700_000_000_000) }
+
+func buildFaultBase(t *testing.T) faultBase {
+	t.Helper()
+	root := filepath.Join(fastTempDir(t), "mlruns")
+	s, err := filestore.Open(root, &filestore.Options{Now: fixedNow})
+	require.NoError(t, err)
+	b := faultBase{root: root}
+	b.exp, err = s.CreateExperiment(ctx, "exp", "", []entities.ExperimentTag{{Key: "team", Value: "ml"}})
+	require.NoError(t, err)
+	r, err := s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: b.exp, RunName: "r", StartTime: 1})
+	require.NoError(t, err)
+	b.run = r.Info.RunID
+	require.NoError(t, s.LogMetric(b.run, entities.Metric{Key: "m", Value: 1, Timestamp: 1, Step: 1}))
+	require.NoError(t, s.LogParam(b.run, "p", "v"))
+	require.NoError(t, s.SetTag(b.run, "t", "old"))
+	rd, err := s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: b.exp, RunName: "rd", StartTime: 1})
+	require.NoError(t, err)
+	b.deletedRun = rd.Info.RunID
+	require.NoError(t, s.DeleteRun(ctx, b.deletedRun))
+	b.deletedExp, err = s.CreateExperiment(ctx, "gone", "", nil)
+	require.NoError(t, err)
+	_, err = s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: b.deletedExp, RunName: "g", StartTime: 1})
+	require.NoError(t, err)
+	require.NoError(t, s.DeleteExperiment(ctx, b.deletedExp))
+	mustCheck(t, s)
+	return b
+}
+
+type faultCall struct {
+	name string
+	call func(s *filestore.Store, b faultBase) error
+}
+
+func faultCalls() []faultCall {
+	m := func(k string, v float64, step int64) entities.Metric {
+		return entities.Metric{Key: k, Value: v, Timestamp: 2, Step: step}
+	}
+	return []faultCall{
+		{"CreateExperiment", func(s *filestore.Store, b faultBase) error {
+			_, err := s.CreateExperiment(ctx, "new", "", []entities.ExperimentTag{{Key: "a", Value: "1"}, {Key: "b/c", Value: "2"}})
+			return err
+		}},
+		{"CreateRun", func(s *filestore.Store, b faultBase) error {
+			_, err := s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: b.exp, RunName: "n", StartTime: 5,
+				Tags: []entities.RunTag{{Key: "x", Value: "y"}}})
+			return err
+		}},
+		{"LogMetric/existing", func(s *filestore.Store, b faultBase) error { return s.LogMetric(b.run, m("m", 2, 2)) }},
+		{"LogMetric/new key", func(s *filestore.Store, b faultBase) error { return s.LogMetric(b.run, m("n/sub", 2, 2)) }},
+		{"LogBatch", func(s *filestore.Store, b faultBase) error {
+			return s.LogBatch(ctx, b.run, []entities.Metric{m("m", 3, 3), m("k", 1, 1), m("m", 4, 4)},
+				[]entities.Param{{Key: "p", Value: "v"}, {Key: "q", Value: "w"}, {Key: "d/e", Value: "f"}},
+				[]entities.RunTag{{Key: "t", Value: "new"}, {Key: entities.TagRunName, Value: "renamed"}, {Key: "u", Value: "1"}})
+		}},
+		{"LogParam", func(s *filestore.Store, b faultBase) error { return s.LogParam(b.run, "q", "w") }},
+		{"SetTag", func(s *filestore.Store, b faultBase) error { return s.SetTag(b.run, "t", "new") }},
+		{"SetTag/runName", func(s *filestore.Store, b faultBase) error { return s.SetTag(b.run, entities.TagRunName, "nn") }},
+		{"DeleteTag", func(s *filestore.Store, b faultBase) error { return s.DeleteTag(b.run, "t") }},
+		{"UpdateRunInfo", func(s *filestore.Store, b faultBase) error {
+			end := int64(9)
+			_, err := s.UpdateRunInfo(ctx, b.run, entities.StatusFinished, &end, "renamed")
+			return err
+		}},
+		{"DeleteRun", func(s *filestore.Store, b faultBase) error { return s.DeleteRun(ctx, b.run) }},
+		{"RestoreRun", func(s *filestore.Store, b faultBase) error { return s.RestoreRun(ctx, b.deletedRun) }},
+		{"DeleteExperiment", func(s *filestore.Store, b faultBase) error { return s.DeleteExperiment(ctx, b.exp) }},
+		{"RestoreExperiment", func(s *filestore.Store, b faultBase) error { return s.RestoreExperiment(ctx, b.deletedExp) }},
+		{"RenameExperiment", func(s *filestore.Store, b faultBase) error { return s.RenameExperiment(ctx, b.exp, "other") }},
+		{"SetExperimentTag", func(s *filestore.Store, b faultBase) error { return s.SetExperimentTag(b.exp, "team", "x") }},
+		{"DeleteExperimentTag", func(s *filestore.Store, b faultBase) error { return s.DeleteExperimentTag(b.exp, "team") }},
+		{"LogInputs", func(s *filestore.Store, b faultBase) error {
+			return s.LogInputs(ctx, b.run, []entities.DatasetInput{
+				{Dataset: entities.Dataset{Name: "ds", Digest: "d1", SourceType: "local", Source: "{}"}, Tags: []entities.InputTag{{Key: "mlflow.data.context", Value: "train"}}},
+				{Dataset: entities.Dataset{Name: "ds2", Digest: "d2", SourceType: "local", Source: "{}"}},
+			}, []entities.ModelInput{{ModelID: "m-0123456789abcdef0123456789abcdef"}})
+		}},
+		{"LogOutputs", func(s *filestore.Store, b faultBase) error {
+			return s.LogOutputs(ctx, b.run, []entities.ModelOutput{{ModelID: "m-0123456789abcdef0123456789abcdef", Step: 1}})
+		}},
+	}
+}
+
+// dumpTree is a canonical dump of a tree: every file with its content, the
+// root path replaced, ids made by the call (not in known) named by kind.
+// Empty folders are left out: no reader (ours or Python's) sees them, and a
+// failed call may leave the parents of a key folder it created.
+func dumpTree(t *testing.T, root string, known map[string]bool, otherRoots ...string) string {
+	t.Helper()
+	var lines []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		text := strings.ReplaceAll(string(data), root, "<ROOT>")
+		for _, o := range otherRoots {
+			text = strings.ReplaceAll(text, o, "<ROOT>")
+		}
+		lines = append(lines, rel+" = "+text)
+		return nil
+	})
+	require.NoError(t, err)
+	for i, l := range lines {
+		lines[i] = newIDs.ReplaceAllStringFunc(l, func(id string) string {
+			if known == nil || known[id] {
+				return id
+			}
+			return "<NEW>"
+		})
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// fastTempDir is a temporary folder in /dev/shm when there is one (the
+// fault tests make thousands of small trees; every fault is injected, so
+// the filesystem underneath does not matter), else t.TempDir().
+func fastTempDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("/dev/shm", "mlruns-fault-")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+var newIDs = regexp.MustCompile(`[0-9a-f]{32}|[1-9][0-9]{17}`)
+
+func idsIn(s string) map[string]bool {
+	m := map[string]bool{}
+	for _, id := range newIDs.FindAllString(s, -1) {
+		m[id] = true
+	}
+	return m
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o777)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o666)
+	})
+	require.NoError(t, err)
+}
+
+// TestStore_Faults fails operation i of every mutating call, for every i
+// until the call succeeds: the error reaches the caller and the tree is the
+// old one or the new one, never a mix, and Check is clean. Modes: one
+// failed operation (EIO-like, or ENOSPC, which on a write first writes
+// half the data), with and without Durable; and a disk that stays bad from
+// operation i on, after which the tree need not be old or new (undo cannot
+// write either) but every file is whole and Repair leaves Check clean.
+func TestStore_Faults(t *testing.T) {
+	base := buildFaultBase(t)
+	known := idsIn(dumpTree(t, base.root, nil))
+	baseDump := dumpTree(t, base.root, known)
+	total, calls := 0, 0
+	modes := []struct {
+		name    string
+		err     error
+		sticky  bool
+		durable bool
+	}{
+		{"once", nil, false, false},
+		{"once/durable", nil, false, true},
+		{"enospc", syscall.ENOSPC, false, false},
+		{"sticky", syscall.EIO, true, false},
+		{"sticky-enospc/durable", syscall.ENOSPC, true, true},
+	}
+	for _, mode := range modes {
+		for _, fc := range faultCalls() {
+			t.Run(mode.name+"/"+fc.name, func(t *testing.T) {
+				// The new state: the call on a healthy disk.
+				newRoot := filepath.Join(fastTempDir(t), "mlruns")
+				copyTree(t, base.root, newRoot)
+				s, err := filestore.Open(newRoot, &filestore.Options{Now: fixedNow, Durable: mode.durable})
+				require.NoError(t, err)
+				require.NoError(t, fc.call(s, base))
+				newDump := dumpTree(t, newRoot, known, base.root)
+				require.NotEqual(t, baseDump, newDump, "the call changes something")
+
+				// A tree left in the old state is reused (copying is the
+				// slow part); any other is replaced by a fresh copy.
+				var root string
+				fresh := true
+				for i := 0; ; i++ {
+					require.Less(t, i, 500, "the call never succeeds")
+					if fresh {
+						root = filepath.Join(fastTempDir(t), "mlruns")
+						copyTree(t, base.root, root)
+						fresh = false
+					}
+					inj := &vfs.FailAt{N: -1, Err: mode.err}
+					s, err := filestore.Open(root, &filestore.Options{Now: fixedNow, Durable: mode.durable, FS: vfs.WithErrors(vfs.OS, inj)})
+					require.NoError(t, err)
+					inj.Arm(i, mode.sticky)
+					err = fc.call(s, base)
+					calls++
+					if inj.Injected() == 0 {
+						require.NoError(t, err, "no fault injected at op %d", i)
+						require.Equal(t, newDump, dumpTree(t, root, known, base.root))
+						t.Logf("%d operations, %d faults injected", i, i)
+						break
+					}
+					total++
+					require.Error(t, err, "fault at op %d (%s) must reach the caller", i, inj.Last())
+					inj.Arm(-1, false)
+					got := dumpTree(t, root, known, base.root)
+					if !mode.sticky {
+						if got != baseDump && got != newDump {
+							require.Equal(t, baseDump, got, "fault at op %d (%s): tree is neither old nor new (%v)", i, inj.Last(), err)
+						}
+						mustCheck(t, s)
+						fresh = got != baseDump
+						continue
+					}
+					_, remaining, rerr := s.Repair(ctx)
+					require.NoError(t, rerr)
+					require.Empty(t, remaining, "fault from op %d (%s): not clean after Repair", i, inj.Last())
+					fresh = dumpTree(t, root, known, base.root) != baseDump
+				}
+			})
+		}
+	}
+	t.Logf("%d faulted calls, %d faults injected", calls, total)
+}
