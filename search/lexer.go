@@ -134,7 +134,7 @@ func lex(s string) []token {
 		case isWordRune(r):
 			m, t.kind = lexWord(s, i)
 		default:
-			m, t.kind = string(r), tkOther
+			m, t.kind = s[i:i+size], tkOther
 		}
 		t.text = m
 		out = append(out, t)

@@ -32,11 +32,20 @@ func (o OrderBy) String() string {
 	return o.Entity.String() + "." + shellQuote(o.Key) + " " + dir
 }
 
+// shellQuote quotes a key for String unless it is a plain name. A key
+// with a backtick cannot be written: MLflow turns every backtick of an
+// order_by clause into a double quote before unquoting it.
 func shellQuote(k string) string {
-	if !strings.ContainsAny(k, " \t\n\"'`\\.") && k != "" {
+	plain := k != ""
+	for i, c := range k {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			plain = false
+		}
+	}
+	if plain {
 		return k
 	}
-	return "\"" + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "`", "\\`").Replace(k) + "\""
+	return "\"" + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(k) + "\""
 }
 
 // ParseRunOrderBy parses search_runs order_by clauses

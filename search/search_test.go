@@ -142,7 +142,7 @@ func TestFilter_MatchRun(t *testing.T) {
 		{"params.p IS NULL", false},
 		{"params.missing != 'x'", false},
 		{"tags.t = 'line\n'", true},
-		{"tags.t LIKE 'line'", true}, // Python's $ matches before a final newline
+		{"tags.t LIKE 'line'", true},   // Python's $ matches before a final newline
 		{"tags.t LIKE 'line_'", false}, // _ never matches a newline
 		{"run_name = 'Brave Owl'", true},
 		{"attributes.`run name` ILIKE 'brave%'", true},
@@ -241,7 +241,7 @@ func TestPageToken(t *testing.T) {
 	}{
 		{"", 0, true},
 		{"eyJvZmZzZXQiOiAxMDAwfQ==", 1000, true},
-		{"eyJvZmZzZXQiOiAiMiJ9", 2, true}, // {"offset": "2"}
+		{"eyJvZmZzZXQiOiAiMiJ9", 2, true},  // {"offset": "2"}
 		{"eyJvZmZzZXQiOiAwfQ==", 0, false}, // offset 0 is falsy to MLflow
 		{"garbage!", 0, false},
 		{"bm90IGpzb24=", 0, false}, // "not json"
