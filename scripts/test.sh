@@ -44,3 +44,19 @@ go vet ./...
 echo "== go test -race (interop required)"
 export MLRUNS_INTEROP=required
 go test -race -count=1 "$@" ./...
+
+# The multi-process reliability test at full size: under -race above its
+# helper processes are race-instrumented and it runs smaller.
+echo "== reliability at full size (no -race)"
+go test -count=1 -run '^TestStore_Concurrent_Processes$' ./filestore/
+
+# Fuzz every target for a short fixed time (MLRUNS_FUZZTIME, default 10s).
+# A crasher fails the step and is kept by go test under
+# fuzz/testdata/fuzz/<target>/ as a regression seed: commit it with the fix.
+echo "== fuzz"
+fuzztime="${MLRUNS_FUZZTIME:-10s}"
+for target in $(go test ./fuzz -list '^Fuzz' | grep '^Fuzz'); do
+  echo "-- $target ($fuzztime)"
+  go test ./fuzz -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 2s 2>&1 | tail -n 3
+  test "${PIPESTATUS[0]}" -eq 0
+done
