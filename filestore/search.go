@@ -279,37 +279,31 @@ func isDirErr(pe *fs.PathError) bool {
 	return err == nil && fi.IsDir()
 }
 
-// readLatestMetric streams one metric file and keeps its latest value by
-// MLflow's rule; ok is false when the key was never logged (or its file is
-// empty, which MLflow's get_run also leaves out).
+// readLatestMetric reads one metric file and keeps its latest value by
+// MLflow's rule without building the history; ok is false when the key was
+// never logged (or its file is empty, which MLflow's get_run also leaves
+// out). Run metric files are read whole: they are small next to the 64 KiB
+// a streaming scanner would allocate per file.
 func readLatestMetric(dir, key string) (entities.Metric, bool, error) {
 	p := keyPath(dir, layout.MetricsDir, key)
 	if p == "" {
 		return entities.Metric{}, false, nil
 	}
-	fh, err := os.Open(p)
+	data, err := os.ReadFile(p)
 	if err != nil {
 		if isAbsent(err) {
 			return entities.Metric{}, false, nil
 		}
 		return entities.Metric{}, false, fmt.Errorf("filestore: read metric: %w", err)
 	}
-	defer fh.Close()
-	if fi, err := fh.Stat(); err == nil && fi.IsDir() {
+	if len(data) == 0 {
 		return entities.Metric{}, false, nil
 	}
-	sc := layout.NewMetricScanner(fh, key)
-	var best entities.Metric
-	found := false
-	for sc.Next() {
-		if m := sc.Metric(); !found || entities.IsNewerMetric(m, best) {
-			best, found = m, true
-		}
-	}
-	if err := sc.Err(); err != nil {
+	m, err := layout.DecodeLatestMetric(key, data)
+	if err != nil {
 		return entities.Metric{}, false, withMetricPath(err, p, "")
 	}
-	return best, found, nil
+	return m, true, nil
 }
 
 // SearchExperiments returns the experiments of the view that match the
