@@ -191,7 +191,7 @@ func TestStore_Concurrent_Processes(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	require.NoError(t, os.WriteFile(stop, nil, 0o666))
-	require.NoError(t, lister.Wait(), "lister: %s", listOut.String())
+	require.NoError(t, lister.Wait(), "lister: %s", &listOut)
 
 	hist, err := s.GetMetricHistory(ctx, run, "shared")
 	require.NoError(t, err)
@@ -255,7 +255,10 @@ for i in range(n):
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err, stderr.String())
+	if err != nil {
+		werr := cmd.Wait() // stderr is complete only after Wait
+		t.Fatalf("python did not start: %v, %v\n%s", err, werr, stderr.String())
+	}
 	require.Equal(t, "ready\n", line)
 	_, err = stdin.Write([]byte("go\n"))
 	require.NoError(t, err)
@@ -271,7 +274,8 @@ for i in range(n):
 		}(g)
 	}
 	wg.Wait()
-	require.NoError(t, cmd.Wait(), stderr.String())
+	werr := cmd.Wait()
+	require.NoError(t, werr, stderr.String())
 	hist, err := s.GetMetricHistory(ctx, run, "shared")
 	require.NoError(t, err)
 	require.Len(t, hist, (gw+1)*n)
@@ -355,7 +359,7 @@ func runHelpers(t *testing.T, n int, mk func(i int) *exec.Cmd) []string {
 	}
 	outs := make([]string, n)
 	for i, c := range cmds {
-		require.NoError(t, c.Wait(), bufs[i].String())
+		require.NoError(t, c.Wait(), "%s", bufs[i])
 		outs[i] = bufs[i].String()
 	}
 	return outs
