@@ -459,7 +459,7 @@ func (s *Store) SetExperimentTag(id, key, value string) error {
 }
 
 func (s *Store) writeExperimentTag(expDir, key, value string) error {
-	if err := layout.CheckKey(key); err != nil {
+	if err := checkKey(key); err != nil {
 		return err
 	}
 	p := filepath.Join(expDir, layout.TagsDir, filepath.FromSlash(key))
@@ -482,7 +482,7 @@ func (s *Store) DeleteExperimentTag(id, key string) error {
 	if err := validate.TagName(key); err != nil {
 		return err
 	}
-	if err := layout.CheckKey(key); err != nil {
+	if err := checkKey(key); err != nil {
 		return err
 	}
 	dir, _, err := s.experimentDir(id, entities.ViewActiveOnly)

@@ -23,7 +23,7 @@ func (s *Store) LogInputs(ctx context.Context, runID string, datasets []entities
 		return err
 	}
 	for _, m := range models {
-		if err := layout.CheckID("model_id", m.ModelID); err != nil {
+		if err := checkID("model_id", m.ModelID); err != nil {
 			return err
 		}
 	}
@@ -66,7 +66,7 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, models []entities.
 		return err
 	}
 	for _, m := range models {
-		if err := layout.CheckID("model_id", m.ModelID); err != nil {
+		if err := checkID("model_id", m.ModelID); err != nil {
 			return err
 		}
 	}
@@ -171,7 +171,7 @@ func (s *Store) readOutputs(runDir string) (entities.RunOutputs, error) {
 // GetLoggedModel reads an MLflow 3 logged model with its params, tags and
 // metric values, searching every experiment.
 func (s *Store) GetLoggedModel(ctx context.Context, modelID string) (entities.LoggedModel, error) {
-	if err := layout.CheckID("model_id", modelID); err != nil {
+	if err := checkID("model_id", modelID); err != nil {
 		return entities.LoggedModel{}, err
 	}
 	exps, _, err := s.ListExperiments(ctx, entities.ViewAll)

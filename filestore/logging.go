@@ -109,7 +109,7 @@ func (s *Store) DeleteTag(runID, key string) error {
 	if err := validate.TagName(key); err != nil {
 		return err
 	}
-	if err := layout.CheckKey(key); err != nil {
+	if err := checkKey(key); err != nil {
 		return err
 	}
 	p := filepath.Join(dir, layout.TagsDir, filepath.FromSlash(key))
@@ -178,11 +178,11 @@ func isKeyCollision(err error) bool {
 
 func (s *Store) writeBatchUndo(ctx context.Context, u *undoLog, dir string, info entities.RunInfo, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
 	for _, m := range metrics {
-		if err := layout.CheckKey(m.Key); err != nil {
+		if err := checkKey(m.Key); err != nil {
 			return err
 		}
 		if m.ModelID != "" {
-			if err := layout.CheckID("model_id", m.ModelID); err != nil {
+			if err := checkID("model_id", m.ModelID); err != nil {
 				return err
 			}
 		}
@@ -215,7 +215,7 @@ func (s *Store) writeBatchUndo(ctx context.Context, u *undoLog, dir string, info
 func (s *Store) logParams(ctx context.Context, u *undoLog, dir, runID string, params []entities.Param) error {
 	return withDirLock(ctx, dir, func() error {
 		for _, p := range params {
-			if err := layout.CheckKey(p.Key); err != nil {
+			if err := checkKey(p.Key); err != nil {
 				return err
 			}
 			old, err := os.ReadFile(filepath.Join(dir, layout.ParamsDir, filepath.FromSlash(p.Key)))
@@ -257,7 +257,7 @@ func (s *Store) writeRunKeyFile(runDir, sub, key, value string) error {
 }
 
 func (s *Store) writeRunKeyFileUndo(u *undoLog, runDir, sub, key, value string) error {
-	if err := layout.CheckKey(key); err != nil {
+	if err := checkKey(key); err != nil {
 		return err
 	}
 	p := filepath.Join(runDir, sub, filepath.FromSlash(key))
@@ -442,7 +442,7 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string) ([]enti
 	if err := validate.MetricName(key); err != nil {
 		return nil, err
 	}
-	if err := layout.CheckKey(key); err != nil {
+	if err := checkKey(key); err != nil {
 		return nil, err
 	}
 	dir, err := s.runDir(runID)
