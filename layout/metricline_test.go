@@ -481,3 +481,56 @@ func BenchmarkMetricScanner(b *testing.B) {
 		})
 	}
 }
+
+// Files of a MiB and more are parsed on all cores: the result must be the
+// streaming scanner's, line for line, and the first bad line in file order
+// must be reported with its line number in the whole file.
+func TestDecodeMetricHistory_Parallel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	var buf []byte
+	for i := 0; len(buf) < 3<<20; i++ {
+		m := entities.Metric{Key: "k", Value: rng.NormFloat64(), Timestamp: int64(i), Step: int64(i % 97)}
+		if i%1000 == 0 {
+			m.DatasetName, m.DatasetDigest = "名前", "d"
+		}
+		buf = layout.AppendMetricLine(buf, m)
+		if i%5000 == 1 {
+			buf = append(buf[:len(buf)-1], "\r\n"...) // Windows line end
+		}
+		if i == 7 {
+			buf[len(buf)-1] = '\r' // a lone CR ends a line too (str.splitlines)
+		}
+	}
+	lines := bytes.Count(buf, []byte{'\n'}) + 1
+	got, err := layout.DecodeMetricHistory("k", buf)
+	require.NoError(t, err)
+	var want []entities.Metric
+	s := layout.NewMetricScanner(bytes.NewReader(buf), "k")
+	for s.Next() {
+		want = append(want, s.Metric())
+	}
+	require.NoError(t, s.Err())
+	require.Len(t, got, lines)
+	require.Equal(t, len(want), len(got))
+	for i := range want {
+		requireSameMetric(t, want[i], got[i])
+	}
+
+	corrupt := func(data []byte, line int) {
+		off := 0
+		for i := 0; i < line; i++ {
+			off += bytes.IndexByte(data[off:], '\n') + 1
+		}
+		data[off] = 'x'
+	}
+	late := bytes.Clone(buf)
+	corrupt(late, lines-6) // in the last chunk: numbered in the whole file
+	_, err = layout.DecodeMetricHistory("k", late)
+	var ce *layout.CorruptionError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, lines-4, ce.Line) // one more line than '\n's before it
+	corrupt(late, lines/3) // and an earlier one: the first in file order wins
+	_, err = layout.DecodeMetricHistory("k", late)
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, lines/3+2, ce.Line)
+}
