@@ -529,7 +529,7 @@ func TestDecodeMetricHistory_Parallel(t *testing.T) {
 	var ce *layout.CorruptionError
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, lines-4, ce.Line) // one more line than '\n's before it
-	corrupt(late, lines/3) // and an earlier one: the first in file order wins
+	corrupt(late, lines/3)             // and an earlier one: the first in file order wins
 	_, err = layout.DecodeMetricHistory("k", late)
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, lines/3+2, ce.Line)
