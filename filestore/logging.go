@@ -339,7 +339,14 @@ func (s *Store) appendFileUndo(u *undoLog, path string, data []byte) error {
 	}
 	end := size + int64(len(data))
 	u.add(func() error { return s.truncateAppend(path, size, end) })
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if s.durable && size == 0 {
+		// A new file: its folder entry must be durable too.
+		return s.syncDir(filepath.Dir(path))
+	}
+	return nil
 }
 
 // openLocked opens path for appending and takes its flock, making sure the
