@@ -22,6 +22,7 @@ import (
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/tracking"
 )
 
 // The tests below start copies of the test binary as separate processes:
@@ -366,10 +367,14 @@ func runHelpers(t *testing.T, n int, mk func(i int) *exec.Cmd) []string {
 }
 
 // helperCrash logs continuously (appends, batches, tag and status
-// rewrites, a param now and then) and writes an ack line to the ack file
-// after each call returns: "m <step>" for a point of metric "a", "b <step>"
-// for a batch (points on "b" and "c").
+// rewrites, a param now and then, points queued on the asynchronous writer
+// of tracking.Client) and writes an ack line to the ack file after each
+// call returns: "m <step>" for a point of metric "a", "b <step>" for a
+// batch (points on "b" and "c"), and "q <step>" for each queued point of
+// metric "q" once a Flush that followed it returned.
 func helperCrash(s *filestore.Store) {
+	client := tracking.NewClient(s, nil)
+	var queued []int64
 	run := henv("RUN")
 	acks, err := os.OpenFile(henv("ACKS"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
 	if err != nil {
@@ -381,7 +386,7 @@ func helperCrash(s *filestore.Store) {
 	for i := 0; ; i++ {
 		step++
 		var ack string
-		switch i % 4 {
+		switch i % 5 {
 		case 0, 1:
 			err = s.LogMetric(run, entities.Metric{Key: "a", Value: float64(step), Timestamp: step, Step: step})
 			ack = fmt.Sprintf("m %d\n", step)
@@ -395,6 +400,17 @@ func helperCrash(s *filestore.Store) {
 			_, err = s.UpdateRunInfo(ctx, run, statuses[step%3], nil, "")
 			if err == nil {
 				err = s.SetTag(run, entities.TagRunName, "r"+strconv.FormatInt(step, 10))
+			}
+		case 4:
+			_, err = client.LogBatchAsync(ctx, run, []entities.Metric{{Key: "q", Value: 3, Timestamp: step, Step: step}}, nil, nil)
+			queued = append(queued, step)
+			if err == nil && len(queued) == 3 {
+				if err = client.Flush(ctx); err == nil {
+					for _, q := range queued {
+						ack += fmt.Sprintf("q %d\n", q)
+					}
+					queued = queued[:0]
+				}
 			}
 		}
 		if err != nil {
@@ -413,7 +429,7 @@ func helperCrash(s *filestore.Store) {
 // moment, again and again (200 times; 1,000 with MLRUNS_LONG=1). After each
 // kill the store opens, Check finds no damaged meta.yaml and at most torn
 // metric tails, which Repair removes, and every acknowledged point is on
-// disk. SIGKILL keeps the page cache, so acks need no fsync.
+// disk, asynchronous ones included once a Flush after them returned. SIGKILL keeps the page cache, so acks need no fsync.
 func TestStore_Crash(t *testing.T) {
 	kills := 200
 	if longRun() {
@@ -458,7 +474,7 @@ func TestStore_Crash(t *testing.T) {
 		data, err := os.ReadFile(acks)
 		require.NoError(t, err)
 		hist := map[string]map[int64]bool{}
-		for _, key := range []string{"a", "b", "c"} {
+		for _, key := range []string{"a", "b", "c", "q"} {
 			h, err := s2.GetMetricHistory(ctx, run, key)
 			require.NoError(t, err)
 			hist[key] = map[int64]bool{}
@@ -475,9 +491,12 @@ func TestStore_Crash(t *testing.T) {
 			var step int64
 			_, err := fmt.Sscanf(line, "%s %d", &kind, &step)
 			require.NoError(t, err, "ack %q", line)
-			if kind == "m" {
+			switch kind {
+			case "m":
 				require.True(t, hist["a"][step], "kill %d: acknowledged point a@%d lost", k, step)
-			} else {
+			case "q":
+				require.True(t, hist["q"][step], "kill %d: point q@%d acknowledged after Flush lost", k, step)
+			default:
 				require.True(t, hist["b"][step] && hist["c"][step], "kill %d: acknowledged batch @%d lost", k, step)
 			}
 			last = max(last, step)
