@@ -444,6 +444,7 @@ func TestStore_Crash(t *testing.T) {
 	acks := filepath.Join(t.TempDir(), "acks")
 	repaired := 0
 	start := 0
+	var acked map[string]int
 	for k := 0; k < kills; k++ {
 		cmd := helperCmd(t, "crash", "MLRUNS_H_ROOT="+root, "MLRUNS_H_RUN="+run,
 			"MLRUNS_H_ACKS="+acks, "MLRUNS_H_START="+strconv.Itoa(start))
@@ -483,6 +484,7 @@ func TestStore_Crash(t *testing.T) {
 			}
 		}
 		last := int64(0)
+		acked = map[string]int{}
 		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 			if line == "" {
 				continue
@@ -491,6 +493,7 @@ func TestStore_Crash(t *testing.T) {
 			var step int64
 			_, err := fmt.Sscanf(line, "%s %d", &kind, &step)
 			require.NoError(t, err, "ack %q", line)
+			acked[kind]++
 			switch kind {
 			case "m":
 				require.True(t, hist["a"][step], "kill %d: acknowledged point a@%d lost", k, step)
@@ -506,5 +509,7 @@ func TestStore_Crash(t *testing.T) {
 		require.Equal(t, entities.StageActive, info.LifecycleStage)
 		start = int(last) + 1000 // steps of the next child stay unique
 	}
-	t.Logf("%d kills survived; Repair fixed %d problems", kills, repaired)
+	t.Logf("%d kills survived; Repair fixed %d problems; acknowledged and found: %d points, %d batches, %d async points",
+		kills, repaired, acked["m"], acked["b"], acked["q"])
+	require.Positive(t, acked["q"], "no async point was ever acknowledged: the test would prove nothing")
 }
