@@ -25,7 +25,7 @@ func (s *Store) metricFile(runID, key string) (string, error) {
 	if err := validate.MetricName(key); err != nil {
 		return "", err
 	}
-	if err := layout.CheckKey(key); err != nil {
+	if err := checkKey(key); err != nil {
 		return "", err
 	}
 	dir, err := s.runDir(runID)

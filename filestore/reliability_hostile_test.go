@@ -126,6 +126,40 @@ func TestStore_HostileInput(t *testing.T) {
 			return s.LogOutputs(ctx, run, []entities.ModelOutput{{ModelID: h}})
 		}, true},
 		{"GetLoggedModel", func(h string) error { _, err := s.GetLoggedModel(ctx, h); return err }, false},
+		{"SearchRuns experiment", func(h string) error {
+			_, _, err := s.SearchRuns(ctx, []string{h}, "", entities.ViewAll, 10, nil, "")
+			return err
+		}, true}, // as in MLflow, an id that names no experiment contributes no runs
+		{"SearchRuns filter", func(h string) error {
+			_, _, err := s.SearchRuns(ctx, []string{exp}, h, entities.ViewAll, 10, nil, "")
+			return err
+		}, true}, // "" matches everything
+		{"SearchRuns filter key", func(h string) error {
+			_, _, err := s.SearchRuns(ctx, []string{exp}, "params.`"+h+"` = 'x'", entities.ViewAll, 10, nil, "")
+			return err
+		}, true}, // a key never logged matches nothing
+		{"SearchRuns order", func(h string) error {
+			_, _, err := s.SearchRuns(ctx, []string{exp}, "", entities.ViewAll, 10, []string{h}, "")
+			return err
+		}, false},
+		{"SearchRuns token", func(h string) error {
+			_, _, err := s.SearchRuns(ctx, []string{exp}, "", entities.ViewAll, 10, nil, h)
+			return err
+		}, true}, // "" is the first page
+		{"SearchExperiments filter", func(h string) error {
+			_, _, err := s.SearchExperiments(ctx, entities.ViewAll, 10, h, nil, "")
+			return err
+		}, true},
+		{"GetMetricHistoryPage key", func(h string) error { _, _, err := s.GetMetricHistoryPage(ctx, run, h, 10, ""); return err }, false},
+		{"GetMetricHistoryPage token", func(h string) error { _, _, err := s.GetMetricHistoryPage(ctx, run, "k", 10, h); return err }, true},
+		{"MetricHistoryIter key", func(h string) error {
+			for _, err := range s.MetricHistoryIter(ctx, run, h) {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		}, false},
 	}
 	outside := t.TempDir()
 	n := 0

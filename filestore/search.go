@@ -241,7 +241,7 @@ func (s *Store) readRunPartial(dir string, view entities.ViewType, need runNeeds
 // keyPath returns the file of a key under a run's sub folder, or "" when
 // the key cannot name a file there (such a key was never logged).
 func keyPath(dir, sub, key string) string {
-	if layout.CheckKey(key) != nil {
+	if checkKey(key) != nil {
 		return ""
 	}
 	return filepath.Join(dir, sub, filepath.FromSlash(key))
