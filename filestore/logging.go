@@ -22,11 +22,10 @@ import (
 // activeRunDir finds a run and checks that it is active (logging to a
 // deleted run is refused, as in MLflow).
 func (s *Store) activeRunDir(runID string) (string, entities.RunInfo, error) {
-	dir, err := s.runDir(runID)
-	if err != nil {
+	if err := validate.RunID(runID); err != nil {
 		return "", entities.RunInfo{}, err
 	}
-	info, err := readRunInfo(dir)
+	dir, info, err := s.runForLogging(runID)
 	if err != nil {
 		return "", info, err
 	}

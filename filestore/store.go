@@ -64,6 +64,9 @@ type Store struct {
 	// a stat of its meta.yaml, so it cannot go stale (experiments move to
 	// and from .trash; see runDir).
 	runDirs sync.Map
+	// runInfos caches run id -> *cachedRun for the logging paths; see
+	// hotpath.go.
+	runInfos sync.Map
 }
 
 // Open opens the store at root (a path or a file: URI), creating it as
@@ -295,6 +298,9 @@ func (s *Store) syncDir(dir string) error {
 // mkdirs creates a folder and its parents with 0777 less the umask, through
 // the store's filesystem and never outside the root.
 func (s *Store) mkdirs(dir string) error {
+	if s.realDirsBelowRoot(dir) {
+		return nil
+	}
 	if err := s.confine(dir); err != nil {
 		return err
 	}
