@@ -19,15 +19,11 @@ import (
 // stored once per experiment (first writer wins); logging the same input to
 // the same run again changes nothing, as in MLflow.
 func (s *Store) LogInputs(ctx context.Context, runID string, datasets []entities.DatasetInput, models []entities.ModelInput) error {
-	if err := validate.RunID(runID); err != nil {
-		return err
+	ids := make([]string, len(models))
+	for i, m := range models {
+		ids[i] = m.ModelID
 	}
-	for _, m := range models {
-		if err := checkID("model_id", m.ModelID); err != nil {
-			return err
-		}
-	}
-	dir, _, err := s.activeRunDir(runID)
+	dir, err := s.runForModelIO(runID, ids)
 	if err != nil {
 		return err
 	}
@@ -62,15 +58,11 @@ func (s *Store) LogInputs(ctx context.Context, runID string, datasets []entities
 
 // LogOutputs records logged models a run produced.
 func (s *Store) LogOutputs(ctx context.Context, runID string, models []entities.ModelOutput) error {
-	if err := validate.RunID(runID); err != nil {
-		return err
+	ids := make([]string, len(models))
+	for i, m := range models {
+		ids[i] = m.ModelID
 	}
-	for _, m := range models {
-		if err := checkID("model_id", m.ModelID); err != nil {
-			return err
-		}
-	}
-	dir, _, err := s.activeRunDir(runID)
+	dir, err := s.runForModelIO(runID, ids)
 	if err != nil {
 		return err
 	}
@@ -82,6 +74,21 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, models []entities.
 		}
 	}
 	return nil
+}
+
+// runForModelIO checks the run id and the model ids (each must be a single
+// path element), then finds the active run's folder.
+func (s *Store) runForModelIO(runID string, modelIDs []string) (string, error) {
+	if err := validate.RunID(runID); err != nil {
+		return "", err
+	}
+	for _, id := range modelIDs {
+		if err := checkID("model_id", id); err != nil {
+			return "", err
+		}
+	}
+	dir, _, err := s.activeRunDir(runID)
+	return dir, err
 }
 
 // writeOnce creates folder dir with meta.yaml holding meta unless dir

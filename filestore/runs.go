@@ -276,14 +276,19 @@ func (s *Store) listRunInfos(ctx context.Context, expDir, expID string) ([]runIn
 	return out, skipped, nil
 }
 
-// ListRunInfos lists the infos of an experiment's runs in the view, newest
-// first (start_time DESC, run_id ASC). Broken runs are skipped and reported.
-func (s *Store) ListRunInfos(ctx context.Context, experimentID string, view entities.ViewType) ([]entities.RunInfo, []*SkippedError, error) {
+// runsOf reads the meta of every run of an active or deleted experiment.
+func (s *Store) runsOf(ctx context.Context, experimentID string) ([]runInfoDir, []*SkippedError, error) {
 	dir, _, err := s.experimentDir(experimentID, entities.ViewAll)
 	if err != nil {
 		return nil, nil, err
 	}
-	infos, skipped, err := s.listRunInfos(ctx, dir, experimentID)
+	return s.listRunInfos(ctx, dir, experimentID)
+}
+
+// ListRunInfos lists the infos of an experiment's runs in the view, newest
+// first (start_time DESC, run_id ASC). Broken runs are skipped and reported.
+func (s *Store) ListRunInfos(ctx context.Context, experimentID string, view entities.ViewType) ([]entities.RunInfo, []*SkippedError, error) {
+	infos, skipped, err := s.runsOf(ctx, experimentID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -300,11 +305,7 @@ func (s *Store) ListRunInfos(ctx context.Context, experimentID string, view enti
 // ListRuns lists an experiment's runs in the view with their data, newest
 // first. A run whose files cannot be read is skipped and reported.
 func (s *Store) ListRuns(ctx context.Context, experimentID string, view entities.ViewType) ([]entities.Run, []*SkippedError, error) {
-	dir, _, err := s.experimentDir(experimentID, entities.ViewAll)
-	if err != nil {
-		return nil, nil, err
-	}
-	infos, skipped, err := s.listRunInfos(ctx, dir, experimentID)
+	infos, skipped, err := s.runsOf(ctx, experimentID)
 	if err != nil {
 		return nil, nil, err
 	}
