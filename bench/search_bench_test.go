@@ -1,10 +1,9 @@
-package bench_test
+package main
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -34,38 +33,12 @@ func pyScript() string {
 	return filepath.Join(filepath.Dir(file), "search_python.py")
 }
 
-// buildSearchStore writes runs x metrics x params (5 points per metric)
-// into a fresh store under dir, deterministically.
+// buildSearchStore is makeSearchStore for benchmarks.
 func buildSearchStore(b *testing.B, dir string, runs, metrics, params int) (*filestore.Store, string) {
 	b.Helper()
-	s, err := filestore.Open(dir, nil)
+	s, expID, err := makeSearchStore(dir, runs, metrics, params)
 	if err != nil {
 		b.Fatal(err)
-	}
-	ctx := context.Background()
-	expID, err := s.CreateExperiment(ctx, "bench", "", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < runs; i++ {
-		run, err := s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: expID, StartTime: int64(1_700_000_000_000 + i)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ms := make([]entities.Metric, 0, metrics*5)
-		for k := 0; k < metrics; k++ {
-			for step := 0; step < 5; step++ {
-				ms = append(ms, entities.Metric{Key: fmt.Sprintf("m%d", k), Value: r.Float64(), Timestamp: int64(step), Step: int64(step)})
-			}
-		}
-		ps := make([]entities.Param, params)
-		for k := range ps {
-			ps[k] = entities.Param{Key: fmt.Sprintf("p%d", k), Value: fmt.Sprintf("v%d", r.IntN(4))}
-		}
-		if err := s.LogBatch(ctx, run.Info.RunID, ms, ps, nil); err != nil {
-			b.Fatal(err)
-		}
 	}
 	return s, expID
 }
@@ -83,8 +56,8 @@ func BenchmarkSearchRuns(b *testing.B) {
 	s, expID := buildSearchStore(b, dir, runs, metrics, params)
 	b.Logf("built %d runs in %v", runs, time.Since(t0))
 	ctx := context.Background()
-	filter := "metrics.m3 > 0.25 AND params.p2 != 'v0'"
-	order := []string{"metrics.m7 DESC"}
+	filter := searchFilter
+	order := []string{searchOrder}
 	// Python reads every run whole whatever the page size, so one
 	// measurement serves both page sizes.
 	pyIDs := map[int][]string{}

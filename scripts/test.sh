@@ -60,3 +60,8 @@ for target in $(go test ./fuzz -list '^Fuzz' | grep '^Fuzz'); do
   go test ./fuzz -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 2s 2>&1 | tail -n 3
   test "${PIPESTATUS[0]}" -eq 0
 done
+
+# Every Go benchmark once (bench/, including the search and history ones at
+# their default sizes), so that benchmarks cannot rot.
+echo "== benchmarks (1x)"
+go test ./bench -run '^$' -bench . -benchtime=1x

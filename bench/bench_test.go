@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/mlflow"
+	"github.com/mlruns-go/mlruns/tracking"
+)
+
+// The hot paths of the driver's S1-S3 and the floors as go test benchmarks,
+// for benchstat. One op is one call; points/s counts metric points.
+
+func benchRun(b *testing.B) (*filestore.Store, string) {
+	b.Helper()
+	s, err := filestore.Open(filepath.Join(b.TempDir(), "mlruns"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run, err := s.CreateRun(b.Context(), filestore.CreateRunOptions{StartTime: ts0})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, run.Info.RunID
+}
+
+func reportPoints(b *testing.B, points int) {
+	b.ReportMetric(float64(points)/b.Elapsed().Seconds(), "points/s")
+}
+
+// BenchmarkLogMetric is S1: one synchronous point per call, through the
+// store, the explicit client and the fluent API.
+func BenchmarkLogMetric(b *testing.B) {
+	b.Run("api=store", func(b *testing.B) {
+		s, id := benchRun(b)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := s.LogMetric(id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0, Step: int64(i)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportPoints(b, b.N)
+	})
+	b.Run("api=client", func(b *testing.B) {
+		s, id := benchRun(b)
+		c := tracking.NewClient(s, nil)
+		defer c.Close(context.Background())
+		ctx := b.Context()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := c.LogMetric(ctx, id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0, Step: int64(i)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportPoints(b, b.N)
+	})
+	b.Run("api=fluent", func(b *testing.B) {
+		ctx := b.Context()
+		mlflow.SetTrackingURI(filepath.Join(b.TempDir(), "mlruns"))
+		run, err := mlflow.StartRun(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer run.End(nil)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := mlflow.LogMetric(ctx, "loss", 0.5, mlflow.Step(int64(i))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportPoints(b, b.N)
+	})
+}
+
+// BenchmarkLogBatch is S2: one LogBatch call of n metrics per op.
+func BenchmarkLogBatch(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("metrics=%d", n), func(b *testing.B) {
+			s, id := benchRun(b)
+			ms := make([]entities.Metric, n)
+			ctx := b.Context()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for k := 0; k < b.N; k++ {
+				for i := range ms {
+					ms[i] = entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0, Step: int64(k*n + i)}
+				}
+				if err := s.LogBatch(ctx, id, ms, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportPoints(b, b.N*n)
+		})
+	}
+}
+
+// BenchmarkAsync is S3: one queued point per op, the final Flush inside the
+// timed part (so -benchtime=1x measures a flush of one point).
+func BenchmarkAsync(b *testing.B) {
+	b.Run("api=client", func(b *testing.B) {
+		s, id := benchRun(b)
+		c := tracking.NewClient(s, nil)
+		ctx := b.Context()
+		defer c.Close(context.Background())
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			m := []entities.Metric{{Key: "loss", Value: 0.5, Timestamp: ts0, Step: int64(i)}}
+			if _, err := c.LogBatchAsync(ctx, id, m, nil, nil); err != nil {
+				b.Fatal(err)
+			}
+			if i == b.N-1 {
+				if err := c.Flush(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reportPoints(b, b.N)
+	})
+	b.Run("api=fluent", func(b *testing.B) {
+		ctx := b.Context()
+		mlflow.SetTrackingURI(filepath.Join(b.TempDir(), "mlruns"))
+		run, err := mlflow.StartRun(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer run.End(nil)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := mlflow.LogMetric(ctx, "loss", 0.5, mlflow.Step(int64(i)), mlflow.Synchronous(false)); err != nil {
+				b.Fatal(err)
+			}
+			if i == b.N-1 {
+				if err := mlflow.Flush(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reportPoints(b, b.N)
+	})
+}
+
+// BenchmarkFloor is the driver's F1-F3: the plain loops, points per op as
+// in the driver (one for F1 and F2, one 64 KiB buffer's worth for F3).
+func BenchmarkFloor(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		fn   func(dir string, n int) (result, error)
+	}{
+		{"open_flock_append_close", floorOpenAppend},
+		{"held_fd_flock_write", floorHeld},
+		{"batched_64KiB", func(dir string, n int) (result, error) { return floorBatched(dir, n, 64<<10) }},
+	} {
+		b.Run("loop="+tc.name, func(b *testing.B) {
+			dir := b.TempDir()
+			b.ReportAllocs()
+			b.ResetTimer()
+			if _, err := tc.fn(dir, b.N); err != nil {
+				b.Fatal(err)
+			}
+			reportPoints(b, b.N)
+		})
+	}
+}

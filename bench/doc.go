@@ -1,0 +1,33 @@
+// Command bench is the end-to-end benchmark driver of mlruns-go: it measures
+// our store, Python MLflow 3.18's FileStore (through MlflowClient on a file:
+// URI, py_bench.py) and the raw syscall floor (plain Go loops) in one
+// invocation, interleaved so that a noisy shared machine hits all three alike,
+// and prints a table of per-point rates and ratios.
+//
+//	go run ./bench                  # default sizes, a few minutes on 2 cores
+//	go run ./bench -quick -json F   # under a minute; JSON rows to F
+//	go run ./bench -scale 5         # 5x the sizes (S6 over 10,000 runs)
+//
+// Scenarios: S1 sync log_metric, one point per call; S2 log_batch of 1,000
+// metrics; S3 async logging of N points then Flush; S4 4 processes x 4
+// goroutines (Python: threads) logging one metric key of one run; S5 reading
+// an N-point metric history; S6 search_runs over R runs x 20 metrics x 20
+// params with a metric and param filter and a metric order_by; S7 cold start
+// of a whole process that starts a run, logs one metric and ends it; S8 peak
+// RSS of a process logging M points asynchronously (Go only). The floor rows
+// F1-F3 are the plain loops the scenarios compare with: open+flock+append+
+// close per point (S1, S4), a held descriptor with flock+write per point, and
+// 64 KiB batched writes (S2, S3); S5's floor reads the file and counts lines.
+// Child processes (S4, S8) are this binary re-executed with the hidden -child
+// flag.
+//
+// The package also holds the go test benchmarks of the hot paths
+// (bench_test.go) and the search and history benchmarks
+// (search_bench_test.go), run with `go test ./bench -run '^$' -bench .`;
+// nothing here is a timed unit test. Benchmarks that compare with Python
+// MLflow run the pinned venv's FileStore on the same tree and report the
+// ratio with b.ReportMetric; without the venv they skip. The search
+// benchmarks size their stores from MLRUNS_BENCH_RUNS and
+// MLRUNS_BENCH_POINTS so that `-benchtime=1x` stays quick; set
+// MLRUNS_BENCH_RUNS=10000 for the issue's 10,000-run measurement.
+package main

@@ -1,0 +1,969 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/tracking"
+)
+
+//go:embed py_bench.py
+var pyBench []byte
+
+const ts0 = 1_700_000_000_000
+
+// result is one timed measurement: points done in seconds.
+type result struct {
+	Points  int     `json:"points"`
+	Seconds float64 `json:"seconds"`
+	RSSKB   int64   `json:"rss_kb,omitempty"`
+}
+
+func (r result) rate() float64 { return float64(r.Points) / r.Seconds }
+
+// best keeps the fastest of several measurements of one column.
+type best struct{ r *float64 }
+
+func (b *best) add(res result) {
+	if res.Seconds <= 0 || res.Points <= 0 {
+		return
+	}
+	v := res.rate()
+	if b.r == nil || v > *b.r {
+		b.r = &v
+	}
+}
+
+type driver struct {
+	sz       sizes
+	tmp      string
+	self     string // this binary, re-executed for child processes
+	python   string // "" when the Python columns are skipped
+	pyScript string
+	pyNote   string
+	coldGo   []string // the S7 Go program and its leading args
+	n        int      // fresh directory counter
+	extra    []row    // rows a scenario adds after its own
+	server   *pyServer
+}
+
+// pyServer is a long-lived `py_bench.py serve`, so that in-process Python
+// scenarios pay MLflow's ~2 s import once.
+type pyServer struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	stderr bytes.Buffer
+}
+
+func newDriver(sz sizes, python string, noPython bool) (*driver, error) {
+	tmp, err := os.MkdirTemp("", "mlruns-bench-")
+	if err != nil {
+		return nil, err
+	}
+	d := &driver{sz: sz, tmp: tmp}
+	if d.self, err = os.Executable(); err != nil {
+		return nil, err
+	}
+	if !noPython {
+		d.python, d.pyNote = findPython(python)
+		if d.python != "" {
+			d.pyScript = filepath.Join(tmp, "py_bench.py")
+			if err := os.WriteFile(d.pyScript, pyBench, 0o644); err != nil {
+				return nil, err
+			}
+		} else {
+			fmt.Fprintln(os.Stderr, "bench: no Python columns:", d.pyNote)
+		}
+	} else {
+		d.pyNote = "skipped (-no-python)"
+	}
+	return d, nil
+}
+
+func (d *driver) close() {
+	if p := d.server; p != nil {
+		p.in.Close()
+		p.cmd.Wait()
+		d.server = nil
+	}
+	os.RemoveAll(d.tmp)
+}
+
+func (d *driver) describe() string {
+	py := "Python: " + d.pyNote
+	if d.python != "" {
+		py = "Python: " + d.python + " (" + d.pyNote + ")"
+	}
+	return fmt.Sprintf("%d interleaved round(s), best of each column; %s", d.sz.rounds, py)
+}
+
+// findPython returns an interpreter that imports mlflow 3.18: the flag's,
+// else the project venv's, else python3 on PATH.
+func findPython(flagPy string) (string, string) {
+	var cands []string
+	if flagPy != "" {
+		cands = []string{flagPy}
+	} else {
+		cands = []string{filepath.Join(interop.VenvDir(), "bin", "python"), "python3", "python"}
+	}
+	var why []string
+	for _, py := range cands {
+		cmd := exec.Command(py, "-c", "import mlflow, sys; sys.stdout.write(mlflow.__version__)")
+		cmd.Env = interop.Env()
+		out, err := cmd.Output()
+		switch {
+		case err != nil:
+			why = append(why, py+": cannot import mlflow")
+		case string(out) != interop.MLflowVersion:
+			why = append(why, py+": mlflow "+string(out))
+		default:
+			return py, "mlflow " + string(out)
+		}
+	}
+	return "", strings.Join(why, "; ")
+}
+
+// dir returns a fresh store path.
+func (d *driver) dir(name string) string {
+	d.n++
+	return filepath.Join(d.tmp, fmt.Sprintf("%s-%d", name, d.n))
+}
+
+// py runs one py_bench.py scenario in the server and returns its
+// measurement.
+func (d *driver) py(args ...string) (result, error) {
+	if d.server == nil {
+		p := &pyServer{cmd: exec.Command(d.python, d.pyScript, "serve")}
+		p.cmd.Env = interop.Env()
+		p.cmd.Dir = d.tmp
+		p.cmd.Stderr = &p.stderr
+		var err error
+		if p.in, err = p.cmd.StdinPipe(); err != nil {
+			return result{}, err
+		}
+		out, err := p.cmd.StdoutPipe()
+		if err != nil {
+			return result{}, err
+		}
+		p.out = bufio.NewReader(out)
+		if err := p.cmd.Start(); err != nil {
+			return result{}, err
+		}
+		d.server = p
+	}
+	p := d.server
+	line, _ := json.Marshal(args)
+	if _, err := p.in.Write(append(line, '\n')); err != nil {
+		return result{}, fmt.Errorf("python %s: %v\n%s", args[0], err, p.stderr.String())
+	}
+	out, err := p.out.ReadBytes('\n')
+	if err != nil {
+		return result{}, fmt.Errorf("python %s: %v\n%s", args[0], err, p.stderr.String())
+	}
+	var r struct {
+		result
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return result{}, fmt.Errorf("python %s: %v in %q", args[0], err, out)
+	}
+	if r.Error != "" {
+		return result{}, fmt.Errorf("python %s: %s", args[0], r.Error)
+	}
+	return r.result, nil
+}
+
+func lastLine(b []byte) []byte {
+	b = bytes.TrimSpace(b)
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		return b[i+1:]
+	}
+	return b
+}
+
+func ptr(v float64) *float64 { return &v }
+
+// mkRow fills the ratios from the best rates.
+func mkRow(name string, ours, py, floor best, note string) row {
+	r := row{Scenario: name, Ours: ours.r, Python: py.r, Floor: floor.r, Note: note}
+	if ours.r != nil && py.r != nil {
+		r.OursOverPython = ptr(*ours.r / *py.r)
+	}
+	if ours.r != nil && floor.r != nil {
+		r.OursOverFloor = ptr(*ours.r / *floor.r)
+	}
+	return r
+}
+
+func (d *driver) runAll() ([]row, error) {
+	type scenario struct {
+		name string
+		fn   func() (row, error)
+	}
+	all := []scenario{
+		{"S1", d.s1}, {"S2", d.s2}, {"S3", d.s3}, {"S4", d.s4},
+		{"S5", d.s5}, {"S6", d.s6}, {"S7", d.s7}, {"S8", d.s8},
+		{"F", nil},
+	}
+	var rows []row
+	for _, s := range all {
+		if s.fn == nil {
+			fr, err := d.floors()
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, fr...)
+			continue
+		}
+		t0 := time.Now()
+		r, err := s.fn()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s done in %v\n", s.name, time.Since(t0).Round(time.Millisecond))
+		rows = append(rows, r)
+		rows = append(rows, d.extra...)
+		d.extra = nil
+	}
+	return rows, nil
+}
+
+// rounds runs each non-nil step once per round, in order, so that the
+// columns of a scenario share the machine's good and bad moments.
+func (d *driver) rounds(steps ...func() error) error {
+	for range d.sz.rounds {
+		for _, f := range steps {
+			if f == nil {
+				continue
+			}
+			if err := f(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pyStep is a Python measurement step, nil when Python is skipped.
+func (d *driver) pyStep(b *best, args func() []string) func() error {
+	if d.python == "" {
+		return nil
+	}
+	return func() error {
+		r, err := d.py(args()...)
+		if err != nil {
+			return err
+		}
+		b.add(r)
+		return nil
+	}
+}
+
+func goStep(b *best, f func() (result, error)) func() error {
+	return func() error {
+		r, err := f()
+		if err != nil {
+			return err
+		}
+		b.add(r)
+		return nil
+	}
+}
+
+// newRun opens a fresh store with one run.
+func (d *driver) newRun(name string) (*filestore.Store, string, error) {
+	s, err := filestore.Open(d.dir(name), nil)
+	if err != nil {
+		return nil, "", err
+	}
+	run, err := s.CreateRun(context.Background(), filestore.CreateRunOptions{StartTime: ts0})
+	if err != nil {
+		return nil, "", err
+	}
+	return s, run.Info.RunID, nil
+}
+
+func timed(points int, f func() error) (result, error) {
+	t0 := time.Now()
+	err := f()
+	return result{Points: points, Seconds: time.Since(t0).Seconds()}, err
+}
+
+func (d *driver) s1() (row, error) {
+	var ours, py, floor best
+	n := d.sz.s1Go
+	err := d.rounds(
+		goStep(&ours, func() (result, error) {
+			s, id, err := d.newRun("s1")
+			if err != nil {
+				return result{}, err
+			}
+			return timed(n, func() error {
+				for i := range n {
+					if err := s.LogMetric(id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0 + int64(i), Step: int64(i)}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}),
+		d.pyStep(&py, func() []string { return []string{"log_metric", d.dir("s1py"), strconv.Itoa(d.sz.s1Py)} }),
+		goStep(&floor, func() (result, error) { return floorOpenAppend(d.dir("s1floor"), n) }),
+	)
+	return mkRow("S1 sync log_metric, 1 point/call", ours, py, floor,
+		fmt.Sprintf("ours %d points (Store.LogMetric), Python %d (MlflowClient.log_metric); floor F1", n, d.sz.s1Py)), err
+}
+
+func (d *driver) s2() (row, error) {
+	var ours, py, floor best
+	bs := d.sz.batchSize
+	n := d.sz.s2Go
+	err := d.rounds(
+		goStep(&ours, func() (result, error) {
+			s, id, err := d.newRun("s2")
+			if err != nil {
+				return result{}, err
+			}
+			ms := make([]entities.Metric, bs)
+			return timed(n*bs, func() error {
+				for b := range n {
+					for i := range ms {
+						ms[i] = entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0 + int64(i), Step: int64(b*bs + i)}
+					}
+					if err := s.LogBatch(context.Background(), id, ms, nil, nil); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}),
+		d.pyStep(&py, func() []string {
+			return []string{"log_batch", d.dir("s2py"), strconv.Itoa(d.sz.s2Py), strconv.Itoa(bs)}
+		}),
+		goStep(&floor, func() (result, error) { return floorBatched(d.dir("s2floor"), n*bs, d.sz.floorBuffer) }),
+	)
+	return mkRow("S2 log_batch of 1,000 metrics", ours, py, floor,
+		fmt.Sprintf("ours %d batches (Store.LogBatch), Python %d (MlflowClient.log_batch); floor F3", n, d.sz.s2Py)), err
+}
+
+// asyncLog logs n points one LogBatchAsync call each on a fresh client and
+// run under root, then flushes; it times the calls and the flush.
+func asyncLog(root string, n int) (result, error) {
+	ctx := context.Background()
+	c, err := tracking.Open(root, nil)
+	if err != nil {
+		return result{}, err
+	}
+	defer c.Close(ctx)
+	run, err := c.CreateRun(ctx, "0", tracking.CreateRunOptions{StartTime: ts0})
+	if err != nil {
+		return result{}, err
+	}
+	id := run.Info.RunID
+	return timed(n, func() error {
+		for i := range n {
+			m := []entities.Metric{{Key: "loss", Value: 0.5, Timestamp: ts0 + int64(i), Step: int64(i)}}
+			if _, err := c.LogBatchAsync(ctx, id, m, nil, nil); err != nil {
+				return err
+			}
+		}
+		return c.Flush(ctx)
+	})
+}
+
+func (d *driver) s3() (row, error) {
+	var ours, py, floor best
+	n := d.sz.s3Go
+	err := d.rounds(
+		goStep(&ours, func() (result, error) { return asyncLog(d.dir("s3"), n) }),
+		d.pyStep(&py, func() []string { return []string{"async", d.dir("s3py"), strconv.Itoa(d.sz.s3Py)} }),
+		goStep(&floor, func() (result, error) { return floorBatched(d.dir("s3floor"), n, d.sz.floorBuffer) }),
+	)
+	return mkRow("S3 async log N points + flush", ours, py, floor,
+		fmt.Sprintf("ours %d points (tracking.Client.LogBatchAsync per point, Flush), Python %d (mlflow.log_metric synchronous=False, flush_async_logging); floor F3", n, d.sz.s3Py)), err
+}
+
+// together starts the commands, waits until each has printed "ready",
+// releases them all at once and returns their summed points over the
+// slowest one's time.
+func together(cmds []*exec.Cmd) (result, error) {
+	type proc struct {
+		cmd    *exec.Cmd
+		stdin  *os.File
+		out    *bufio.Reader
+		stderr bytes.Buffer
+	}
+	var ps []*proc
+	defer func() {
+		for _, p := range ps {
+			if p.cmd.ProcessState == nil && p.cmd.Process != nil {
+				p.cmd.Process.Kill()
+				p.cmd.Wait()
+			}
+		}
+	}()
+	for _, c := range cmds {
+		p := &proc{cmd: c}
+		r, w, err := os.Pipe()
+		if err != nil {
+			return result{}, err
+		}
+		c.Stdin = r
+		p.stdin = w
+		so, err := c.StdoutPipe()
+		if err != nil {
+			return result{}, err
+		}
+		p.out = bufio.NewReader(so)
+		c.Stderr = &p.stderr
+		if err := c.Start(); err != nil {
+			return result{}, err
+		}
+		r.Close()
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		line, err := p.out.ReadString('\n')
+		if strings.TrimSpace(line) != "ready" {
+			p.cmd.Wait()
+			return result{}, fmt.Errorf("%s: not ready: %q %v\n%s", p.cmd.Path, line, err, p.stderr.String())
+		}
+	}
+	for _, p := range ps {
+		p.stdin.Write([]byte("go\n"))
+		p.stdin.Close()
+	}
+	var total result
+	for _, p := range ps {
+		rest, _ := bufio.NewReader(p.out).ReadBytes(0)
+		if err := p.cmd.Wait(); err != nil {
+			return result{}, fmt.Errorf("%s: %v\n%s", p.cmd.Path, err, p.stderr.String())
+		}
+		var r result
+		if err := json.Unmarshal(lastLine(rest), &r); err != nil {
+			return result{}, fmt.Errorf("%s: %v in %q", p.cmd.Path, err, rest)
+		}
+		total.Points += r.Points
+		total.Seconds = max(total.Seconds, r.Seconds)
+	}
+	return total, nil
+}
+
+func (d *driver) childCmd(args ...string) *exec.Cmd {
+	return exec.Command(d.self, append([]string{"-child"}, args...)...)
+}
+
+func (d *driver) s4() (row, error) {
+	var ours, py, floor best
+	np, ng := d.sz.s4Procs, d.sz.s4Goroutines
+	err := d.rounds(
+		goStep(&ours, func() (result, error) {
+			s, id, err := d.newRun("s4")
+			if err != nil {
+				return result{}, err
+			}
+			var cmds []*exec.Cmd
+			for range np {
+				cmds = append(cmds, d.childCmd("contention", s.Root(), id, strconv.Itoa(ng), strconv.Itoa(d.sz.s4Go)))
+			}
+			return together(cmds)
+		}),
+		d.pyContention(&py),
+		goStep(&floor, func() (result, error) {
+			path := filepath.Join(d.dir("s4floor"), "loss")
+			var cmds []*exec.Cmd
+			for range np {
+				cmds = append(cmds, d.childCmd("floor-contention", path, strconv.Itoa(ng), strconv.Itoa(d.sz.s4Go)))
+			}
+			return together(cmds)
+		}),
+	)
+	return mkRow("S4 4 procs x 4 goroutines, one run", ours, py, floor,
+		fmt.Sprintf("%d processes x %d goroutines (Python: threads) x %d points (Python %d) on one metric of one run; floor F1 in the same shape", np, ng, d.sz.s4Go, d.sz.s4Py)), err
+}
+
+// pyContention is S4's Python step: a Go-made run, np Python processes.
+func (d *driver) pyContention(b *best) func() error {
+	if d.python == "" {
+		return nil
+	}
+	return func() error {
+		s, id, err := d.newRun("s4py")
+		if err != nil {
+			return err
+		}
+		var cmds []*exec.Cmd
+		for range d.sz.s4Procs {
+			c := exec.Command(d.python, d.pyScript, "contention", s.Root(), id, strconv.Itoa(d.sz.s4Goroutines), strconv.Itoa(d.sz.s4Py))
+			c.Env = interop.Env()
+			c.Dir = d.tmp
+			cmds = append(cmds, c)
+		}
+		r, err := together(cmds)
+		if err != nil {
+			return err
+		}
+		b.add(r)
+		return nil
+	}
+}
+
+func (d *driver) s5() (row, error) {
+	var ours, iter, py, floor best
+	n := d.sz.s5
+	s, id, err := d.newRun("s5")
+	if err != nil {
+		return row{}, err
+	}
+	ctx := context.Background()
+	ms := make([]entities.Metric, 0, d.sz.batchSize)
+	for i := range n {
+		ms = append(ms, entities.Metric{Key: "loss", Value: 1 / float64(i+1), Timestamp: ts0 + int64(i), Step: int64(i)})
+		if len(ms) == cap(ms) || i == n-1 {
+			if err := s.LogBatch(ctx, id, ms, nil, nil); err != nil {
+				return row{}, err
+			}
+			ms = ms[:0]
+		}
+	}
+	path := filepath.Join(s.Root(), "0", id, "metrics", "loss")
+	err = d.rounds(
+		goStep(&ours, func() (result, error) {
+			var h []entities.Metric
+			r, err := timed(n, func() (err error) {
+				h, err = s.GetMetricHistory(ctx, id, "loss")
+				return err
+			})
+			if err == nil && len(h) != n {
+				err = fmt.Errorf("read %d points, want %d", len(h), n)
+			}
+			return r, err
+		}),
+		goStep(&iter, func() (result, error) {
+			var got int
+			r, err := timed(n, func() error {
+				for _, err := range s.MetricHistoryIter(ctx, id, "loss") {
+					if err != nil {
+						return err
+					}
+					got++
+				}
+				return nil
+			})
+			if err == nil && got != n {
+				err = fmt.Errorf("iterated %d points, want %d", got, n)
+			}
+			return r, err
+		}),
+		d.pyStep(&py, func() []string { return []string{"history", s.Root(), id, "loss"} }),
+		goStep(&floor, func() (result, error) {
+			var lines int
+			r, err := timed(n, func() error {
+				b, err := os.ReadFile(path)
+				lines = bytes.Count(b, []byte{'\n'})
+				return err
+			})
+			if err == nil && lines != n {
+				err = fmt.Errorf("floor counted %d lines in %s, want %d", lines, path, n)
+			}
+			return r, err
+		}),
+	)
+	d.extra = append(d.extra, mkRow("S5i same, streamed (MetricHistoryIter)", iter, py, floor,
+		"as S5, ours Store.MetricHistoryIter, one point at a time without the slice"))
+	return mkRow("S5 read N-point metric history", ours, py, floor,
+		fmt.Sprintf("%d lines; ours Store.GetMetricHistory, Python FileStore.get_metric_history(max_results=None), one parse (MlflowClient.get_metric_history pages by 25,000 and re-parses the file per page: quadratic); floor os.ReadFile + count newlines", n)), err
+}
+
+func (d *driver) s6() (row, error) {
+	var ours, py, floor best
+	n := d.sz.s6
+	s, expID, err := makeSearchStore(d.dir("s6"), n, d.sz.s6Metrics, d.sz.s6Params)
+	if err != nil {
+		return row{}, err
+	}
+	ctx := context.Background()
+	var goN int
+	pyStep := d.pyStep(&py, func() []string {
+		return []string{"search", s.Root(), expID, "1000", searchFilter, searchOrder}
+	})
+	if pyStep != nil {
+		// Python returns the runs found; rate is runs searched per second.
+		pyStep = func() error {
+			r, err := d.py("search", s.Root(), expID, "1000", searchFilter, searchOrder)
+			if err != nil {
+				return err
+			}
+			if r.Points != goN {
+				return fmt.Errorf("python found %d runs, ours %d", r.Points, goN)
+			}
+			r.Points = n
+			py.add(r)
+			return nil
+		}
+	}
+	err = d.rounds(
+		goStep(&ours, func() (result, error) {
+			r, err := timed(n, func() error {
+				got, _, err := s.SearchRuns(ctx, []string{expID}, searchFilter, entities.ViewActiveOnly, 1000, []string{searchOrder}, "")
+				goN = len(got)
+				return err
+			})
+			return r, err
+		}),
+		pyStep,
+	)
+	return mkRow("S6 search_runs, filter + order_by", ours, py, floor,
+		fmt.Sprintf("%d runs x %d metrics x %d params, %q order by %s, max 1000; rate = runs searched/s", n, d.sz.s6Metrics, d.sz.s6Params, searchFilter, searchOrder)), err
+}
+
+// buildColdStart builds bench/coldstart once into the temp dir; when go
+// build is not possible (no toolchain or not inside the module) it falls
+// back to this binary's -child coldstart.
+func (d *driver) buildColdStart() string {
+	if d.coldGo != nil {
+		return ""
+	}
+	out := filepath.Join(d.tmp, "coldstart")
+	cmd := exec.Command("go", "build", "-o", out, "github.com/mlruns-go/mlruns/bench/coldstart")
+	if b, err := cmd.CombinedOutput(); err == nil {
+		d.coldGo = []string{out}
+		return "bench/coldstart, built once"
+	} else {
+		fmt.Fprintf(os.Stderr, "bench: go build bench/coldstart: %v %s; using the driver binary\n", err, b)
+	}
+	d.coldGo = []string{d.self, "-child", "coldstart"}
+	return "the driver binary -child coldstart"
+}
+
+func wallTime(cmd *exec.Cmd) (result, error) {
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	t0 := time.Now()
+	err := cmd.Run()
+	r := result{Points: 1, Seconds: time.Since(t0).Seconds()}
+	if err != nil {
+		return r, fmt.Errorf("%s: %v\n%s", cmd.Path, err, stderr.String())
+	}
+	return r, nil
+}
+
+func (d *driver) s7() (row, error) {
+	var ours, py, floor best
+	what := d.buildColdStart()
+	var goMs, pyMs []float64
+	for range d.sz.s7 {
+		c := exec.Command(d.coldGo[0], append(d.coldGo[1:], d.dir("s7"))...)
+		c.Dir = d.tmp
+		r, err := wallTime(c)
+		if err != nil {
+			return row{}, err
+		}
+		goMs = append(goMs, r.Seconds*1000)
+		ours.add(r)
+		if d.python != "" {
+			c := exec.Command(d.python, d.pyScript, "coldstart", d.dir("s7py"))
+			c.Env = interop.Env()
+			c.Dir = d.tmp
+			r, err := wallTime(c)
+			if err != nil {
+				return row{}, err
+			}
+			pyMs = append(pyMs, r.Seconds*1000)
+			py.add(r)
+		}
+	}
+	return mkRow("S7 cold start: run + 1 metric + end", ours, py, floor,
+		fmt.Sprintf("whole process, best of %d; rate = processes/s; ours %s (%s ms), Python py_bench.py coldstart (%s ms)", d.sz.s7, what, msList(goMs), msList(pyMs))), nil
+}
+
+func msList(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	return strings.Join(s, ", ")
+}
+
+func (d *driver) s8() (row, error) {
+	var ours best
+	var peak int64
+	// One process: peak RSS does not improve with repeats.
+	err := func() error {
+		c := d.childCmd("rss", d.dir("s8"), strconv.Itoa(d.sz.s8))
+		var stderr bytes.Buffer
+		c.Stderr = &stderr
+		out, err := c.Output()
+		if err != nil {
+			return fmt.Errorf("rss child: %v\n%s", err, stderr.String())
+		}
+		var r result
+		if err := json.Unmarshal(lastLine(out), &r); err != nil {
+			return fmt.Errorf("rss child: %v in %q", err, out)
+		}
+		kb := r.RSSKB
+		if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			kb = max(kb, ru.Maxrss) // kilobytes on Linux
+		}
+		peak = max(peak, kb)
+		ours.add(r)
+		return nil
+	}()
+	rw := mkRow("S8 peak RSS, async log M points", ours, best{}, best{},
+		fmt.Sprintf("%d points, one LogBatchAsync call each, then Flush, in a child process; peak RSS = max(VmHWM, rusage maxrss)", d.sz.s8))
+	rw.PeakRSSMB = ptr(float64(peak) / 1024)
+	return rw, err
+}
+
+// floors measures the three plain loops on their own, so the table shows
+// them side by side.
+func (d *driver) floors() ([]row, error) {
+	var f1, f2, f3 best
+	n := d.sz.s1Go
+	err := d.rounds(
+		goStep(&f1, func() (result, error) { return floorOpenAppend(d.dir("f1"), n) }),
+		goStep(&f2, func() (result, error) { return floorHeld(d.dir("f2"), n) }),
+		goStep(&f3, func() (result, error) { return floorBatched(d.dir("f3"), d.sz.s3Go, d.sz.floorBuffer) }),
+	)
+	return []row{
+		mkRow("F1 floor: open+flock+append+close", best{}, best{}, f1, fmt.Sprintf("%d points, one open(O_APPEND)+flock+write+close each", n)),
+		mkRow("F2 floor: held fd, flock+write", best{}, best{}, f2, fmt.Sprintf("%d points, one flock+write+unlock each on a held descriptor", n)),
+		mkRow("F3 floor: 64 KiB batched writes", best{}, best{}, f3, fmt.Sprintf("%d points formatted into 64 KiB buffers, one flock+write each", d.sz.s3Go)),
+	}, err
+}
+
+// Floors: plain Go loops writing metric lines ("ts value step\n", as
+// MLflow's metric files) with the syscalls an appender cannot avoid.
+
+func appendLine(b []byte, i int) []byte {
+	b = strconv.AppendInt(b, ts0+int64(i), 10)
+	b = append(b, " 0.5 "...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	return append(b, '\n')
+}
+
+func floorFile(dir string) (string, error) {
+	return filepath.Join(dir, "loss"), os.MkdirAll(dir, 0o755)
+}
+
+func appendLocked(path string, line []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return err
+	}
+	_, err = f.Write(line)
+	return errors.Join(err, f.Close())
+}
+
+// floorOpenAppend is F1: open+flock+append+close per point.
+func floorOpenAppend(dir string, n int) (result, error) {
+	path, err := floorFile(dir)
+	if err != nil {
+		return result{}, err
+	}
+	var buf []byte
+	return timed(n, func() error {
+		for i := range n {
+			buf = appendLine(buf[:0], i)
+			if err := appendLocked(path, buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// floorHeld is F2: one descriptor, flock+write+unlock per point.
+func floorHeld(dir string, n int) (result, error) {
+	path, err := floorFile(dir)
+	if err != nil {
+		return result{}, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return result{}, err
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	var buf []byte
+	return timed(n, func() error {
+		for i := range n {
+			buf = appendLine(buf[:0], i)
+			if err := syscall.Flock(fd, syscall.LOCK_EX); err != nil {
+				return err
+			}
+			if _, err := f.Write(buf); err != nil {
+				return err
+			}
+			if err := syscall.Flock(fd, syscall.LOCK_UN); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// floorBatched is F3: lines formatted into size-byte buffers, each written
+// with one flock+write on a held descriptor.
+func floorBatched(dir string, n, size int) (result, error) {
+	path, err := floorFile(dir)
+	if err != nil {
+		return result{}, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return result{}, err
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	buf := make([]byte, 0, size)
+	flush := func() error {
+		if err := syscall.Flock(fd, syscall.LOCK_EX); err != nil {
+			return err
+		}
+		_, err := f.Write(buf)
+		buf = buf[:0]
+		return errors.Join(err, syscall.Flock(fd, syscall.LOCK_UN))
+	}
+	return timed(n, func() error {
+		for i := range n {
+			if len(buf)+64 > size {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			buf = appendLine(buf, i)
+		}
+		return flush()
+	})
+}
+
+// runChild is the -child side: S4's contending processes (ours and the
+// floor), S8's RSS process and S7's fallback cold start.
+func runChild(mode string, args []string) error {
+	ready := func() {
+		fmt.Println("ready")
+		bufio.NewReader(os.Stdin).ReadString('\n')
+	}
+	emit := func(r result) error {
+		return json.NewEncoder(os.Stdout).Encode(r)
+	}
+	atoi := func(i int) int {
+		if i >= len(args) {
+			return 0
+		}
+		n, _ := strconv.Atoi(args[i])
+		return n
+	}
+	pid := os.Getpid()
+	switch mode {
+	case "contention", "floor-contention": // ROOT RUN_ID G N | PATH G N
+		var s *filestore.Store
+		var id, path string
+		g, n := atoi(2), atoi(3)
+		if mode == "contention" {
+			var err error
+			if s, err = filestore.Open(args[0], nil); err != nil {
+				return err
+			}
+			id = args[1]
+		} else {
+			path, g, n = args[0], atoi(1), atoi(2)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return err
+			}
+		}
+		ready()
+		var wg sync.WaitGroup
+		errc := make(chan error, g)
+		r, _ := timed(g*n, func() error {
+			for k := range g {
+				wg.Go(func() {
+					step := int64(pid*100 + k)
+					var buf []byte
+					for i := range n {
+						var err error
+						if s != nil {
+							err = s.LogMetric(id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0 + int64(i), Step: step})
+						} else {
+							buf = appendLine(buf[:0], i)
+							err = appendLocked(path, buf)
+						}
+						if err != nil {
+							errc <- err
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			return nil
+		})
+		close(errc)
+		if err := <-errc; err != nil {
+			return err
+		}
+		return emit(r)
+	case "rss": // ROOT M
+		r, err := asyncLog(args[0], atoi(1))
+		if err != nil {
+			return err
+		}
+		r.RSSKB = vmHWM()
+		return emit(r)
+	case "coldstart": // ROOT
+		c, err := tracking.Open(args[0], nil)
+		if err != nil {
+			return err
+		}
+		ctx := context.Background()
+		run, err := c.CreateRun(ctx, "0", tracking.CreateRunOptions{})
+		if err != nil {
+			return err
+		}
+		id := run.Info.RunID
+		if err := c.LogMetric(ctx, id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: time.Now().UnixMilli()}); err != nil {
+			return err
+		}
+		return c.SetTerminated(ctx, id, entities.StatusFinished, time.Now().UnixMilli())
+	}
+	return fmt.Errorf("unknown child mode %q", mode)
+}
+
+// vmHWM is this process's peak resident set from /proc/self/status, in KiB
+// (0 when unavailable).
+func vmHWM() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}

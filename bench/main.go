@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// row is one line of the table and one element of the -json list. Rates are
+// per point (per run searched for S6, per process for S7); a nil field is a
+// column that does not apply (null in JSON).
+type row struct {
+	Scenario       string   `json:"scenario"`
+	Ours           *float64 `json:"ours_per_s"`
+	Python         *float64 `json:"python_per_s"`
+	Floor          *float64 `json:"floor_per_s"`
+	OursOverPython *float64 `json:"ours_over_python"`
+	OursOverFloor  *float64 `json:"ours_over_floor"`
+	PeakRSSMB      *float64 `json:"peak_rss_mb"`
+	Note           string   `json:"note"`
+}
+
+// sizes are the workload sizes of one invocation.
+type sizes struct {
+	rounds                 int // interleaved rounds; each column keeps its best
+	s1Go, s1Py             int // points
+	s2Go, s2Py             int // batches of 1,000
+	s3Go, s3Py             int // points
+	s4Go, s4Py             int // points per goroutine (thread)
+	s5                     int // lines
+	s6                     int // runs
+	s7                     int // process starts per side
+	s8                     int // points
+	s4Procs, s4Goroutines  int
+	s6Metrics, s6Params    int
+	batchSize, floorBuffer int
+}
+
+func newSizes(scale float64, quick bool) sizes {
+	rounds, s7 := 2, 5
+	if quick {
+		scale *= 0.05
+		rounds, s7 = 1, 2
+	}
+	n := func(x float64) int { return max(1, int(x*scale)) }
+	return sizes{
+		rounds: rounds,
+		s1Go:   n(20_000), s1Py: n(2_000),
+		s2Go: n(300), s2Py: n(5),
+		s3Go: n(1_000_000), s3Py: n(5_000),
+		s4Go: n(2_000), s4Py: n(100),
+		s5:      n(1_000_000),
+		s6:      n(5_000),
+		s7:      s7,
+		s8:      n(10_000_000),
+		s4Procs: 4, s4Goroutines: 4,
+		s6Metrics: 20, s6Params: 20,
+		batchSize: 1000, floorBuffer: 64 << 10,
+	}
+}
+
+func main() {
+	var (
+		scale    = flag.Float64("scale", 1, "multiply every workload size by `x`")
+		quick    = flag.Bool("quick", false, "small sizes and one round: under a minute")
+		jsonOut  = flag.String("json", "", "write the rows as a JSON list to `file`")
+		python   = flag.String("python", "", "Python interpreter with mlflow 3.18 (default: the project venv, else python3 on PATH)")
+		noPython = flag.Bool("no-python", false, "skip the Python columns")
+		starts   = flag.Int("coldstarts", 0, "process starts per side in S7 (default 5, -quick 2)")
+		child    = flag.String("child", "", "internal: run as a child process of the driver")
+	)
+	flag.Parse()
+	if *child != "" {
+		if err := runChild(*child, flag.Args()); err != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *scale <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: -scale must be positive")
+		os.Exit(2)
+	}
+	sz := newSizes(*scale, *quick)
+	if *starts > 0 {
+		sz.s7 = *starts
+	}
+	d, err := newDriver(sz, *python, *noPython)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	defer d.close()
+	t0 := time.Now()
+	rows, err := d.runAll()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		d.close()
+		os.Exit(1)
+	}
+	printTable(os.Stdout, rows)
+	fmt.Printf("\n(%s; total %v)\n", d.describe(), time.Since(t0).Round(time.Second))
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(rows, "", "  ")
+		if err == nil {
+			err = os.WriteFile(*jsonOut, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			d.close()
+			os.Exit(1)
+		}
+	}
+}
+
+func printTable(w io.Writer, rows []row) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tours/s\tPython/s\tfloor/s\tours/Python\tours/floor\tpeak RSS\t")
+	for _, r := range rows {
+		rss := "-"
+		if r.PeakRSSMB != nil {
+			rss = fmt.Sprintf("%.1f MB", *r.PeakRSSMB)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Scenario, rate(r.Ours), rate(r.Python), rate(r.Floor), ratio(r.OursOverPython), ratio(r.OursOverFloor), rss)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, r := range rows {
+		if r.Note != "" {
+			fmt.Fprintf(w, "%s: %s\n", strings.SplitN(r.Scenario, " ", 2)[0], r.Note)
+		}
+	}
+}
+
+func rate(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	v := *p
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	case v >= 10:
+		return fmt.Sprintf("%.0f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func ratio(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	if *p >= 10 {
+		return fmt.Sprintf("%.0fx", *p)
+	}
+	return fmt.Sprintf("%.2fx", *p)
+}

@@ -1,0 +1,168 @@
+"""Python MLflow side of the benchmark driver (go run ./bench).
+
+usage: python py_bench.py SCENARIO ROOT [ARGS...]
+
+Every scenario goes through MlflowClient (or the fluent API) on a file: URI,
+so it exercises Python MLflow 3.18's FileStore as a user would. Imports, client
+construction and run creation are not timed; the script prints one JSON line
+{"points": n, "seconds": t} timing only the measured part.
+
+  log_metric ROOT N               N client.log_metric calls, one point each
+  log_batch ROOT BATCHES SIZE     BATCHES client.log_batch calls of SIZE metrics
+  async ROOT N                    N mlflow.log_metric(..., synchronous=False),
+                                  then mlflow.flush_async_logging()
+  contention ROOT RUN_ID THREADS N
+                                  THREADS threads x N log_metric calls on one
+                                  run; prints "ready", waits for a line on
+                                  stdin, then logs (the driver starts all
+                                  processes at once)
+  history ROOT RUN_ID KEY         FileStore.get_metric_history (see history())
+  search ROOT EXP_ID MAX FILTER ORDER
+                                  client.search_runs (points: runs returned)
+  coldstart ROOT                  start a run, log one metric, end it (the
+                                  driver times the whole process)
+  serve                           read one JSON list [SCENARIO, ARGS...] per
+                                  line of stdin and run it, answering one
+                                  JSON line each ({"error": ...} on failure),
+                                  so the driver pays Python's import once
+"""
+import json
+import os
+import sys
+import threading
+import time
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Metric
+from mlflow.store.tracking.file_store import FileStore
+
+TS = 1_700_000_000_000
+
+
+def uri(root):
+    return "file://" + os.path.abspath(root)
+
+
+def new_run(client):
+    exp = client.get_experiment_by_name("bench-py")
+    exp_id = exp.experiment_id if exp else client.create_experiment("bench-py")
+    return client.create_run(exp_id).info.run_id
+
+
+def out(points, seconds, **extra):
+    d = {"points": points, "seconds": seconds}
+    d.update(extra)
+    json.dump(d, sys.stdout)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def log_metric(root, n):
+    c = MlflowClient(tracking_uri=uri(root))
+    run_id = new_run(c)
+    n = int(n)
+    t0 = time.perf_counter()
+    for i in range(n):
+        c.log_metric(run_id, "loss", 0.5, timestamp=TS + i, step=i)
+    out(n, time.perf_counter() - t0)
+
+
+def log_batch(root, batches, size):
+    c = MlflowClient(tracking_uri=uri(root))
+    run_id = new_run(c)
+    batches, size = int(batches), int(size)
+    t0 = time.perf_counter()
+    for b in range(batches):
+        ms = [Metric("loss", 0.5, TS + i, b * size + i) for i in range(size)]
+        c.log_batch(run_id, metrics=ms)
+    out(batches * size, time.perf_counter() - t0)
+
+
+def log_async(root, n):
+    mlflow.set_tracking_uri(uri(root))
+    mlflow.set_experiment("bench-py")
+    n = int(n)
+    with mlflow.start_run():
+        t0 = time.perf_counter()
+        for i in range(n):
+            mlflow.log_metric("loss", 0.5, step=i, timestamp=TS + i, synchronous=False)
+        mlflow.flush_async_logging()
+        dt = time.perf_counter() - t0
+    out(n, dt)
+
+
+def contention(root, run_id, threads, n):
+    c = MlflowClient(tracking_uri=uri(root))
+    threads, n = int(threads), int(n)
+    pid = os.getpid()
+
+    def work(t):
+        for i in range(n):
+            c.log_metric(run_id, "loss", 0.5, timestamp=TS + i, step=pid * 1000 + t)
+
+    ts = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    print("ready", flush=True)
+    sys.stdin.readline()
+    t0 = time.perf_counter()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    out(threads * n, time.perf_counter() - t0)
+
+
+def history(root, run_id, key):
+    # MlflowClient.get_metric_history asks the store for pages of 25,000
+    # points and FileStore parses the whole file for every page (quadratic:
+    # minutes for 1M lines), so this times the store's one-parse call,
+    # max_results=None: Python's best case.
+    fs = FileStore(uri(root))
+    t0 = time.perf_counter()
+    h = fs.get_metric_history(run_id, key, max_results=None)
+    out(len(h), time.perf_counter() - t0)
+
+
+def search(root, exp_id, max_results, filt, order):
+    c = MlflowClient(tracking_uri=uri(root))
+    t0 = time.perf_counter()
+    runs = c.search_runs([exp_id], filt, max_results=int(max_results), order_by=[order])
+    out(len(runs), time.perf_counter() - t0, ids=[r.info.run_id for r in runs])
+
+
+def coldstart(root):
+    t0 = time.perf_counter()
+    mlflow.set_tracking_uri(uri(root))
+    with mlflow.start_run():
+        mlflow.log_metric("loss", 0.5)
+    out(1, time.perf_counter() - t0)
+
+
+SCENARIOS = {
+    "log_metric": log_metric,
+    "log_batch": log_batch,
+    "async": log_async,
+    "contention": contention,
+    "history": history,
+    "search": search,
+    "coldstart": coldstart,
+}
+
+def serve():
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            cmd = json.loads(line)
+            SCENARIOS[cmd[0]](*cmd[1:])
+        except Exception as e:  # reported to the driver, which stops
+            json.dump({"error": "%s: %r" % (type(e).__name__, e)}, sys.stdout)
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "serve":
+        serve()
+    else:
+        SCENARIOS[sys.argv[1]](*sys.argv[2:])
