@@ -719,16 +719,19 @@ func (d *driver) s8() (row, error) {
 		if err := json.Unmarshal(lastLine(out), &r); err != nil {
 			return fmt.Errorf("rss child: %v in %q", err, out)
 		}
+		// VmHWM, not the rusage maxrss wait4 reports: Linux carries the
+		// high-water mark of the mm the child was cloned from (this
+		// driver's, hundreds of MB after S6) across exec into ru_maxrss.
 		kb := r.RSSKB
-		if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			kb = max(kb, ru.Maxrss) // kilobytes on Linux
+		if kb == 0 {
+			return errors.New("rss child: no VmHWM in /proc/self/status")
 		}
 		peak = max(peak, kb)
 		ours.add(r)
 		return nil
 	}()
 	rw := mkRow("S8 peak RSS, async log M points", ours, best{}, best{},
-		fmt.Sprintf("%d points, one LogBatchAsync call each, then Flush, in a child process; peak RSS = max(VmHWM, rusage maxrss)", d.sz.s8))
+		fmt.Sprintf("%d points, one LogBatchAsync call each, then Flush, in a child process; peak RSS = the child's VmHWM", d.sz.s8))
 	rw.PeakRSSMB = ptr(float64(peak) / 1024)
 	return rw, err
 }
