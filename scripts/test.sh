@@ -57,7 +57,7 @@ echo "== fuzz"
 fuzztime="${MLRUNS_FUZZTIME:-10s}"
 for target in $(go test ./fuzz -list '^Fuzz' | grep '^Fuzz'); do
   echo "-- $target ($fuzztime)"
-  go test ./fuzz -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 2s 2>&1 | tail -n 3
+  go test ./fuzz -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 2s 2>&1 | tail -n 40
   test "${PIPESTATUS[0]}" -eq 0
 done
 

@@ -45,7 +45,10 @@ func shellQuote(k string) string {
 	if plain {
 		return k
 	}
-	return "\"" + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(k) + "\""
+	// After shlex the key must still be wrapped in double quotes, because
+	// the parser then strips one pair of quotes from it: so shell-quote
+	// "<k>", not <k> (a key `""` would otherwise come back empty).
+	return "\"" + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace("\""+k+"\"") + "\""
 }
 
 // ParseRunOrderBy parses search_runs order_by clauses
