@@ -26,7 +26,7 @@ func FuzzParsePath(f *testing.F) {
 		if got := p.Rel(); got != rel {
 			t.Fatalf("ParsePath(%q).Rel() = %q", rel, got)
 		}
-		if c := path.Clean("/" + rel); !strings.HasPrefix(c, "/") || strings.Contains(rel, "..") && strings.HasPrefix(path.Clean(rel), "..") {
+		if c := path.Clean(rel); c == ".." || strings.HasPrefix(c, "../") || path.IsAbs(c) {
 			t.Fatalf("%q escapes the root", rel)
 		}
 		again, err := layout.ParsePath(p.Rel())
