@@ -262,7 +262,7 @@ func (s *Store) checkRun(runDir string, info entities.RunInfo, add func(Problem)
 		if d.IsDir() {
 			return nil
 		}
-		data, err := os.ReadFile(p)
+		data, err := readMetricFile(p)
 		if err != nil {
 			add(Problem{Kind: ProblemCorrupt, Path: p, Err: err})
 			return nil

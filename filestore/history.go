@@ -58,7 +58,7 @@ func (s *Store) MetricHistoryIter(ctx context.Context, runID, key string) iter.S
 			return
 		}
 		defer fh.Close()
-		sc := layout.NewMetricScanner(fh, key)
+		sc := layout.NewMetricScanner(lockedReader{fh}, key)
 		for n := 0; sc.Next(); n++ {
 			if n&1023 == 0 && ctx.Err() != nil {
 				yield(entities.Metric{}, ctx.Err())

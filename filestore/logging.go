@@ -460,7 +460,7 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string) ([]enti
 		return nil, err
 	}
 	p := filepath.Join(dir, layout.MetricsDir, filepath.FromSlash(key))
-	data, err := os.ReadFile(p)
+	data, err := readMetricFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return []entities.Metric{}, nil
 	}
@@ -503,7 +503,7 @@ func readLatestMetrics(runDir, expID string) (map[string]entities.Metric, error)
 			return err
 		}
 		key := filepath.ToSlash(rel)
-		data, err := os.ReadFile(p)
+		data, err := readMetricFile(p)
 		if err != nil {
 			return err
 		}

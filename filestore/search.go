@@ -289,7 +289,7 @@ func readLatestMetric(dir, key string) (entities.Metric, bool, error) {
 	if p == "" {
 		return entities.Metric{}, false, nil
 	}
-	data, err := os.ReadFile(p)
+	data, err := readMetricFile(p)
 	if err != nil {
 		if isAbsent(err) {
 			return entities.Metric{}, false, nil
