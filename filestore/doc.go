@@ -9,7 +9,9 @@
 // A Store is safe for use by many goroutines, and many processes may open the
 // same root. Go writers coordinate through flock(2): metric appends hold an
 // exclusive lock on the metric file for one write(2) of the whole line batch
-// on an O_APPEND descriptor; read-modify-write of a run (meta rewrites,
+// on an O_APPEND descriptor, and readers of metric files take a shared lock
+// for each read, since a read(2) can see half of a write(2) still copying into
+// the page cache; read-modify-write of a run (meta rewrites,
 // the param immutability check) holds a lock on the run folder; experiment
 // creation holds a lock on the root, so two processes creating the same name
 // get one experiment. Python MLflow takes no locks, so nothing here relies on
