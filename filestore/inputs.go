@@ -104,28 +104,37 @@ func (s *Store) writeOnce(u *undoLog, tmpDir, dir string, meta []byte) error {
 	return s.writeFileAtomic(tmpDir, filepath.Join(dir, layout.MetaFile), meta)
 }
 
-// readInputs reads a run's dataset and model inputs and model outputs.
-// Inputs are listed in folder-name order.
-func (s *Store) readInputs(runDir string) (entities.RunInputs, error) {
-	var in entities.RunInputs
-	inRoot := filepath.Join(runDir, layout.InputsDir)
-	ents, err := os.ReadDir(inRoot)
+// eachMeta calls fn with the path and bytes of <root>/<entry>/meta.yaml for
+// every entry of root, in folder-name order; a missing root has none.
+func eachMeta(root, what string, fn func(path string, data []byte) error) error {
+	ents, err := os.ReadDir(root)
 	if errors.Is(err, fs.ErrNotExist) {
-		return in, nil
+		return nil
 	}
 	if err != nil {
-		return in, fmt.Errorf("filestore: read inputs: %w", err)
+		return fmt.Errorf("filestore: read %s: %w", what, err)
 	}
-	dsRoot := filepath.Join(filepath.Dir(runDir), layout.DatasetsDir)
 	for _, de := range ents {
-		p := filepath.Join(inRoot, de.Name(), layout.MetaFile)
+		p := filepath.Join(root, de.Name(), layout.MetaFile)
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return in, fmt.Errorf("filestore: read input: %w", err)
+			return fmt.Errorf("filestore: read %s: %w", what, err)
 		}
+		if err := fn(p, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readInputs reads a run's dataset and model inputs, in folder-name order.
+func (s *Store) readInputs(runDir string) (entities.RunInputs, error) {
+	var in entities.RunInputs
+	dsRoot := filepath.Join(filepath.Dir(runDir), layout.DatasetsDir)
+	err := eachMeta(filepath.Join(runDir, layout.InputsDir), "inputs", func(p string, data []byte) error {
 		meta, err := layout.DecodeInputMeta(data)
 		if err != nil {
-			return in, withPath(err, p)
+			return withPath(err, p)
 		}
 		switch meta.SourceType {
 		case layout.VertexDataset:
@@ -133,46 +142,36 @@ func (s *Store) readInputs(runDir string) (entities.RunInputs, error) {
 			dd, err := os.ReadFile(dp)
 			if errors.Is(err, fs.ErrNotExist) {
 				s.log.Warn("mlruns: dataset of a run input is missing; skipping", "dataset", meta.SourceID, "run", filepath.Base(runDir))
-				continue
+				return nil
 			}
 			if err != nil {
-				return in, fmt.Errorf("filestore: read dataset: %w", err)
+				return fmt.Errorf("filestore: read dataset: %w", err)
 			}
 			ds, err := layout.DecodeDatasetMeta(dd)
 			if err != nil {
-				return in, withPath(err, dp)
+				return withPath(err, dp)
 			}
 			in.DatasetInputs = append(in.DatasetInputs, entities.DatasetInput{Dataset: ds, Tags: meta.Tags})
 		case layout.VertexModel:
 			in.ModelInputs = append(in.ModelInputs, entities.ModelInput{ModelID: meta.SourceID})
 		}
-	}
-	return in, nil
+		return nil
+	})
+	return in, err
 }
 
+// readOutputs reads a run's model outputs, in folder-name order.
 func (s *Store) readOutputs(runDir string) (entities.RunOutputs, error) {
 	var out entities.RunOutputs
-	root := filepath.Join(runDir, layout.OutputsDir)
-	ents, err := os.ReadDir(root)
-	if errors.Is(err, fs.ErrNotExist) {
-		return out, nil
-	}
-	if err != nil {
-		return out, fmt.Errorf("filestore: read outputs: %w", err)
-	}
-	for _, de := range ents {
-		p := filepath.Join(root, de.Name(), layout.MetaFile)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return out, fmt.Errorf("filestore: read output: %w", err)
-		}
+	err := eachMeta(filepath.Join(runDir, layout.OutputsDir), "outputs", func(p string, data []byte) error {
 		o, err := layout.DecodeOutputMeta(data)
 		if err != nil {
-			return out, withPath(err, p)
+			return withPath(err, p)
 		}
 		out.ModelOutputs = append(out.ModelOutputs, o)
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // GetLoggedModel reads an MLflow 3 logged model with its params, tags and
