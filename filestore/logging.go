@@ -20,11 +20,10 @@ import (
 )
 
 // activeRunDir finds a run and checks that it is active (logging to a
-// deleted run is refused, as in MLflow).
+// deleted run is refused, as in MLflow). Every caller has checked runID
+// with validate.RunID already (which keeps it a single path element); the
+// hot path does not repeat it.
 func (s *Store) activeRunDir(runID string) (string, entities.RunInfo, error) {
-	if err := validate.RunID(runID); err != nil {
-		return "", entities.RunInfo{}, err
-	}
 	dir, info, err := s.runForLogging(runID)
 	if err != nil {
 		return "", info, err
