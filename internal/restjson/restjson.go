@@ -1,0 +1,259 @@
+// Package restjson gives entities the JSON shapes of MLflow's REST API
+// responses (GetRun, SearchRuns, SearchExperiments, GetMetricHistory), so
+// tools that read MLflow's JSON can read what the mlruns command prints.
+//
+// MLflow's server prints protobuf messages with snake_case names, int64 as
+// numbers, enums as names, unset optional fields left out, NaN and
+// infinities as the strings "NaN", "Infinity", "-Infinity". Fields here are
+// in field-number order, as the server prints them; lists are sorted by key
+// so output is stable.
+package restjson
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/layout"
+)
+
+// Float is a double as protobuf's JSON printer writes it: Python's repr for
+// finite values, a string for NaN and the infinities.
+type Float float64
+
+// MarshalJSON implements json.Marshaler.
+func (f Float) MarshalJSON() ([]byte, error) {
+	s := layout.FormatPythonFloat(float64(f))
+	switch s {
+	case "nan":
+		return []byte(`"NaN"`), nil
+	case "inf":
+		return []byte(`"Infinity"`), nil
+	case "-inf":
+		return []byte(`"-Infinity"`), nil
+	}
+	return []byte(s), nil
+}
+
+// Metric is mlflow.Metric.
+type Metric struct {
+	Key           string `json:"key"`
+	Value         Float  `json:"value"`
+	Timestamp     int64  `json:"timestamp"`
+	Step          int64  `json:"step"`
+	DatasetName   string `json:"dataset_name,omitempty"`
+	DatasetDigest string `json:"dataset_digest,omitempty"`
+	ModelID       string `json:"model_id,omitempty"`
+	RunID         string `json:"run_id,omitempty"`
+}
+
+// KeyValue is mlflow.Param, RunTag, ExperimentTag and InputTag.
+type KeyValue struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// RunInfo is mlflow.RunInfo.
+type RunInfo struct {
+	RunUUID        string `json:"run_uuid"`
+	ExperimentID   string `json:"experiment_id"`
+	RunName        string `json:"run_name"`
+	UserID         string `json:"user_id"`
+	Status         string `json:"status"`
+	StartTime      int64  `json:"start_time"`
+	EndTime        *int64 `json:"end_time,omitempty"`
+	ArtifactURI    string `json:"artifact_uri"`
+	LifecycleStage string `json:"lifecycle_stage"`
+	RunID          string `json:"run_id"`
+}
+
+// RunData is mlflow.RunData.
+type RunData struct {
+	Metrics []Metric   `json:"metrics,omitempty"`
+	Params  []KeyValue `json:"params,omitempty"`
+	Tags    []KeyValue `json:"tags,omitempty"`
+}
+
+// Dataset is mlflow.Dataset.
+type Dataset struct {
+	Name       string  `json:"name"`
+	Digest     string  `json:"digest"`
+	SourceType string  `json:"source_type"`
+	Source     string  `json:"source"`
+	Schema     *string `json:"schema,omitempty"`
+	Profile    *string `json:"profile,omitempty"`
+}
+
+// DatasetInput is mlflow.DatasetInput.
+type DatasetInput struct {
+	Tags    []KeyValue `json:"tags,omitempty"`
+	Dataset Dataset    `json:"dataset"`
+}
+
+// ModelInput is mlflow.ModelInput.
+type ModelInput struct {
+	ModelID string `json:"model_id"`
+}
+
+// ModelOutput is mlflow.ModelOutput.
+type ModelOutput struct {
+	ModelID string `json:"model_id"`
+	Step    int64  `json:"step"`
+}
+
+// RunInputs is mlflow.RunInputs.
+type RunInputs struct {
+	DatasetInputs []DatasetInput `json:"dataset_inputs,omitempty"`
+	ModelInputs   []ModelInput   `json:"model_inputs,omitempty"`
+}
+
+// RunOutputs is mlflow.RunOutputs.
+type RunOutputs struct {
+	ModelOutputs []ModelOutput `json:"model_outputs,omitempty"`
+}
+
+// Run is mlflow.Run.
+type Run struct {
+	Info    RunInfo    `json:"info"`
+	Data    RunData    `json:"data"`
+	Inputs  RunInputs  `json:"inputs"`
+	Outputs RunOutputs `json:"outputs"`
+}
+
+// Experiment is mlflow.Experiment.
+type Experiment struct {
+	ExperimentID     string     `json:"experiment_id"`
+	Name             string     `json:"name"`
+	ArtifactLocation string     `json:"artifact_location"`
+	LifecycleStage   string     `json:"lifecycle_stage"`
+	LastUpdateTime   *int64     `json:"last_update_time,omitempty"`
+	CreationTime     *int64     `json:"creation_time,omitempty"`
+	Tags             []KeyValue `json:"tags,omitempty"`
+}
+
+// GetRunResponse is the body of GET /api/2.0/mlflow/runs/get.
+type GetRunResponse struct {
+	Run Run `json:"run"`
+}
+
+// SearchRunsResponse is the body of POST /api/2.0/mlflow/runs/search.
+type SearchRunsResponse struct {
+	Runs          []Run  `json:"runs,omitempty"`
+	NextPageToken string `json:"next_page_token,omitempty"`
+}
+
+// GetExperimentResponse is the body of GET /api/2.0/mlflow/experiments/get.
+type GetExperimentResponse struct {
+	Experiment Experiment `json:"experiment"`
+}
+
+// SearchExperimentsResponse is the body of POST
+// /api/2.0/mlflow/experiments/search.
+type SearchExperimentsResponse struct {
+	Experiments   []Experiment `json:"experiments,omitempty"`
+	NextPageToken string       `json:"next_page_token,omitempty"`
+}
+
+// GetMetricHistoryResponse is the body of GET
+// /api/2.0/mlflow/metrics/get-history.
+type GetMetricHistoryResponse struct {
+	Metrics       []Metric `json:"metrics,omitempty"`
+	NextPageToken string   `json:"next_page_token,omitempty"`
+}
+
+// FromMetric converts a metric.
+func FromMetric(m entities.Metric) Metric {
+	return Metric{
+		Key: m.Key, Value: Float(m.Value), Timestamp: m.Timestamp, Step: m.Step,
+		DatasetName: m.DatasetName, DatasetDigest: m.DatasetDigest,
+		ModelID: m.ModelID, RunID: m.RunID,
+	}
+}
+
+// FromMetrics converts a metric history, keeping its order.
+func FromMetrics(ms []entities.Metric) []Metric {
+	out := make([]Metric, len(ms))
+	for i, m := range ms {
+		out[i] = FromMetric(m)
+	}
+	return out
+}
+
+func fromMap(m map[string]string) []KeyValue {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]KeyValue, 0, len(m))
+	for k, v := range m {
+		out = append(out, KeyValue{k, v})
+	}
+	slices.SortFunc(out, func(a, b KeyValue) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+// FromRunInfo converts a run's info.
+func FromRunInfo(i entities.RunInfo) RunInfo {
+	return RunInfo{
+		RunUUID: i.RunID, ExperimentID: i.ExperimentID, RunName: i.RunName,
+		UserID: i.UserID, Status: i.Status.String(), StartTime: i.StartTime,
+		EndTime: i.EndTime, ArtifactURI: i.ArtifactURI,
+		LifecycleStage: string(i.LifecycleStage), RunID: i.RunID,
+	}
+}
+
+// FromRun converts a run: latest metrics, params and tags sorted by key.
+func FromRun(r entities.Run) Run {
+	out := Run{Info: FromRunInfo(r.Info)}
+	for _, m := range r.Data.Metrics {
+		out.Data.Metrics = append(out.Data.Metrics, FromMetric(m))
+	}
+	slices.SortFunc(out.Data.Metrics, func(a, b Metric) int { return strings.Compare(a.Key, b.Key) })
+	out.Data.Params = fromMap(r.Data.Params)
+	out.Data.Tags = fromMap(r.Data.Tags)
+	for _, in := range r.Inputs.DatasetInputs {
+		di := DatasetInput{Dataset: Dataset{
+			Name: in.Dataset.Name, Digest: in.Dataset.Digest,
+			SourceType: in.Dataset.SourceType, Source: in.Dataset.Source,
+			Schema: in.Dataset.Schema, Profile: in.Dataset.Profile,
+		}}
+		for _, t := range in.Tags {
+			di.Tags = append(di.Tags, KeyValue{t.Key, t.Value})
+		}
+		out.Inputs.DatasetInputs = append(out.Inputs.DatasetInputs, di)
+	}
+	for _, m := range r.Inputs.ModelInputs {
+		out.Inputs.ModelInputs = append(out.Inputs.ModelInputs, ModelInput{m.ModelID})
+	}
+	for _, m := range r.Outputs.ModelOutputs {
+		out.Outputs.ModelOutputs = append(out.Outputs.ModelOutputs, ModelOutput{m.ModelID, m.Step})
+	}
+	return out
+}
+
+// FromRuns converts runs, keeping their order.
+func FromRuns(rs []entities.Run) []Run {
+	out := make([]Run, len(rs))
+	for i, r := range rs {
+		out[i] = FromRun(r)
+	}
+	return out
+}
+
+// FromExperiment converts an experiment; tags sorted by key.
+func FromExperiment(e entities.Experiment) Experiment {
+	return Experiment{
+		ExperimentID: e.ExperimentID, Name: e.Name,
+		ArtifactLocation: e.ArtifactLocation, LifecycleStage: string(e.LifecycleStage),
+		LastUpdateTime: e.LastUpdateTime, CreationTime: e.CreationTime,
+		Tags: fromMap(e.Tags),
+	}
+}
+
+// FromExperiments converts experiments, keeping their order.
+func FromExperiments(es []entities.Experiment) []Experiment {
+	out := make([]Experiment, len(es))
+	for i, e := range es {
+		out[i] = FromExperiment(e)
+	}
+	return out
+}
