@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -24,14 +22,23 @@ const demoExperiment = "mlruns-demo"
 // cmdDemo logs a simulated training job: a parent run with params, a
 // dataset input, a per-epoch loss/accuracy curve, and one child run per
 // cross-validation fold, as a Go training program would.
-func cmdDemo(ctx context.Context, root string, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+func init() {
+	register(command{name: "demo", order: 90, run: cmdDemo,
+		summary: "log a realistic training run with a nested CV sweep into the store"})
+}
+
+func cmdDemo(e *env, args []string) error {
+	ctx, root, stdout := e.ctx, e.root, e.stdout
+	fs := newFlagSet(e, "demo", "demo [--epochs N] [--folds K] [--seed S]")
 	epochs := fs.Int("epochs", 30, "training epochs to simulate")
 	folds := fs.Int("folds", 5, "cross-validation folds (child runs)")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed of the simulation")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := fs.exactArgs(pos, 0); err != nil {
+		return err
 	}
 	if *epochs < 1 || *folds < 0 {
 		return usageError{"--epochs must be >= 1 and --folds >= 0"}

@@ -1,11 +1,11 @@
-// Command mlruns works with MLflow file stores (mlruns folders) without
-// Python.
+// Command mlruns looks at, compares, exports, cleans and checks MLflow file
+// stores (mlruns folders) without Python.
 //
-//	mlruns [--root DIR] demo [--epochs N] [--folds K]
+//	mlruns [--root DIR] <command> [flags]
 //
-// demo logs a realistic training run (params, a loss curve, a dataset
-// input, tags) with a nested cross-validation sweep of child runs, then
-// prints what it wrote and how to open it with `mlflow ui`.
+// Run `mlruns help` for the commands. Listings print an aligned table by
+// default, or --json (the shapes of MLflow's REST API responses) or --csv.
+// Errors print one line on stderr and exit 1; usage mistakes exit 2.
 package main
 
 import (
@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/mlruns-go/mlruns/errs"
@@ -30,31 +31,108 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-const usage = `usage: mlruns [--root DIR] <command> [flags]
+// exitError carries a chosen exit code with a message already printed or
+// none to print (fsck with problems left).
+type exitError struct {
+	code int
+	msg  string
+}
 
-commands:
-  demo    log a realistic training run with a nested CV sweep into the store
+func (e exitError) Error() string { return e.msg }
 
+// env is what every command gets: the store root and where to print.
+type env struct {
+	ctx    context.Context
+	root   string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// open opens the store at the root. Commands that only read call it too:
+// Open creates nothing but the Default experiment of an empty folder, as
+// MLflow's FileStore does.
+func (e *env) open() (*filestore.Store, error) {
+	return filestore.Open(e.root, nil)
+}
+
+// command is one top-level command. Files register theirs in init.
+type command struct {
+	name    string
+	summary string // one line for `mlruns help`
+	order   int    // position in `mlruns help`
+	run     func(e *env, args []string) error
+}
+
+var commands = map[string]command{}
+
+func register(c command) {
+	if _, dup := commands[c.name]; dup {
+		panic("mlruns: command registered twice: " + c.name)
+	}
+	commands[c.name] = c
+}
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: mlruns [--root DIR] <command> [flags]\n\ncommands:\n")
+	cs := make([]command, 0, len(commands))
+	for _, c := range commands {
+		cs = append(cs, c)
+	}
+	slices.SortFunc(cs, func(a, b command) int { return a.order - b.order })
+	for _, c := range cs {
+		fmt.Fprintf(&b, "  %-12s %s\n", c.name, c.summary)
+	}
+	b.WriteString(`
 --root defaults to MLFLOW_TRACKING_URI when it is a file: URI or a path,
-else ./mlruns.
-`
+else ./mlruns. Listings print a table, or --json (MLflow REST shapes) or
+--csv. Run 'mlruns <command> -h' for a command's flags.
+`)
+	return b.String()
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := dispatch(ctx, args, stdout, stderr)
 	var ue usageError
+	var ee exitError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "mlruns: %s\n\n%s", ue.msg, usage)
+		fmt.Fprintf(stderr, "mlruns: %s\n\nRun 'mlruns help' for usage.\n", ue.msg)
 		return 2
+	case errors.As(err, &ee):
+		if ee.msg != "" {
+			fmt.Fprintf(stderr, "mlruns: %s\n", ee.msg)
+		}
+		return ee.code
 	default:
-		msg := strings.TrimPrefix(err.Error(), "mlruns: ")
-		fmt.Fprintf(stderr, "mlruns: %s (%s)\n", msg, errs.Code(err))
+		fmt.Fprintf(stderr, "mlruns: %s\n", errorLine(err))
 		return 1
 	}
+}
+
+// errorLine is the one line printed for a failed command: what went wrong
+// and, where the kind says what to do, the hint.
+func errorLine(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "mlruns: ")
+	msg = strings.ReplaceAll(msg, "\n", " ")
+	hint := ""
+	switch {
+	case errors.Is(err, errs.ErrNotFound):
+		hint = "check the id or name with 'mlruns experiments list' or 'mlruns runs list --view all'"
+	case errors.Is(err, errs.ErrCorrupt):
+		hint = "run 'mlruns fsck' to see what is damaged"
+	case errors.Is(err, errs.ErrInvalidState):
+		hint = "restore it first, or use --view deleted to see it"
+	}
+	code := errs.Code(err)
+	if hint != "" {
+		return fmt.Sprintf("%s (%s); %s", msg, code, hint)
+	}
+	return fmt.Sprintf("%s (%s)", msg, code)
 }
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -63,7 +141,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	root := global.String("root", defaultRoot(), "mlruns folder or file: URI")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usage)
+			fmt.Fprint(stdout, usage())
 			return err
 		}
 		return usageError{err.Error()}
@@ -72,14 +150,19 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(rest) == 0 {
 		return usageError{"no command given"}
 	}
-	switch rest[0] {
-	case "demo":
-		return cmdDemo(ctx, *root, rest[1:], stdout)
-	case "help":
-		fmt.Fprint(stdout, usage)
+	if rest[0] == "help" {
+		fmt.Fprint(stdout, usage())
 		return nil
 	}
-	return usageError{fmt.Sprintf("unknown command %q", rest[0])}
+	c, ok := commands[rest[0]]
+	if !ok {
+		return usageError{fmt.Sprintf("unknown command %q", rest[0])}
+	}
+	r := *root
+	if p, err := filestore.LocalPath(r); err == nil {
+		r = p
+	}
+	return c.run(&env{ctx: ctx, root: r, stdout: stdout, stderr: stderr}, rest[1:])
 }
 
 // defaultRoot is MLFLOW_TRACKING_URI when it names a local store, else

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/internal/cliout"
+)
+
+// flagSet is a flag.FlagSet that allows flags after positional arguments
+// (`mlruns runs show ID --json`), prints its help on -h and turns parse
+// errors into usage errors.
+type flagSet struct {
+	*flag.FlagSet
+	usageLine string // "runs show RUN_ID [--json]"
+	stdout    io.Writer
+}
+
+func newFlagSet(e *env, name, usageLine string) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return &flagSet{FlagSet: fs, usageLine: usageLine, stdout: e.stdout}
+}
+
+// parse parses args, flags anywhere, and returns the positional arguments.
+// "--" ends flag parsing.
+func (f *flagSet) parse(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintf(f.stdout, "usage: mlruns %s\n\nflags:\n", f.usageLine)
+				f.SetOutput(f.stdout)
+				f.PrintDefaults()
+				f.SetOutput(io.Discard)
+				return nil, err
+			}
+			return nil, usageError{fmt.Sprintf("%s: %v", f.Name(), err)}
+		}
+		rest := f.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// Parse stops at the first positional argument or after "--".
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// exactArgs checks the number of positional arguments.
+func (f *flagSet) exactArgs(pos []string, n int) error {
+	if len(pos) != n {
+		return usageError{fmt.Sprintf("%s: want %d argument(s), got %d (usage: mlruns %s)", f.Name(), n, len(pos), f.usageLine)}
+	}
+	return nil
+}
+
+// formatFlags are --json and --csv of a listing.
+type formatFlags struct{ json, csv *bool }
+
+func (f *flagSet) formatFlags() formatFlags {
+	return formatFlags{
+		json: f.Bool("json", false, "print JSON in the shape of MLflow's REST API response"),
+		csv:  f.Bool("csv", false, "print CSV with a header row"),
+	}
+}
+
+func (ff formatFlags) format() (cliout.Format, error) {
+	f, err := cliout.ParseFormat(*ff.json, *ff.csv)
+	if err != nil {
+		return 0, usageError{err.Error()}
+	}
+	return f, nil
+}
+
+// viewFlag is --view active|deleted|all.
+func (f *flagSet) viewFlag() *string {
+	return f.String("view", "active", "which to show: active, deleted or all")
+}
+
+func parseView(s string) (entities.ViewType, error) {
+	switch strings.ToLower(s) {
+	case "active", "active_only":
+		return entities.ViewActiveOnly, nil
+	case "deleted", "deleted_only":
+		return entities.ViewDeletedOnly, nil
+	case "all":
+		return entities.ViewAll, nil
+	}
+	return 0, usageError{fmt.Sprintf("--view must be active, deleted or all, not %q", s)}
+}
+
+// multiFlag collects a repeatable string flag (--experiment-id A --experiment-id B).
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
