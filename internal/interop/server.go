@@ -1,0 +1,227 @@
+package interop
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ServerStartTimeout bounds how long StartServer waits for `mlflow server`
+// to answer: it imports all of MLflow and starts a uvicorn worker, several
+// seconds on a busy 2-core machine.
+const ServerStartTimeout = 60 * time.Second
+
+// Server is a running `mlflow server` of the pinned venv, started by
+// StartServer and stopped when its test ends.
+type Server struct {
+	// URL is the base URL, http://127.0.0.1:PORT, without a trailing slash.
+	URL string
+
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has been waited for
+	output *lockedBuffer // its stdout and stderr
+}
+
+// lockedBuffer collects a child's output while tests read it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// StartServer starts `mlflow server --backend-store-uri file://<root>` on a
+// free loopback port with one worker, new experiments' artifacts under a
+// temporary folder, and waits until GET /health answers. The server runs in
+// its own process group, which is stopped in t.Cleanup; when the test has
+// failed, the server's output is logged. Like Python, it skips or fails t
+// when the venv is missing.
+func StartServer(t testing.TB, root string) *Server {
+	t.Helper()
+	Python(t)
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		t.Fatalf("mlflow server: %v", err)
+	}
+	work := t.TempDir()
+	// Another process may take the free port between our probe and the
+	// server's bind; try a few ports before giving up.
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := startServer(t, abs, work)
+		if err == nil {
+			return s
+		}
+		lastErr = err
+		if !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
+	t.Fatalf("mlflow server: %v", lastErr)
+	return nil
+}
+
+func startServer(t testing.TB, root, work string) (*Server, error) {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(filepath.Join(VenvDir(), "bin", "mlflow"), "server",
+		"--backend-store-uri", "file://"+root,
+		"--default-artifact-root", "file://"+filepath.Join(work, "artifacts"),
+		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--workers", "1")
+	cmd.Env = Env()
+	cmd.Dir = work // the server may create ./mlartifacts: keep it out of the package
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	s := &Server{
+		URL:    "http://127.0.0.1:" + strconv.Itoa(port),
+		cmd:    cmd,
+		exited: make(chan struct{}),
+		output: &lockedBuffer{},
+	}
+	cmd.Stdout, cmd.Stderr = s.output, s.output
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		_ = cmd.Wait()
+		close(s.exited)
+	}()
+	if err := s.waitReady(ServerStartTimeout); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("%w\n--- mlflow server output ---\n%s", err, s.output.String())
+	}
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("mlflow server at %s, its output:\n%s", s.URL, s.output.String())
+		}
+	})
+	return s, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitReady polls GET /health until it answers 200, the process exits or
+// the timeout passes.
+func (s *Server) waitReady(timeout time.Duration) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.exited:
+			if strings.Contains(s.output.String(), "address already in use") {
+				return errors.New("address already in use")
+			}
+			return fmt.Errorf("exited before answering (%v)", s.cmd.ProcessState)
+		default:
+		}
+		resp, err := client.Get(s.URL + "/health")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("no answer from %s/health within %v", s.URL, timeout)
+}
+
+// stop ends the server's process group: SIGTERM, then SIGKILL after 5 s.
+// The uvicorn worker is a child of the mlflow process, so signalling the
+// group reaches both.
+func (s *Server) stop() {
+	pgid := s.cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-s.exited
+	}
+	// The worker may outlive the leader by a moment; make sure the group is gone.
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+}
+
+// PID returns the server's process id, which is also its process group id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+// Output returns what the server has printed so far.
+func (s *Server) Output() string { return s.output.String() }
+
+// Get sends GET path?query and returns the response body; the test fails
+// unless the status is 200.
+func (s *Server) Get(t testing.TB, path string) []byte {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return s.do(t, req)
+}
+
+// Post sends body as JSON to path and returns the response body; the test
+// fails unless the status is 200.
+func (s *Server) Post(t testing.TB, path string, body any) []byte {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	req, err := http.NewRequest(http.MethodPost, s.URL+path, bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return s.do(t, req)
+}
+
+func (s *Server) do(t testing.TB, req *http.Request) []byte {
+	t.Helper()
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: %s\n%s", req.Method, req.URL, resp.Status, body)
+	}
+	return body
+}
