@@ -60,10 +60,15 @@ const (
 	// on an error when the disk lets us). Repair removes it: it holds no
 	// data.
 	ProblemEmptyDir
+	// ProblemGCLeftover: a folder at the root that GC moved a run, model
+	// or experiment into to remove it, left by a crash before the removal
+	// finished. No reader lists it. Repair removes it.
+	ProblemGCLeftover
 )
 
 var problemKindNames = [...]string{"corrupt file", "torn tail", "empty metric file",
-	"stray metric file", "temporary file", "meta mismatch", "unreadable meta", "bad experiment dir", "empty folder"}
+	"stray metric file", "temporary file", "meta mismatch", "unreadable meta", "bad experiment dir", "empty folder",
+	"gc leftover"}
 
 func (k ProblemKind) String() string {
 	if int(k) < len(problemKindNames) {
@@ -76,7 +81,8 @@ func (k ProblemKind) String() string {
 // leftovers that hold no data a user could want are removed: torn tails,
 // empty metric files, our temporary files and folders without any file.
 func (k ProblemKind) Repairable() bool {
-	return k == ProblemTornTail || k == ProblemEmptyMetricFile || k == ProblemTempFile || k == ProblemEmptyDir
+	return k == ProblemTornTail || k == ProblemEmptyMetricFile || k == ProblemTempFile || k == ProblemEmptyDir ||
+		k == ProblemGCLeftover
 }
 
 // Problem is one inconsistency found by Check.
@@ -97,40 +103,83 @@ func (p Problem) String() string { return p.Kind.String() + ": " + p.Path + ": "
 // experiment folders whose name is not an experiment id. It changes
 // nothing. Every store test ends with it (bbolt's habit).
 func (s *Store) Check(ctx context.Context) ([]Problem, error) {
-	var probs []Problem
-	add := func(p Problem) { probs = append(probs, p) }
+	res, err := s.CheckWith(ctx, CheckOptions{})
+	return res.Problems, err
+}
+
+// CheckOptions tune CheckWith and RepairWith.
+type CheckOptions struct {
+	// Progress, when non-nil, is called after each folder at the root and
+	// in .trash is checked, with the count done and the total, so that a
+	// command line can draw a bar over a big store.
+	Progress func(done, total int)
+}
+
+// CheckResult is what CheckWith found, and how much it read: a clean
+// result says how many experiments and runs were checked.
+type CheckResult struct {
+	Problems    []Problem
+	Experiments int // experiment folders whose meta.yaml was read
+	Runs        int // run folders whose meta.yaml was read
+}
+
+// CheckWith is Check with options, returning the counts as well.
+func (s *Store) CheckWith(ctx context.Context, o CheckOptions) (CheckResult, error) {
+	var res CheckResult
+	add := func(p Problem) { res.Problems = append(res.Problems, p) }
+	type entry struct {
+		parent string
+		de     fs.DirEntry
+	}
+	var all []entry
 	for _, parent := range []string{s.root, s.trash} {
 		ents, err := os.ReadDir(parent)
 		if err != nil {
-			return nil, fmt.Errorf("filestore: check: %w", err)
+			return CheckResult{}, fmt.Errorf("filestore: check: %w", err)
 		}
 		for _, de := range ents {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			name := de.Name()
-			p := filepath.Join(parent, name)
-			if layout.IsTempName(name) {
-				add(tempProblem(p))
-				continue
-			}
-			if !de.IsDir() || (parent == s.root && (strings.HasSuffix(name, layout.TrashDir) || name == layout.RegistryDir)) {
-				continue
-			}
-			if err := validate.ExperimentID(name); err != nil {
-				add(Problem{Kind: ProblemBadExperimentDir, Path: p, Err: err})
-				continue
-			}
-			if _, err := s.readExperiment(p, name, parent == s.trash); err != nil {
-				if !addIfEmptyDir(p, add) {
-					add(Problem{Kind: metaKind(err), Path: p, Err: err})
-				}
-				continue
-			}
-			s.checkExperiment(ctx, p, add)
+			all = append(all, entry{parent, de})
 		}
 	}
-	return probs, nil
+	for i, e := range all {
+		if err := ctx.Err(); err != nil {
+			return CheckResult{}, err
+		}
+		if o.Progress != nil && i > 0 {
+			o.Progress(i, len(all))
+		}
+		parent, de := e.parent, e.de
+		name := de.Name()
+		p := filepath.Join(parent, name)
+		if layout.IsTempName(name) {
+			add(tempProblem(p))
+			continue
+		}
+		if parent == s.root && de.IsDir() && isGCLeftover(name) {
+			add(Problem{Kind: ProblemGCLeftover, Path: p, Err: errs.New(errs.ErrCorrupt,
+				"folder an interrupted gc was removing")})
+			continue
+		}
+		if !de.IsDir() || (parent == s.root && (strings.HasSuffix(name, layout.TrashDir) || name == layout.RegistryDir)) {
+			continue
+		}
+		if err := validate.ExperimentID(name); err != nil {
+			add(Problem{Kind: ProblemBadExperimentDir, Path: p, Err: err})
+			continue
+		}
+		if _, err := s.readExperiment(p, name, parent == s.trash); err != nil {
+			if !addIfEmptyDir(p, add) {
+				add(Problem{Kind: metaKind(err), Path: p, Err: err})
+			}
+			continue
+		}
+		res.Experiments++
+		res.Runs += s.checkExperiment(ctx, p, add)
+	}
+	if o.Progress != nil {
+		o.Progress(len(all), len(all))
+	}
+	return res, nil
 }
 
 // Repair runs Check and fixes what is safe to fix without losing data (see
@@ -142,11 +191,21 @@ func (s *Store) Check(ctx context.Context) ([]Problem, error) {
 // no writer is active: a writer's temporary file is removed under it, and
 // that write then fails with an error (it never corrupts anything).
 func (s *Store) Repair(ctx context.Context) (fixed, remaining []Problem, err error) {
-	probs, err := s.Check(ctx)
+	fixed, after, err := s.RepairWith(ctx, CheckOptions{})
 	if err != nil {
-		return nil, nil, err
+		return fixed, nil, err
 	}
-	for _, p := range probs {
+	return fixed, after.Problems, nil
+}
+
+// RepairWith is Repair with options; after is the fresh check after the
+// repair (its Progress calls follow those of the first check).
+func (s *Store) RepairWith(ctx context.Context, o CheckOptions) (fixed []Problem, after CheckResult, err error) {
+	before, err := s.CheckWith(ctx, o)
+	if err != nil {
+		return nil, CheckResult{}, err
+	}
+	for _, p := range before.Problems {
 		if !p.Kind.Repairable() {
 			continue
 		}
@@ -158,16 +217,20 @@ func (s *Store) Repair(ctx context.Context) (fixed, remaining []Problem, err err
 			if hasNoFiles(p.Path) {
 				ferr = s.fs.RemoveAll(p.Path)
 			}
+		case ProblemGCLeftover:
+			if ferr = s.confine(filepath.Dir(p.Path)); ferr == nil {
+				ferr = s.fs.RemoveAll(p.Path)
+			}
 		case ProblemTornTail, ProblemEmptyMetricFile:
 			ferr = s.repairMetricFile(p)
 		}
 		if ferr != nil && !errors.Is(ferr, fs.ErrNotExist) {
-			return fixed, nil, fmt.Errorf("filestore: repair %s: %w", p.Path, ferr)
+			return fixed, CheckResult{}, fmt.Errorf("filestore: repair %s: %w", p.Path, ferr)
 		}
 		fixed = append(fixed, p)
 	}
-	remaining, err = s.Check(ctx)
-	return fixed, remaining, err
+	after, err = s.CheckWith(ctx, o)
+	return fixed, after, err
 }
 
 // repairMetricFile truncates a torn tail or removes an empty file, under
@@ -206,15 +269,17 @@ func metaKind(err error) ProblemKind {
 	return ProblemUnreadableMeta
 }
 
-func (s *Store) checkExperiment(ctx context.Context, expDir string, add func(Problem)) {
+// checkExperiment checks an experiment's folders and returns how many runs
+// it read.
+func (s *Store) checkExperiment(ctx context.Context, expDir string, add func(Problem)) (runs int) {
 	ents, err := os.ReadDir(expDir)
 	if err != nil {
 		add(Problem{Kind: ProblemCorrupt, Path: expDir, Err: err})
-		return
+		return 0
 	}
 	for _, de := range ents {
 		if ctx.Err() != nil {
-			return
+			return runs
 		}
 		name := de.Name()
 		p := filepath.Join(expDir, name)
@@ -238,8 +303,10 @@ func (s *Store) checkExperiment(ctx context.Context, expDir string, add func(Pro
 			add(Problem{Kind: metaKind(err), Path: p, Err: err})
 			continue
 		}
+		runs++
 		s.checkRun(p, info, add)
 	}
+	return runs
 }
 
 func (s *Store) checkRun(runDir string, info entities.RunInfo, add func(Problem)) {
