@@ -62,7 +62,7 @@ type RunInfo struct {
 	Status         string `json:"status"`
 	StartTime      int64  `json:"start_time"`
 	EndTime        *int64 `json:"end_time,omitempty"`
-	ArtifactURI    string `json:"artifact_uri"`
+	ArtifactURI    string `json:"artifact_uri,omitempty"`
 	LifecycleStage string `json:"lifecycle_stage"`
 	RunID          string `json:"run_id"`
 }
@@ -129,7 +129,14 @@ type Experiment struct {
 	LastUpdateTime   *int64     `json:"last_update_time,omitempty"`
 	CreationTime     *int64     `json:"creation_time,omitempty"`
 	Tags             []KeyValue `json:"tags,omitempty"`
+	// Workspace is MLflow 3's workspace of the experiment. A file store has
+	// none, and the server then prints DefaultWorkspace.
+	Workspace string `json:"workspace,omitempty"`
 }
+
+// DefaultWorkspace is the workspace MLflow gives entities of stores without
+// workspaces (mlflow.utils.workspace_utils.DEFAULT_WORKSPACE_NAME).
+const DefaultWorkspace = "default"
 
 // GetRunResponse is the body of GET /api/2.0/mlflow/runs/get.
 type GetRunResponse struct {
@@ -170,11 +177,34 @@ func FromMetric(m entities.Metric) Metric {
 	}
 }
 
-// FromMetrics converts a metric history, keeping its order.
+// FromMetrics converts metrics as they are, keeping their order. A run's
+// metrics read from a store have no RunID; use FromMetricHistory for those,
+// as the server prints each with its run_id.
 func FromMetrics(ms []entities.Metric) []Metric {
 	out := make([]Metric, len(ms))
 	for i, m := range ms {
 		out[i] = FromMetric(m)
+	}
+	return out
+}
+
+// FromMetricHistory converts a run's metric history, keeping its order.
+// MLflow's stores return every metric of a run with the run's id, and the
+// server prints it (run_id) in GetMetricHistory and in a run's latest
+// metrics; entities.Metric leaves it empty for run metrics, so it is filled
+// here from runID.
+func FromMetricHistory(runID string, ms []entities.Metric) []Metric {
+	out := make([]Metric, len(ms))
+	for i, m := range ms {
+		out[i] = fromRunMetric(runID, m)
+	}
+	return out
+}
+
+func fromRunMetric(runID string, m entities.Metric) Metric {
+	out := FromMetric(m)
+	if out.RunID == "" {
+		out.RunID = runID
 	}
 	return out
 }
@@ -191,21 +221,41 @@ func fromMap(m map[string]string) []KeyValue {
 	return out
 }
 
-// FromRunInfo converts a run's info.
+// FromRunInfo converts a run's info. Like MLflow's RunInfo.to_proto, an end
+// time of 0 and an empty artifact URI are left out.
 func FromRunInfo(i entities.RunInfo) RunInfo {
 	return RunInfo{
 		RunUUID: i.RunID, ExperimentID: i.ExperimentID, RunName: i.RunName,
 		UserID: i.UserID, Status: i.Status.String(), StartTime: i.StartTime,
-		EndTime: i.EndTime, ArtifactURI: i.ArtifactURI,
+		EndTime: nonZero(i.EndTime), ArtifactURI: i.ArtifactURI,
 		LifecycleStage: string(i.LifecycleStage), RunID: i.RunID,
 	}
 }
 
-// FromRun converts a run: latest metrics, params and tags sorted by key.
+// nonZero is p, or nil when it points to 0: MLflow's to_proto sets
+// optional times only when truthy.
+func nonZero(p *int64) *int64 {
+	if p == nil || *p == 0 {
+		return nil
+	}
+	return p
+}
+
+// nonEmpty is p, or nil when it points to "" (Dataset.to_proto sets schema
+// and profile only when truthy).
+func nonEmpty(p *string) *string {
+	if p == nil || *p == "" {
+		return nil
+	}
+	return p
+}
+
+// FromRun converts a run: latest metrics (each with the run's id, as the
+// server prints them), params and tags sorted by key.
 func FromRun(r entities.Run) Run {
 	out := Run{Info: FromRunInfo(r.Info)}
 	for _, m := range r.Data.Metrics {
-		out.Data.Metrics = append(out.Data.Metrics, FromMetric(m))
+		out.Data.Metrics = append(out.Data.Metrics, fromRunMetric(r.Info.RunID, m))
 	}
 	slices.SortFunc(out.Data.Metrics, func(a, b Metric) int { return strings.Compare(a.Key, b.Key) })
 	out.Data.Params = fromMap(r.Data.Params)
@@ -214,7 +264,7 @@ func FromRun(r entities.Run) Run {
 		di := DatasetInput{Dataset: Dataset{
 			Name: in.Dataset.Name, Digest: in.Dataset.Digest,
 			SourceType: in.Dataset.SourceType, Source: in.Dataset.Source,
-			Schema: in.Dataset.Schema, Profile: in.Dataset.Profile,
+			Schema: nonEmpty(in.Dataset.Schema), Profile: nonEmpty(in.Dataset.Profile),
 		}}
 		for _, t := range in.Tags {
 			di.Tags = append(di.Tags, KeyValue{t.Key, t.Value})
@@ -239,13 +289,14 @@ func FromRuns(rs []entities.Run) []Run {
 	return out
 }
 
-// FromExperiment converts an experiment; tags sorted by key.
+// FromExperiment converts an experiment; tags sorted by key, in the default
+// workspace; times of 0 left out, as Experiment.to_proto does.
 func FromExperiment(e entities.Experiment) Experiment {
 	return Experiment{
 		ExperimentID: e.ExperimentID, Name: e.Name,
 		ArtifactLocation: e.ArtifactLocation, LifecycleStage: string(e.LifecycleStage),
-		LastUpdateTime: e.LastUpdateTime, CreationTime: e.CreationTime,
-		Tags: fromMap(e.Tags),
+		LastUpdateTime: nonZero(e.LastUpdateTime), CreationTime: nonZero(e.CreationTime),
+		Tags: fromMap(e.Tags), Workspace: DefaultWorkspace,
 	}
 }
 
