@@ -27,30 +27,13 @@ func init() {
 		summary: "print a metric's history (history) or draw curves to PNG, SVG or PDF (plot)"})
 }
 
-// metricsUsage lists the verbs of `mlruns metrics`.
-const metricsUsage = `usage: mlruns metrics <subcommand> [flags]
-
-subcommands:
-  history   print every value of one metric of a run (table, --json, --csv)
-  plot      draw metric curves of one or more runs to a .png, .svg or .pdf
-
-Run 'mlruns metrics <subcommand> -h' for its flags.
-`
+var metricsSubcommands = []subcommand{
+	{"history", "print every value of one metric of a run (table, --json, --csv)", cmdMetricsHistory},
+	{"plot", "draw metric curves of one or more runs to a .png, .svg or .pdf", cmdMetricsPlot},
+}
 
 func cmdMetrics(e *env, args []string) error {
-	if len(args) == 0 {
-		return usageError{"metrics: want a subcommand: history or plot"}
-	}
-	switch args[0] {
-	case "history":
-		return cmdMetricsHistory(e, args[1:])
-	case "plot":
-		return cmdMetricsPlot(e, args[1:])
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(e.stdout, metricsUsage)
-		return nil
-	}
-	return usageError{fmt.Sprintf("metrics: unknown subcommand %q (want history or plot)", args[0])}
+	return runGroup(e, "metrics", metricsSubcommands, args)
 }
 
 // parseMethod is --method: lttb keeps the visual shape, minmax keeps every

@@ -24,6 +24,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/downsample"
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
 )
 
@@ -67,6 +68,7 @@ type plotCurve struct {
 	points    int // finite points before downsampling
 	nonFinite int // NaN and ±Inf, never drawn
 	nonPos    int // values <= 0 left out of a log-scale chart
+	missing   bool
 }
 
 func (c *plotCurve) label() string { return plotRunLabel(c.run) + " · " + c.key }
@@ -210,11 +212,13 @@ func parsePlotLength(flagName, s string, dpi int) (vg.Length, error) {
 // (RUN_ID, then each --run), keys in the order given.
 func loadCurves(e *env, s *filestore.Store, o plotOptions) ([]*plotCurve, error) {
 	var curves []*plotCurve
+	var runs []entities.RunInfo
 	for _, id := range plotUnique(append([]string{o.firstRunID}, o.extraRuns...)) {
 		info, err := s.GetRunInfo(id)
 		if err != nil {
 			return nil, err
 		}
+		runs = append(runs, info)
 		for _, key := range o.keys {
 			c, err := loadCurve(e, s, info, key, o)
 			if err != nil {
@@ -223,8 +227,27 @@ func loadCurves(e *env, s *filestore.Store, o plotOptions) ([]*plotCurve, error)
 			curves = append(curves, c)
 		}
 	}
+	// A key no run has is a typo: an error. A key some runs lack (a parent
+	// and its children log different metrics) is left out with a note.
+	for _, key := range o.keys {
+		found := false
+		for _, c := range curves {
+			found = found || (c.key == key && !c.missing)
+		}
+		if found {
+			continue
+		}
+		if len(runs) == 1 {
+			return nil, noMetricError(e, s, runs[0].RunID, key)
+		}
+		return nil, errs.New(errs.ErrNotFound, fmt.Sprintf("none of the %d runs has values of metric %q", len(runs), key))
+	}
 	drawn := 0
 	for _, c := range curves {
+		if c.missing {
+			fmt.Fprintf(e.stderr, "mlruns: %s: run %s has no such metric; left out\n", c.label(), c.run.RunID)
+			continue
+		}
 		if c.nonFinite > 0 {
 			fmt.Fprintf(e.stderr, "mlruns: %s: left out %d NaN or infinite value(s)\n", c.label(), c.nonFinite)
 		}
@@ -272,12 +295,8 @@ func loadCurve(e *env, s *filestore.Store, run entities.RunInfo, key string, o p
 		pts = append(pts, entities.Metric{Step: x, Value: m.Value})
 	}
 	if total == 0 {
-		run, err := s.GetRun(e.ctx, run.RunID)
-		if err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("run %s (%s) has no values of metric %q; its metrics: %s",
-			run.Info.RunID, plotRunLabel(run.Info), key, metricKeyList(run.Data.Metrics))
+		c.missing = true
+		return c, nil
 	}
 	slices.SortStableFunc(pts, func(a, b entities.Metric) int { return cmp.Compare(a.Step, b.Step) })
 	c.points = len(pts)
@@ -344,10 +363,12 @@ func buildPlot(curves []*plotCurve, o plotOptions) (*plot.Plot, error) {
 	p.Add(grid)
 
 	legend := &plotLegend{font: plotFont(10)}
-	for i, c := range curves {
+	i := -1 // colours go to the curves drawn, in order
+	for _, c := range curves {
 		if len(c.xys) == 0 {
 			continue
 		}
+		i++
 		col := plotPalette[i%len(plotPalette)]
 		line, err := plotter.NewLine(c.xys)
 		if err != nil {

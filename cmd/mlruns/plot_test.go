@@ -1,0 +1,376 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"image"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/mlruns-go/mlruns/downsample"
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/filestore"
+)
+
+// inkStats counts, inside r, the pixels that are not white and those in
+// colour (curves are drawn in tab10 colours; background, grid, axes and
+// text are grey). colour maps a palette index to how many of its pixels
+// were seen.
+type inkStats struct {
+	nonWhite, colored int
+	palette           map[int]int
+}
+
+func chartInk(img image.Image, r image.Rectangle) inkStats {
+	st := inkStats{palette: map[int]int{}}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := img.At(x, y)
+			r16, g16, b16, _ := c.RGBA()
+			r8, g8, b8 := int(r16>>8), int(g16>>8), int(b16>>8)
+			if r8 < 250 || g8 < 250 || b8 < 250 {
+				st.nonWhite++
+			}
+			if max(r8, g8, b8)-min(r8, g8, b8) > 60 {
+				st.colored++
+			}
+			for i, p := range plotPalette {
+				if absInt(r8-int(p.R)) < 12 && absInt(g8-int(p.G)) < 12 && absInt(b8-int(p.B)) < 12 {
+					st.palette[i]++
+				}
+			}
+		}
+	}
+	return st
+}
+
+func absInt(x int) int { return max(x, -x) }
+
+// central is the middle half of an image in each direction: inside the
+// data area of any chart, away from the title, ticks and the legend's
+// corner.
+func central(b image.Rectangle) image.Rectangle {
+	w, h := b.Dx(), b.Dy()
+	return image.Rect(b.Min.X+w/4, b.Min.Y+h/4, b.Min.X+3*w/4, b.Min.Y+3*h/4)
+}
+
+func decodePNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	require.NoError(t, err)
+	return img
+}
+
+// requireCurves checks that a chart is a chart: curves of the first n
+// palette colours, with ink in the middle of the data area.
+func requireCurves(t *testing.T, img image.Image, n int) {
+	t.Helper()
+	st := chartInk(img, central(img.Bounds()))
+	require.Greater(t, st.colored, 150, "coloured curve pixels in the middle of the chart")
+	whole := chartInk(img, img.Bounds())
+	for i := range n {
+		require.Greater(t, whole.palette[i], 40, "curve %d (palette colour %d) drawn", i, i)
+	}
+}
+
+func TestMetricsPlot_PNG(t *testing.T) {
+	tr := newMetricsTree(t)
+	dir := t.TempDir()
+	base, tuned := tr.run["baseline"], tr.run["tuned"]
+	cases := []struct {
+		name   string
+		args   []string
+		w, h   int
+		curves int
+	}{
+		{"two keys in pixels", []string{base, "loss", "val/loss", "--width", "800px", "--height", "500px"}, 800, 500, 2},
+		{"default size", []string{base, "loss"}, 756, 454, 1}, // 20cm x 12cm at 96 dpi
+		{"cm at 150 dpi", []string{base, "val/loss", "--width", "10cm", "--height", "8cm", "--dpi", "150"}, 591, 472, 1},
+		{"two runs", []string{base, "loss", "--run", tuned}, 756, 454, 2},
+		{"repeated run", []string{base, "loss", "--run", tuned, "--run", base}, 756, 454, 2},
+		{"wall time", []string{base, "loss", "val/loss", "--x", "time", "--title", "Loss over time"}, 756, 454, 2},
+		{"relative time", []string{base, "loss", "--run", tuned, "--x", "relative-time"}, 756, 454, 2},
+		{"log y", []string{base, "loss", "val/loss", "--log-y"}, 756, 454, 2},
+		{"minmax every point", []string{base, "loss", "--method", "minmax", "--max-points", "0"}, 756, 454, 1},
+		{"constant", []string{base, "lr"}, 756, 454, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".png")
+			stdout, stderr, code := tr.cli(t, append([]string{"metrics", "plot", "--out", out}, c.args...)...)
+			require.Equal(t, 0, code, stderr)
+			require.Empty(t, stderr)
+			require.Equal(t, out+"\n", stdout, "prints the path written")
+			img := decodePNG(t, out)
+			require.Equal(t, image.Rect(0, 0, c.w, c.h), img.Bounds())
+			requireCurves(t, img, c.curves)
+		})
+	}
+}
+
+// The pixel check above must tell a chart from a blank page or a chart
+// with axes and grid but no curve.
+func TestMetricsPlot_InkCheckRejectsEmptyCharts(t *testing.T) {
+	o := plotOptions{width: 20 * vg.Centimeter, height: 12 * vg.Centimeter, dpi: 96, format: "png", keys: []string{"loss"}}
+	axesOnly := plot.New()
+	axesOnly.Title.Text = "no curves"
+	axesOnly.X.Label.Text, axesOnly.Y.Label.Text = "step", "loss"
+	axesOnly.X.Min, axesOnly.X.Max, axesOnly.Y.Min, axesOnly.Y.Max = 0, 10, 0, 1
+	axesOnly.Add(plotter.NewGrid())
+	blank := plot.New()
+	blank.HideAxes()
+	for name, p := range map[string]*plot.Plot{"axes only": axesOnly, "blank": blank} {
+		t.Run(name, func(t *testing.T) {
+			data, err := renderPlot(p, o)
+			require.NoError(t, err)
+			img, err := png.Decode(bytes.NewReader(data))
+			require.NoError(t, err)
+			st := chartInk(img, central(img.Bounds()))
+			require.Zero(t, st.colored)
+			require.Less(t, st.colored, 150, "requireCurves would reject it")
+		})
+	}
+}
+
+func TestMetricsPlot_SVGAndPDF(t *testing.T) {
+	tr := newMetricsTree(t)
+	dir := t.TempDir()
+	base, tuned := tr.run["baseline"], tr.run["tuned"]
+	svg := filepath.Join(dir, "chart.SVG")
+	_, stderr, code := tr.cli(t, "metrics", "plot", base, "loss", "val/loss", "--run", tuned, "--out", svg)
+	require.Equal(t, 0, code, stderr)
+	data, err := os.ReadFile(svg)
+	require.NoError(t, err)
+	paths, texts := 0, ""
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err, "the SVG is well-formed XML")
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			if tok.Name.Local == "path" {
+				paths++
+			}
+		case xml.CharData:
+			texts += string(tok)
+		}
+	}
+	require.Greater(t, paths, 20, "curves, markers, grid and axes are <path>s")
+	// The legend names run and key of each curve.
+	for _, label := range []string{"baseline · loss", "baseline · val/loss", "tuned · loss"} {
+		require.Contains(t, texts, label)
+	}
+	require.Contains(t, texts, "step")
+
+	pdf := filepath.Join(dir, "chart.pdf")
+	_, stderr, code = tr.cli(t, "metrics", "plot", base, "loss", "--out", pdf)
+	require.Equal(t, 0, code, stderr)
+	data, err = os.ReadFile(pdf)
+	require.NoError(t, err)
+	require.True(t, bytes.HasPrefix(data, []byte("%PDF-")))
+	require.Greater(t, len(data), 2000)
+}
+
+func TestMetricsPlot_NonFiniteAndEmpty(t *testing.T) {
+	tr := newMetricsTree(t)
+	dir := t.TempDir()
+	base := tr.run["baseline"]
+
+	// NaN and ±inf are left out, and said so; the rest is drawn.
+	out := filepath.Join(dir, "odd.png")
+	_, stderr, code := tr.cli(t, "metrics", "plot", base, "odd", "--out", out)
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stderr, "baseline · odd: left out 3 NaN or infinite value(s)")
+	requireCurves(t, decodePNG(t, out), 1)
+
+	// A curve with nothing to draw beside one that has points: drawn,
+	// with a note.
+	out = filepath.Join(dir, "partly.png")
+	_, stderr, code = tr.cli(t, "metrics", "plot", base, "nan_only", "loss", "--out", out)
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stderr, "baseline · nan_only: nothing to draw")
+	requireCurves(t, decodePNG(t, out), 1)
+
+	// A key one of the runs lacks: the others' curves, with a note.
+	out = filepath.Join(dir, "some.png")
+	_, stderr, code = tr.cli(t, "metrics", "plot", base, "loss", "val/loss", "--run", tr.run["tuned"], "--out", out)
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stderr, "tuned · val/loss: run "+tr.run["tuned"]+" has no such metric; left out")
+	requireCurves(t, decodePNG(t, out), 3)
+
+	// --log-y leaves out values <= 0 and says so.
+	out = filepath.Join(dir, "log.png")
+	_, stderr, code = tr.cli(t, "metrics", "plot", base, "odd", "--log-y", "--out", out)
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stderr, "left out 1 value(s) <= 0")
+}
+
+func TestMetricsPlot_Errors(t *testing.T) {
+	tr := newMetricsTree(t)
+	dir := t.TempDir()
+	base := tr.run["baseline"]
+	png := filepath.Join(dir, "x.png")
+	cases := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"missing key", []string{base, "loss", "nope", "--out", png}, 1, `has no values of metric "nope"; its metrics: eval/acc, loss`},
+		{"key no run has", []string{base, "nope", "--run", tr.run["tuned"], "--out", png}, 1, `none of the 2 runs has values of metric "nope"`},
+		{"all NaN", []string{base, "nan_only", "--out", png}, 1, "nothing to plot"},
+		{"unknown run", []string{base, "loss", "--run", "0123456789abcdef0123456789abcdef", "--out", png}, 1, "RESOURCE_DOES_NOT_EXIST"},
+		{"missing folder", []string{base, "loss", "--out", filepath.Join(dir, "no", "x.png")}, 1, "write chart"},
+		{"no key", []string{base, "--out", png}, 2, "want RUN_ID and at least one KEY"},
+		{"no out", []string{base, "loss"}, 2, "--out FILE is required"},
+		{"unknown extension", []string{base, "loss", "--out", filepath.Join(dir, "x.gif")}, 2, "name it .png, .svg or .pdf"},
+		{"no extension", []string{base, "loss", "--out", filepath.Join(dir, "x")}, 2, "name it .png, .svg or .pdf"},
+		{"bad x", []string{base, "loss", "--x", "epoch", "--out", png}, 2, "--x must be step, time or relative-time"},
+		{"bad width", []string{base, "loss", "--width", "wide", "--out", png}, 2, "--width must be a positive length"},
+		{"zero height", []string{base, "loss", "--height", "0cm", "--out", png}, 2, "--height must be a positive length"},
+		{"huge png", []string{base, "loss", "--width", "100in", "--dpi", "600", "--out", png}, 2, "too large"},
+		{"bad method", []string{base, "loss", "--method", "avg", "--out", png}, 2, "--method must be"},
+		{"negative max points", []string{base, "loss", "--max-points", "-5", "--out", png}, 2, "--max-points must be"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			stdout, stderr, code := tr.cli(t, append([]string{"metrics", "plot"}, c.args...)...)
+			require.Equal(t, c.code, code, stderr)
+			require.Contains(t, stderr, c.msg)
+			require.Empty(t, stdout)
+			if c.code == 1 {
+				// notes about left-out values may come first; the error is one line
+				lines := strings.Split(strings.TrimSpace(stderr), "\n")
+				require.Contains(t, lines[len(lines)-1], c.msg)
+				for _, l := range lines[:len(lines)-1] {
+					require.Regexp(t, `: (left out|nothing to draw)`, l)
+				}
+			}
+			_, err := os.Stat(png)
+			require.ErrorIs(t, err, os.ErrNotExist, "no chart written on error")
+		})
+	}
+}
+
+// A long history is downsampled to at most --max-points per curve, sorted
+// by x even when logged out of order, and every point is counted.
+func TestMetricsPlot_DownsamplesLongHistory(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "mlruns")
+	s, err := filestore.Open(root, nil)
+	require.NoError(t, err)
+	r, err := s.CreateRun(ctx, filestore.CreateRunOptions{StartTime: 1000, RunName: "long"})
+	require.NoError(t, err)
+	const n = 100000
+	batch := make([]entities.Metric, 0, 1000)
+	for i := range n {
+		step := int64(i)
+		if i%1000 == 999 {
+			step = int64(i - 500) // out of order, as an async logger may write
+		}
+		batch = append(batch, entities.Metric{Key: "loss", Value: math.Exp(-float64(i)/n) + 0.1*math.Sin(float64(i)), Timestamp: 1000 + int64(i), Step: step})
+		if len(batch) == cap(batch) {
+			require.NoError(t, s.LogBatch(ctx, r.Info.RunID, batch, nil, nil))
+			batch = batch[:0]
+		}
+	}
+	e := &env{ctx: ctx, root: root, stdout: io.Discard, stderr: io.Discard}
+	for _, m := range []downsample.Method{downsample.LTTB, downsample.MinMax} {
+		for _, x := range []plotAxis{axisStep, axisRelativeTime} {
+			c, err := loadCurve(e, s, r.Info, "loss", plotOptions{maxPoints: 2000, method: m, x: x})
+			require.NoError(t, err)
+			require.Equal(t, n, c.points)
+			require.LessOrEqual(t, len(c.xys), 2000)
+			require.Greater(t, len(c.xys), 1000)
+			for i := 1; i < len(c.xys); i++ {
+				require.LessOrEqual(t, c.xys[i-1].X, c.xys[i].X, "sorted by x")
+			}
+			if x == axisRelativeTime {
+				// seconds since the run's start; LTTB keeps both ends
+				require.InDelta(t, 0, c.xys[0].X, 0.1)
+				require.InDelta(t, float64(n-1)/1000, c.xys[len(c.xys)-1].X, 0.1)
+			}
+		}
+	}
+	out := filepath.Join(t.TempDir(), "long.png")
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run(ctx, []string{"--root", root, "metrics", "plot", r.Info.RunID, "loss", "--out", out}, &stdout, &stderr), stderr.String())
+	requireCurves(t, decodePNG(t, out), 1)
+}
+
+func TestPlotSegmentHitsRect(t *testing.T) {
+	r := vg.Rectangle{Min: vg.Point{X: 10, Y: 10}, Max: vg.Point{X: 20, Y: 20}}
+	pt := func(x, y vg.Length) vg.Point { return vg.Point{X: x, Y: y} }
+	cases := []struct {
+		name string
+		a, b vg.Point
+		want bool
+	}{
+		{"inside", pt(12, 12), pt(18, 18), true},
+		{"crosses", pt(0, 15), pt(30, 15), true},
+		{"diagonal through", pt(0, 0), pt(30, 30), true},
+		{"ends inside", pt(0, 0), pt(15, 15), true},
+		{"left of it", pt(0, 0), pt(5, 30), false},
+		{"above it", pt(0, 25), pt(30, 25), false},
+		{"cuts the corner", pt(0, 25), pt(25, 0), true}, // through (12.5, 12.5)
+		{"misses the corner", pt(0, 15), pt(15, 0), false},
+		{"a point inside", pt(15, 15), pt(15, 15), true},
+		{"a point outside", pt(5, 5), pt(5, 5), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			require.Equal(t, c.want, plotSegmentHitsRect(r, c.a, c.b))
+		})
+	}
+}
+
+func TestPlotTicks(t *testing.T) {
+	labels := func(ts []plot.Tick) []string {
+		var out []string
+		for _, t := range ts {
+			if t.Label != "" {
+				out = append(out, t.Label)
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		name   string
+		ticker plot.Ticker
+		lo, hi float64
+		want   []string
+	}{
+		{"steps", plotNiceTicks{n: 6}, 0, 29, []string{"0", "5", "10", "15", "20", "25"}},
+		{"loss", plotNiceTicks{n: 5}, 0.07, 2.39, []string{"0.5", "1.0", "1.5", "2.0"}},
+		{"negative", plotNiceTicks{n: 5}, -1, 1, []string{"-1.0", "-0.5", "0", "0.5", "1.0"}},
+		{"big", plotNiceTicks{n: 3}, 0, 4e7, []string{"0", "2e+07", "4e+07"}},
+		{"log dense", plotLogTicks{}, 0.07, 2.39, []string{"0.1", "0.2", "0.5", "1", "2"}},
+		{"log sparse", plotLogTicks{}, 0.001, 20, []string{"0.001", "0.01", "0.1", "1", "10"}},
+		{"minutes", plotScaledTicks{plotNiceTicks{n: 3}, 60}, 0, 600, []string{"0", "5", "10"}},
+		{"clock", plotTimeTicks{n: 4, format: "15:04"}, 1714979289, 1714979289 + 3*3600, []string{"08:00", "09:00", "10:00"}},
+		{"clock sub-second", plotTimeTicks{n: 3, format: "15:04:05"}, 1714979289, 1714979289.5, []string{"07:08:09.000", "07:08:09.250", "07:08:09.500"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			require.Equal(t, c.want, labels(c.ticker.Ticks(c.lo, c.hi)))
+		})
+	}
+}
