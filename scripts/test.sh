@@ -29,6 +29,28 @@ if ! "$venv/bin/python" -c "import mlflow, sys; sys.exit(mlflow.__version__ != '
   "$venv/bin/python" -c "import mlflow; print('mlflow', mlflow.__version__)"
 fi
 
+# The browser test (cmd/mlruns TestBrowser_*) opens MLflow's UI in headless
+# Chromium and is required like the other interop tests: install Debian's
+# chromium when it is missing (needs root, or sudo without a password).
+if [ -z "${MLRUNS_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "== chromium not found: installing Debian's package (apt-get update; apt-get install -y chromium)"
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=""
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root="sudo -n"
+  else
+    echo "test.sh: chromium is missing and installing it needs root; run 'apt-get install -y chromium' as root, or set MLRUNS_CHROMIUM to a Chromium binary" >&2
+    exit 1
+  fi
+  if ! { $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+         $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } ||
+     ! command -v chromium >/dev/null 2>&1; then
+    echo "test.sh: could not install chromium with apt-get (see above); install it, or set MLRUNS_CHROMIUM to a Chromium binary" >&2
+    exit 1
+  fi
+  echo "installed: $(chromium --version 2>/dev/null || command -v chromium)"
+fi
+
 echo "== go mod download"
 go mod download
 
