@@ -86,8 +86,8 @@ type GCItem struct {
 	// artifact location); empty otherwise.
 	Artifacts string
 	// ArtifactsKept, when not empty, says why the recorded artifact
-	// location was left alone (not a local folder, not the entity's own
-	// folder, a symlink).
+	// location was left alone ("a symlink (/path)", "not a local folder
+	// (s3://...): remove them with that storage's tools", ...).
 	ArtifactsKept string
 }
 
@@ -625,30 +625,30 @@ func (s *Store) artifactsToRemove(uri, expected, ownDir, id string) (remove, kep
 	}
 	local, err := LocalPath(uri)
 	if err != nil {
-		return "", "not a local folder (" + uri + "); remove it with that storage's tools"
+		return "", "not a local folder (" + uri + "): remove them with that storage's tools"
 	}
 	p := filepath.Clean(filepath.FromSlash(local))
 	if !filepath.IsAbs(p) {
-		return "", "a relative path (" + local + "); remove it by hand"
+		return "", "a relative path (" + local + "): remove them by hand"
 	}
 	if within(ownDir, p) {
 		return "", ""
 	}
 	if filepath.Base(p) != layout.ArtifactsDir || filepath.Base(filepath.Dir(p)) != id {
-		return "", "not the folder " + id + "/" + layout.ArtifactsDir + " (" + p + "); left alone"
+		return "", "not the folder " + id + "/" + layout.ArtifactsDir + " (" + p + ")"
 	}
 	if exists(filepath.Join(filepath.Dir(p), layout.MetaFile)) {
 		// A copied or moved store still names the original's folders; the
 		// original's run is not ours to remove (Python would).
-		return "", "the artifacts of another copy of this store (" + p + "); left alone"
+		return "", "a folder of another copy of this store (" + p + ")"
 	}
 	if !within(s.root, p) {
 		exp, err := LocalPath(expected)
 		if expected == "" || err != nil || filepath.Clean(filepath.FromSlash(exp)) != p {
-			return "", "outside the store and not where the experiment's artifact location puts it (" + p + "); left alone"
+			return "", "outside the store and not where the experiment's artifact location puts them (" + p + ")"
 		}
 	} else if err := s.confine(filepath.Dir(p)); err != nil {
-		return "", "resolves outside the store root (" + p + "); left alone"
+		return "", "resolves outside the store root (" + p + ")"
 	}
 	fi, err := os.Lstat(p)
 	switch {
@@ -657,7 +657,7 @@ func (s *Store) artifactsToRemove(uri, expected, ownDir, id string) (remove, kep
 	case err != nil:
 		return "", err.Error()
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return "", "a symlink (" + p + "); left alone"
+		return "", "a symlink (" + p + ")"
 	}
 	return p, ""
 }
