@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,4 +225,243 @@ func (s *Server) do(t testing.TB, req *http.Request) []byte {
 		t.Fatalf("%s %s: %s\n%s", req.Method, req.URL, resp.Status, body)
 	}
 	return body
+}
+
+// RequireSameJSON fails t with a line diff (- server, + ours) when the
+// server's body and ours differ after CanonicalJSON: every field the server
+// prints must be in ours, with the same type and number token, and no other.
+func RequireSameJSON(t testing.TB, what string, server, ours []byte) {
+	t.Helper()
+	want, err := CanonicalJSON(server)
+	if err != nil {
+		t.Fatalf("%s: the server's JSON: %v\n%s", what, err, server)
+	}
+	got, err := CanonicalJSON(ours)
+	if err != nil {
+		t.Fatalf("%s: our JSON: %v\n%s", what, err, ours)
+	}
+	if want != got {
+		t.Fatalf("%s: ours differs from mlflow server (- server, + ours):\n%s", what, lineDiff(want, got))
+	}
+}
+
+// lineDiff is a small longest-common-subsequence diff of two texts, changed
+// lines with two lines of context.
+func lineDiff(a, b string) string {
+	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
+	lcs := make([][]int, len(x)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(y)+1)
+	}
+	for i := len(x) - 1; i >= 0; i-- {
+		for j := len(y) - 1; j >= 0; j-- {
+			if x[i] == y[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	type line struct {
+		op   byte
+		text string
+	}
+	var lines []line
+	i, j := 0, 0
+	for i < len(x) || j < len(y) {
+		switch {
+		case i < len(x) && j < len(y) && x[i] == y[j]:
+			lines = append(lines, line{' ', x[i]})
+			i, j = i+1, j+1
+		case j < len(y) && (i == len(x) || lcs[i][j+1] >= lcs[i+1][j]):
+			lines = append(lines, line{'+', y[j]})
+			j++
+		default:
+			lines = append(lines, line{'-', x[i]})
+			i++
+		}
+	}
+	var out strings.Builder
+	last := -1
+	for k, l := range lines {
+		near := false
+		for d := -2; d <= 2; d++ {
+			if n := k + d; n >= 0 && n < len(lines) && lines[n].op != ' ' {
+				near = true
+			}
+		}
+		if !near {
+			continue
+		}
+		if last >= 0 && k > last+1 {
+			out.WriteString("  ...\n")
+		}
+		last = k
+		out.WriteByte(l.op)
+		out.WriteString(" " + l.text + "\n")
+	}
+	return out.String()
+}
+
+// CanonicalJSON decodes a JSON body keeping number tokens as they are written
+// (1.0 and 1 differ) and the order of each object's keys (the server prints
+// fields in field-number order, and so does restjson), sorts the lists
+// whose order MLflow does not define — a run's metrics, params and tags
+// (read from a folder listing), and tag lists — by key, and a run's dataset
+// inputs (also a folder listing) by name and digest. Run order in search
+// results, history order and page tokens are kept. It returns the value as
+// indented JSON, so that a mismatch shows as a readable diff.
+func CanonicalJSON(body []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	v, err := decodeOrdered(dec)
+	if err != nil {
+		return "", err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("more than one JSON value")
+	}
+	sortUnordered(v, "")
+	var b strings.Builder
+	render(&b, v, "")
+	return b.String(), nil
+}
+
+// object is a JSON object with its keys in the order they were written.
+type object struct {
+	keys []string
+	vals map[string]any
+}
+
+// decodeOrdered decodes one JSON value: *object, []any, string,
+// json.Number, bool or nil.
+func decodeOrdered(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		o := &object{vals: map[string]any{}}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			v, err := decodeOrdered(dec)
+			if err != nil {
+				return nil, err
+			}
+			key := k.(string)
+			if _, dup := o.vals[key]; dup {
+				return nil, fmt.Errorf("duplicate key %q", key)
+			}
+			o.keys = append(o.keys, key)
+			o.vals[key] = v
+		}
+		_, err := dec.Token()
+		return o, err
+	case json.Delim('['):
+		list := []any{}
+		for dec.More() {
+			v, err := decodeOrdered(dec)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, v)
+		}
+		_, err := dec.Token()
+		return list, err
+	}
+	return tok, nil
+}
+
+// render writes v as indented JSON, numbers as their tokens.
+func render(b *strings.Builder, v any, indent string) {
+	switch x := v.(type) {
+	case *object:
+		if len(x.keys) == 0 {
+			b.WriteString("{}")
+			return
+		}
+		b.WriteString("{\n")
+		for i, k := range x.keys {
+			q, _ := json.Marshal(k)
+			b.WriteString(indent + "  " + string(q) + ": ")
+			render(b, x.vals[k], indent+"  ")
+			if i < len(x.keys)-1 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('\n')
+		}
+		b.WriteString(indent + "}")
+	case []any:
+		if len(x) == 0 {
+			b.WriteString("[]")
+			return
+		}
+		b.WriteString("[\n")
+		for i, e := range x {
+			b.WriteString(indent + "  ")
+			render(b, e, indent+"  ")
+			if i < len(x)-1 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('\n')
+		}
+		b.WriteString(indent + "]")
+	case json.Number:
+		b.WriteString(string(x))
+	default:
+		q, _ := json.Marshal(x)
+		b.Write(q)
+	}
+}
+
+func sortUnordered(v any, field string) {
+	switch x := v.(type) {
+	case *object:
+		for _, k := range x.keys {
+			child := x.vals[k]
+			list, ok := child.([]any)
+			switch {
+			case !ok:
+			case k == "tags" || (field == "data" && (k == "params" || k == "metrics")):
+				slices.SortStableFunc(list, func(a, b any) int {
+					return strings.Compare(keyOf(a), keyOf(b))
+				})
+			case k == "dataset_inputs":
+				// FileStore lists a run's inputs folder in directory order.
+				slices.SortStableFunc(list, func(a, b any) int {
+					return strings.Compare(datasetOf(a), datasetOf(b))
+				})
+			}
+			sortUnordered(child, k)
+		}
+	case []any:
+		for _, child := range x {
+			sortUnordered(child, field)
+		}
+	}
+}
+
+// field is o[key] when o is an object.
+func field(o any, key string) any {
+	if m, ok := o.(*object); ok {
+		return m.vals[key]
+	}
+	return nil
+}
+
+// datasetOf is the name and digest of a dataset input.
+func datasetOf(v any) string {
+	d := field(v, "dataset")
+	name, _ := field(d, "name").(string)
+	digest, _ := field(d, "digest").(string)
+	return name + "\x00" + digest
+}
+
+func keyOf(v any) string {
+	k, _ := field(v, "key").(string)
+	return k
 }

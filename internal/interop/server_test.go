@@ -35,3 +35,27 @@ func TestStartServer(t *testing.T) {
 	require.NotZero(t, pgid)
 	require.ErrorIs(t, syscall.Kill(-pgid, 0), syscall.ESRCH, "the server's process group is stopped")
 }
+
+// The comparison is strict where it must be: key order, number tokens and
+// run order count; only the lists MLflow leaves unordered are sorted.
+func TestCanonicalJSON(t *testing.T) {
+	same := func(a, b string) bool {
+		x, err := interop.CanonicalJSON([]byte(a))
+		require.NoError(t, err)
+		y, err := interop.CanonicalJSON([]byte(b))
+		require.NoError(t, err)
+		return x == y
+	}
+	require.False(t, same(`{"a":1,"b":2}`, `{"b":2,"a":1}`), "key order")
+	require.False(t, same(`{"v":1.0}`, `{"v":1}`), "number token")
+	require.False(t, same(`{"v":"1"}`, `{"v":1}`), "type")
+	require.False(t, same(`{"runs":[{"x":1},{"x":2}]}`, `{"runs":[{"x":2},{"x":1}]}`), "run order")
+	require.False(t, same(`{"metrics":[{"key":"b"},{"key":"a"}]}`, `{"metrics":[{"key":"a"},{"key":"b"}]}`), "history order")
+	require.True(t, same(`{"data":{"metrics":[{"key":"b"},{"key":"a"}],"tags":[{"key":"y"},{"key":"x"}]}}`,
+		`{"data":{"metrics":[{"key":"a"},{"key":"b"}],"tags":[{"key":"x"},{"key":"y"}]}}`), "a run's lists")
+	require.True(t, same(`{"s":"\u00fc"}`, `{"s":"ü"}`), "string escapes")
+	for _, bad := range []string{`{"a":1,"a":2}`, `{"a":1} {}`, `{"a":`} {
+		_, err := interop.CanonicalJSON([]byte(bad))
+		require.Error(t, err, bad)
+	}
+}

@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"math"
 	"net/url"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -169,167 +165,6 @@ func buildRestTree(t *testing.T) *restTree {
 	return tr
 }
 
-// canonical decodes a JSON body keeping number tokens as they are written
-// (1.0 and 1 differ) and the order of each object's keys (the server prints
-// fields in field-number order, and so does restjson), sorts the lists
-// whose order MLflow does not define — a run's metrics, params and tags
-// (read from a folder listing), and tag lists — by key, and a run's dataset
-// inputs (also a folder listing) by name and digest. Run order in search
-// results, history order and page tokens are kept. It returns the value as
-// indented JSON, so that a mismatch shows as a readable diff.
-func canonical(t *testing.T, body []byte) string {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	v, err := decodeOrdered(dec)
-	require.NoError(t, err, "%s", body)
-	_, err = dec.Token()
-	require.ErrorIs(t, err, io.EOF, "one JSON value")
-	sortUnordered(v, "")
-	var b strings.Builder
-	render(&b, v, "")
-	return b.String()
-}
-
-// object is a JSON object with its keys in the order they were written.
-type object struct {
-	keys []string
-	vals map[string]any
-}
-
-// decodeOrdered decodes one JSON value: *object, []any, string,
-// json.Number, bool or nil.
-func decodeOrdered(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch tok {
-	case json.Delim('{'):
-		o := &object{vals: map[string]any{}}
-		for dec.More() {
-			k, err := dec.Token()
-			if err != nil {
-				return nil, err
-			}
-			v, err := decodeOrdered(dec)
-			if err != nil {
-				return nil, err
-			}
-			key := k.(string)
-			if _, dup := o.vals[key]; dup {
-				return nil, fmt.Errorf("duplicate key %q", key)
-			}
-			o.keys = append(o.keys, key)
-			o.vals[key] = v
-		}
-		_, err := dec.Token()
-		return o, err
-	case json.Delim('['):
-		list := []any{}
-		for dec.More() {
-			v, err := decodeOrdered(dec)
-			if err != nil {
-				return nil, err
-			}
-			list = append(list, v)
-		}
-		_, err := dec.Token()
-		return list, err
-	}
-	return tok, nil
-}
-
-// render writes v as indented JSON, numbers as their tokens.
-func render(b *strings.Builder, v any, indent string) {
-	switch x := v.(type) {
-	case *object:
-		if len(x.keys) == 0 {
-			b.WriteString("{}")
-			return
-		}
-		b.WriteString("{\n")
-		for i, k := range x.keys {
-			q, _ := json.Marshal(k)
-			b.WriteString(indent + "  " + string(q) + ": ")
-			render(b, x.vals[k], indent+"  ")
-			if i < len(x.keys)-1 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('\n')
-		}
-		b.WriteString(indent + "}")
-	case []any:
-		if len(x) == 0 {
-			b.WriteString("[]")
-			return
-		}
-		b.WriteString("[\n")
-		for i, e := range x {
-			b.WriteString(indent + "  ")
-			render(b, e, indent+"  ")
-			if i < len(x)-1 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('\n')
-		}
-		b.WriteString(indent + "]")
-	case json.Number:
-		b.WriteString(string(x))
-	default:
-		q, _ := json.Marshal(x)
-		b.Write(q)
-	}
-}
-
-func sortUnordered(v any, field string) {
-	switch x := v.(type) {
-	case *object:
-		for _, k := range x.keys {
-			child := x.vals[k]
-			list, ok := child.([]any)
-			switch {
-			case !ok:
-			case k == "tags" || (field == "data" && (k == "params" || k == "metrics")):
-				slices.SortStableFunc(list, func(a, b any) int {
-					return strings.Compare(keyOf(a), keyOf(b))
-				})
-			case k == "dataset_inputs":
-				// FileStore lists a run's inputs folder in directory order.
-				slices.SortStableFunc(list, func(a, b any) int {
-					return strings.Compare(datasetOf(a), datasetOf(b))
-				})
-			}
-			sortUnordered(child, k)
-		}
-	case []any:
-		for _, child := range x {
-			sortUnordered(child, field)
-		}
-	}
-}
-
-// field is o[key] when o is an object.
-func field(o any, key string) any {
-	if m, ok := o.(*object); ok {
-		return m.vals[key]
-	}
-	return nil
-}
-
-// datasetOf is the name and digest of a dataset input.
-func datasetOf(v any) string {
-	d := field(v, "dataset")
-	name, _ := field(d, "name").(string)
-	digest, _ := field(d, "digest").(string)
-	return name + "\x00" + digest
-}
-
-func keyOf(v any) string {
-	k, _ := field(v, "key").(string)
-	return k
-}
-
 // ours is the JSON our side prints: what the mlruns CLI's --json writes.
 func ours(t *testing.T, v any) []byte {
 	t.Helper()
@@ -339,74 +174,6 @@ func ours(t *testing.T, v any) []byte {
 	enc.SetIndent("", "  ")
 	require.NoError(t, enc.Encode(v))
 	return b.Bytes()
-}
-
-// requireSameJSON fails t with a line diff (- server, + ours) when the two
-// bodies differ after canonical.
-func requireSameJSON(t *testing.T, what string, server, our []byte) {
-	t.Helper()
-	want, got := canonical(t, server), canonical(t, our)
-	if want != got {
-		t.Fatalf("%s: restjson differs from mlflow server (- server, + ours):\n%s", what, lineDiff(want, got))
-	}
-}
-
-// lineDiff is a small longest-common-subsequence diff of two texts, changed
-// lines with two lines of context.
-func lineDiff(a, b string) string {
-	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
-	lcs := make([][]int, len(x)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(y)+1)
-	}
-	for i := len(x) - 1; i >= 0; i-- {
-		for j := len(y) - 1; j >= 0; j-- {
-			if x[i] == y[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	type line struct {
-		op   byte
-		text string
-	}
-	var lines []line
-	i, j := 0, 0
-	for i < len(x) || j < len(y) {
-		switch {
-		case i < len(x) && j < len(y) && x[i] == y[j]:
-			lines = append(lines, line{' ', x[i]})
-			i, j = i+1, j+1
-		case j < len(y) && (i == len(x) || lcs[i][j+1] >= lcs[i+1][j]):
-			lines = append(lines, line{'+', y[j]})
-			j++
-		default:
-			lines = append(lines, line{'-', x[i]})
-			i++
-		}
-	}
-	var out strings.Builder
-	last := -1
-	for k, l := range lines {
-		near := false
-		for d := -2; d <= 2; d++ {
-			if n := k + d; n >= 0 && n < len(lines) && lines[n].op != ' ' {
-				near = true
-			}
-		}
-		if !near {
-			continue
-		}
-		if last >= 0 && k > last+1 {
-			out.WriteString("  ...\n")
-		}
-		last = k
-		out.WriteByte(l.op)
-		out.WriteString(" " + l.text + "\n")
-	}
-	return out.String()
 }
 
 // Every response shape restjson prints is what `mlflow server` 3.18 prints
@@ -422,7 +189,7 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 			body := srv.Get(t, "/api/2.0/mlflow/runs/get?run_id="+id)
 			r, err := s.GetRun(ctx, id)
 			require.NoError(t, err)
-			requireSameJSON(t, "runs/get "+r.Info.RunName, body, ours(t, restjson.GetRunResponse{Run: restjson.FromRun(r)}))
+			interop.RequireSameJSON(t, "runs/get "+r.Info.RunName, body, ours(t, restjson.GetRunResponse{Run: restjson.FromRun(r)}))
 		}
 	})
 
@@ -458,7 +225,7 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 					body := srv.Post(t, "/api/2.0/mlflow/runs/search", req)
 					runs, next, err := s.SearchRuns(ctx, c.exps, c.filter, c.view, c.max, c.orderBy, token)
 					require.NoError(t, err)
-					requireSameJSON(t, "runs/search page "+strconv.Itoa(page), body,
+					interop.RequireSameJSON(t, "runs/search page "+strconv.Itoa(page), body,
 						ours(t, restjson.SearchRunsResponse{Runs: restjson.FromRuns(runs), NextPageToken: next}))
 					if next == "" {
 						break
@@ -498,7 +265,7 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 					body := srv.Post(t, "/api/2.0/mlflow/experiments/search", req)
 					exps, next, err := s.SearchExperiments(ctx, c.view, c.max, c.filter, c.orderBy, token)
 					require.NoError(t, err)
-					requireSameJSON(t, "experiments/search page "+strconv.Itoa(page), body,
+					interop.RequireSameJSON(t, "experiments/search page "+strconv.Itoa(page), body,
 						ours(t, restjson.SearchExperimentsResponse{Experiments: restjson.FromExperiments(exps), NextPageToken: next}))
 					if next == "" {
 						break
@@ -515,7 +282,7 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 			body := srv.Get(t, "/api/2.0/mlflow/experiments/get?experiment_id="+id)
 			e, err := s.GetExperiment(id)
 			require.NoError(t, err)
-			requireSameJSON(t, "experiments/get "+e.Name, body, ours(t, restjson.GetExperimentResponse{Experiment: restjson.FromExperiment(e)}))
+			interop.RequireSameJSON(t, "experiments/get "+e.Name, body, ours(t, restjson.GetExperimentResponse{Experiment: restjson.FromExperiment(e)}))
 		}
 	})
 
@@ -527,7 +294,7 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 				body := srv.Get(t, "/api/2.0/mlflow/metrics/get-history?"+q.Encode())
 				hist, err := s.GetMetricHistory(ctx, runID, key)
 				require.NoError(t, err)
-				requireSameJSON(t, "get-history "+key, body, ours(t, restjson.GetMetricHistoryResponse{Metrics: restjson.FromMetricHistory(runID, hist)}))
+				interop.RequireSameJSON(t, "get-history "+key, body, ours(t, restjson.GetMetricHistoryResponse{Metrics: restjson.FromMetricHistory(runID, hist)}))
 			}
 		}
 		// Paged: 40 points in pages of 15.
@@ -540,7 +307,7 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 			body := srv.Get(t, "/api/2.0/mlflow/metrics/get-history?"+q.Encode())
 			hist, next, err := s.GetMetricHistoryPage(ctx, tr.parent, "train/loss", 15, token)
 			require.NoError(t, err)
-			requireSameJSON(t, "get-history page "+strconv.Itoa(page), body,
+			interop.RequireSameJSON(t, "get-history page "+strconv.Itoa(page), body,
 				ours(t, restjson.GetMetricHistoryResponse{Metrics: restjson.FromMetricHistory(tr.parent, hist), NextPageToken: next}))
 			if next == "" {
 				require.Equal(t, 2, page, "three pages")
@@ -571,18 +338,4 @@ func orderOrEmpty(o []string) []string {
 		return []string{}
 	}
 	return o
-}
-
-// The comparison is strict where it must be: key order, number tokens and
-// run order count; only the lists MLflow leaves unordered are sorted.
-func TestCanonical(t *testing.T) {
-	same := func(a, b string) bool { return canonical(t, []byte(a)) == canonical(t, []byte(b)) }
-	require.False(t, same(`{"a":1,"b":2}`, `{"b":2,"a":1}`), "key order")
-	require.False(t, same(`{"v":1.0}`, `{"v":1}`), "number token")
-	require.False(t, same(`{"v":"1"}`, `{"v":1}`), "type")
-	require.False(t, same(`{"runs":[{"x":1},{"x":2}]}`, `{"runs":[{"x":2},{"x":1}]}`), "run order")
-	require.False(t, same(`{"metrics":[{"key":"b"},{"key":"a"}]}`, `{"metrics":[{"key":"a"},{"key":"b"}]}`), "history order")
-	require.True(t, same(`{"data":{"metrics":[{"key":"b"},{"key":"a"}],"tags":[{"key":"y"},{"key":"x"}]}}`,
-		`{"data":{"metrics":[{"key":"a"},{"key":"b"}],"tags":[{"key":"x"},{"key":"y"}]}}`), "a run's lists")
-	require.True(t, same(`{"s":"\u00fc"}`, `{"s":"ü"}`), "string escapes")
 }
