@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -37,12 +38,12 @@ func chartInk(img image.Image, r image.Rectangle) inkStats {
 	st := inkStats{palette: map[int]int{}}
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
-			c := img.At(x, y)
-			r16, g16, b16, _ := c.RGBA()
+			r16, g16, b16, _ := img.At(x, y).RGBA()
 			r8, g8, b8 := int(r16>>8), int(g16>>8), int(b16>>8)
-			if r8 < 250 || g8 < 250 || b8 < 250 {
-				st.nonWhite++
+			if r8 >= 250 && g8 >= 250 && b8 >= 250 {
+				continue
 			}
+			st.nonWhite++
 			if max(r8, g8, b8)-min(r8, g8, b8) > 60 {
 				st.colored++
 			}
@@ -88,6 +89,9 @@ func requireCurves(t *testing.T, img image.Image, n int) {
 	}
 }
 
+// small keeps the tests' charts quick to draw under the race detector.
+var small = []string{"--width", "480px", "--height", "300px"}
+
 func TestMetricsPlot_PNG(t *testing.T) {
 	tr := newMetricsTree(t)
 	dir := t.TempDir()
@@ -98,16 +102,10 @@ func TestMetricsPlot_PNG(t *testing.T) {
 		w, h   int
 		curves int
 	}{
-		{"two keys in pixels", []string{base, "loss", "val/loss", "--width", "800px", "--height", "500px"}, 800, 500, 2},
-		{"default size", []string{base, "loss"}, 756, 454, 1}, // 20cm x 12cm at 96 dpi
-		{"cm at 150 dpi", []string{base, "val/loss", "--width", "10cm", "--height", "8cm", "--dpi", "150"}, 591, 472, 1},
-		{"two runs", []string{base, "loss", "--run", tuned}, 756, 454, 2},
-		{"repeated run", []string{base, "loss", "--run", tuned, "--run", base}, 756, 454, 2},
-		{"wall time", []string{base, "loss", "val/loss", "--x", "time", "--title", "Loss over time"}, 756, 454, 2},
-		{"relative time", []string{base, "loss", "--run", tuned, "--x", "relative-time"}, 756, 454, 2},
-		{"log y", []string{base, "loss", "val/loss", "--log-y"}, 756, 454, 2},
-		{"minmax every point", []string{base, "loss", "--method", "minmax", "--max-points", "0"}, 756, 454, 1},
-		{"constant", []string{base, "lr"}, 756, 454, 1},
+		{"default size", []string{base, "loss", "val/loss"}, 756, 454, 2}, // 20cm x 12cm at 96 dpi
+		{"cm at 72 dpi", []string{base, "val/loss", "--width", "15cm", "--height", "10cm", "--dpi", "72"}, 425, 283, 1},
+		{"two runs in pixels", append([]string{base, "loss", "--run", tuned}, small...), 480, 300, 2},
+		{"constant", append([]string{base, "lr"}, small...), 480, 300, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -126,7 +124,7 @@ func TestMetricsPlot_PNG(t *testing.T) {
 // The pixel check above must tell a chart from a blank page or a chart
 // with axes and grid but no curve.
 func TestMetricsPlot_InkCheckRejectsEmptyCharts(t *testing.T) {
-	o := plotOptions{width: 20 * vg.Centimeter, height: 12 * vg.Centimeter, dpi: 96, format: "png", keys: []string{"loss"}}
+	o := plotOptions{width: 5 * vg.Inch, height: 3 * vg.Inch, dpi: 96, format: "png", keys: []string{"loss"}}
 	axesOnly := plot.New()
 	axesOnly.Title.Text = "no curves"
 	axesOnly.X.Label.Text, axesOnly.Y.Label.Text = "step", "loss"
@@ -143,6 +141,76 @@ func TestMetricsPlot_InkCheckRejectsEmptyCharts(t *testing.T) {
 			st := chartInk(img, central(img.Bounds()))
 			require.Zero(t, st.colored)
 			require.Less(t, st.colored, 150, "requireCurves would reject it")
+		})
+	}
+}
+
+// svgCurves maps each stroke colour of the palette found in an SVG to the
+// most line segments one of its paths has: a drawn curve of n points has
+// n-1.
+func svgCurves(t *testing.T, data []byte) map[int]int {
+	t.Helper()
+	out := map[int]int{}
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		require.NoError(t, err, "the SVG is well-formed XML")
+		el, ok := tok.(xml.StartElement)
+		if !ok || el.Name.Local != "path" {
+			continue
+		}
+		var d, style string
+		for _, a := range el.Attr {
+			switch a.Name.Local {
+			case "d":
+				d = a.Value
+			case "style":
+				style = a.Value
+			}
+		}
+		for i, p := range plotPalette {
+			if strings.Contains(style, fmt.Sprintf("stroke:#%02X%02X%02X", p.R, p.G, p.B)) {
+				out[i] = max(out[i], strings.Count(d, "L"))
+			}
+		}
+	}
+}
+
+// Every option draws its curves: checked on SVG output, which is quick to
+// make, by the paths in the palette's colours.
+func TestMetricsPlot_Options(t *testing.T) {
+	tr := newMetricsTree(t)
+	dir := t.TempDir()
+	base, tuned := tr.run["baseline"], tr.run["tuned"]
+	cases := []struct {
+		name string
+		args []string
+		want map[int]int // palette colour -> segments of its longest path
+	}{
+		{"repeated run", []string{base, "loss", "--run", tuned, "--run", base}, map[int]int{0: 9, 1: 5}},
+		{"wall time", []string{base, "loss", "val/loss", "--x", "time", "--title", "Loss over time"}, map[int]int{0: 9, 1: 9}},
+		{"relative time", []string{base, "loss", "--run", tuned, "--x", "relative-time"}, map[int]int{0: 9, 1: 5}},
+		{"log y", []string{base, "loss", "val/loss", "--log-y"}, map[int]int{0: 9, 1: 9}},
+		{"lttb to 4 points", []string{base, "loss", "--max-points", "4"}, map[int]int{0: 3}},
+		{"minmax to 4 points", []string{base, "loss", "--max-points", "4", "--method", "minmax"}, map[int]int{0: 3}},
+		{"every point", []string{base, "loss", "--max-points", "0"}, map[int]int{0: 9}},
+		{"constant", []string{base, "lr"}, map[int]int{0: 9}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".svg")
+			_, stderr, code := tr.cli(t, append([]string{"metrics", "plot", "--out", out}, c.args...)...)
+			require.Equal(t, 0, code, stderr)
+			data, err := os.ReadFile(out)
+			require.NoError(t, err)
+			got := svgCurves(t, data)
+			for i, n := range c.want {
+				require.Equal(t, n, got[i], "curve %d", i)
+			}
+			require.Len(t, got, len(c.want), "no other curve")
 		})
 	}
 }
@@ -193,34 +261,38 @@ func TestMetricsPlot_NonFiniteAndEmpty(t *testing.T) {
 	tr := newMetricsTree(t)
 	dir := t.TempDir()
 	base := tr.run["baseline"]
-
-	// NaN and ±inf are left out, and said so; the rest is drawn.
-	out := filepath.Join(dir, "odd.png")
-	_, stderr, code := tr.cli(t, "metrics", "plot", base, "odd", "--out", out)
-	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stderr, "baseline · odd: left out 3 NaN or infinite value(s)")
-	requireCurves(t, decodePNG(t, out), 1)
-
-	// A curve with nothing to draw beside one that has points: drawn,
-	// with a note.
-	out = filepath.Join(dir, "partly.png")
-	_, stderr, code = tr.cli(t, "metrics", "plot", base, "nan_only", "loss", "--out", out)
-	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stderr, "baseline · nan_only: nothing to draw")
-	requireCurves(t, decodePNG(t, out), 1)
-
-	// A key one of the runs lacks: the others' curves, with a note.
-	out = filepath.Join(dir, "some.png")
-	_, stderr, code = tr.cli(t, "metrics", "plot", base, "loss", "val/loss", "--run", tr.run["tuned"], "--out", out)
-	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stderr, "tuned · val/loss: run "+tr.run["tuned"]+" has no such metric; left out")
-	requireCurves(t, decodePNG(t, out), 3)
-
-	// --log-y leaves out values <= 0 and says so.
-	out = filepath.Join(dir, "log.png")
-	_, stderr, code = tr.cli(t, "metrics", "plot", base, "odd", "--log-y", "--out", out)
-	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stderr, "left out 1 value(s) <= 0")
+	cases := []struct {
+		name   string
+		args   []string
+		notes  []string
+		curves map[int]int
+	}{
+		// NaN and ±inf are left out, and said so; the rest is drawn.
+		{"odd values", []string{base, "odd"}, []string{"baseline · odd: left out 3 NaN or infinite value(s)"}, map[int]int{0: 3}},
+		// A curve with nothing to draw beside one that has points.
+		{"all NaN beside a curve", []string{base, "nan_only", "loss"}, []string{
+			"baseline · nan_only: left out 1 NaN or infinite value(s)", "baseline · nan_only: nothing to draw"}, map[int]int{0: 9}},
+		// A key one of the runs lacks: the other curves, with a note.
+		{"key one run lacks", []string{base, "loss", "val/loss", "--run", tr.run["tuned"]}, []string{
+			"tuned · val/loss: run " + tr.run["tuned"] + " has no such metric; left out"}, map[int]int{0: 9, 1: 9, 2: 5}},
+		// --log-y leaves out values <= 0 and says so.
+		{"log scale", []string{base, "odd", "--log-y"}, []string{"baseline · odd: left out 3 NaN or infinite value(s)",
+			"baseline · odd: left out 1 value(s) <= 0 that a log scale cannot show"}, map[int]int{0: 2}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".svg")
+			_, stderr, code := tr.cli(t, append([]string{"metrics", "plot", "--out", out}, c.args...)...)
+			require.Equal(t, 0, code, stderr)
+			for _, n := range c.notes {
+				require.Contains(t, stderr, "mlruns: "+n+"\n")
+			}
+			require.Equal(t, len(c.notes), strings.Count(stderr, "\n"), stderr)
+			data, err := os.ReadFile(out)
+			require.NoError(t, err)
+			require.Equal(t, c.curves, svgCurves(t, data))
+		})
+	}
 }
 
 func TestMetricsPlot_Errors(t *testing.T) {
@@ -238,7 +310,7 @@ func TestMetricsPlot_Errors(t *testing.T) {
 		{"key no run has", []string{base, "nope", "--run", tr.run["tuned"], "--out", png}, 1, `none of the 2 runs has values of metric "nope"`},
 		{"all NaN", []string{base, "nan_only", "--out", png}, 1, "nothing to plot"},
 		{"unknown run", []string{base, "loss", "--run", "0123456789abcdef0123456789abcdef", "--out", png}, 1, "RESOURCE_DOES_NOT_EXIST"},
-		{"missing folder", []string{base, "loss", "--out", filepath.Join(dir, "no", "x.png")}, 1, "write chart"},
+		{"missing folder", []string{base, "loss", "--width", "100px", "--height", "100px", "--out", filepath.Join(dir, "no", "x.png")}, 1, "write chart"},
 		{"no key", []string{base, "--out", png}, 2, "want RUN_ID and at least one KEY"},
 		{"no out", []string{base, "loss"}, 2, "--out FILE is required"},
 		{"unknown extension", []string{base, "loss", "--out", filepath.Join(dir, "x.gif")}, 2, "name it .png, .svg or .pdf"},
@@ -279,7 +351,7 @@ func TestMetricsPlot_DownsamplesLongHistory(t *testing.T) {
 	require.NoError(t, err)
 	r, err := s.CreateRun(ctx, filestore.CreateRunOptions{StartTime: 1000, RunName: "long"})
 	require.NoError(t, err)
-	const n = 100000
+	const n = 12000
 	batch := make([]entities.Metric, 0, 1000)
 	for i := range n {
 		step := int64(i)
@@ -295,11 +367,11 @@ func TestMetricsPlot_DownsamplesLongHistory(t *testing.T) {
 	e := &env{ctx: ctx, root: root, stdout: io.Discard, stderr: io.Discard}
 	for _, m := range []downsample.Method{downsample.LTTB, downsample.MinMax} {
 		for _, x := range []plotAxis{axisStep, axisRelativeTime} {
-			c, err := loadCurve(e, s, r.Info, "loss", plotOptions{maxPoints: 2000, method: m, x: x})
+			c, err := loadCurve(e, s, r.Info, "loss", plotOptions{maxPoints: 1000, method: m, x: x})
 			require.NoError(t, err)
 			require.Equal(t, n, c.points)
-			require.LessOrEqual(t, len(c.xys), 2000)
-			require.Greater(t, len(c.xys), 1000)
+			require.LessOrEqual(t, len(c.xys), 1000)
+			require.Greater(t, len(c.xys), 500)
 			for i := 1; i < len(c.xys); i++ {
 				require.LessOrEqual(t, c.xys[i-1].X, c.xys[i].X, "sorted by x")
 			}
@@ -310,10 +382,13 @@ func TestMetricsPlot_DownsamplesLongHistory(t *testing.T) {
 			}
 		}
 	}
-	out := filepath.Join(t.TempDir(), "long.png")
+	out := filepath.Join(t.TempDir(), "long.svg")
 	var stdout, stderr bytes.Buffer
-	require.Equal(t, 0, run(ctx, []string{"--root", root, "metrics", "plot", r.Info.RunID, "loss", "--out", out}, &stdout, &stderr), stderr.String())
-	requireCurves(t, decodePNG(t, out), 1)
+	args := []string{"--root", root, "metrics", "plot", r.Info.RunID, "loss", "--out", out}
+	require.Equal(t, 0, run(ctx, args, &stdout, &stderr), stderr.String())
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.Equal(t, map[int]int{0: 1999}, svgCurves(t, data), "the default --max-points is 2000")
 }
 
 func TestPlotSegmentHitsRect(t *testing.T) {
