@@ -280,11 +280,11 @@ func (s *Store) PermanentlyDeleteRun(ctx context.Context, runID string) error {
 	return s.removeRun(ctx, item)
 }
 
-// PermanentlyDeleteExperiment removes a deleted experiment's folder from
-// .trash with everything in it, runs included (their artifact folders
-// outside the store are left alone, as in Python; GC removes those of its
-// deleted runs first). An experiment that is not deleted is
-// ErrInvalidState.
+// PermanentlyDeleteExperiment removes a deleted experiment: first its
+// deleted runs as PermanentlyDeleteRun does (so their own artifact folders
+// outside the store go too, as with mlflow gc --experiment-ids), then its
+// folder in .trash with everything left in it. An experiment that is not
+// deleted is ErrInvalidState.
 func (s *Store) PermanentlyDeleteExperiment(ctx context.Context, experimentID string) error {
 	exp, err := s.planExperiment(experimentID, 0, 0)
 	if err != nil {
@@ -666,9 +666,6 @@ func (s *Store) artifactsToRemove(uri, expected, ownDir, id string) (remove, kep
 // that the run is deleted, removes the artifact folder, then moves the run
 // folder out of the tree in one rename and removes it.
 func (s *Store) removeRun(ctx context.Context, it GCItem) error {
-	if _, err := os.Lstat(it.Dir); errors.Is(err, fs.ErrNotExist) {
-		return errGone
-	}
 	err := withDirLock(ctx, it.Dir, func() error {
 		info, err := readRunInfo(it.Dir)
 		if errors.Is(err, errs.ErrNotFound) {
@@ -688,47 +685,48 @@ func (s *Store) removeRun(ctx context.Context, it GCItem) error {
 	})
 	s.runDirs.Delete(it.ID)
 	s.runInfos.Delete(it.ID)
-	if err != nil && !errors.Is(err, errGone) && !exists(it.Dir) {
-		return errGone // the folder went from under the lock's open
+	if errors.Is(err, fs.ErrNotExist) {
+		return errGone // the folder went before the lock's open or the rename
 	}
 	return err
 }
 
-// removeModel removes a planned logged model and its artifact folder.
+// removeModel removes a planned logged model and its artifact folder, if
+// it is still deleted.
 func (s *Store) removeModel(it GCItem) error {
-	data, err := os.ReadFile(filepath.Join(it.Dir, layout.MetaFile))
+	err := func() error {
+		meta := filepath.Join(it.Dir, layout.MetaFile)
+		data, err := os.ReadFile(meta)
+		if err != nil {
+			return fmt.Errorf("filestore: gc: %w", err)
+		}
+		m, err := layout.DecodeLoggedModelMeta(data)
+		if err != nil {
+			return withPath(err, meta)
+		}
+		if m.LifecycleStage != entities.StageDeleted {
+			return errs.New(errs.ErrInvalidState, fmt.Sprintf(
+				"Logged model %s is not in `deleted` lifecycle stage (restored while gc ran); it was not removed", it.ID))
+		}
+		if err := s.removeArtifacts(it); err != nil {
+			return err
+		}
+		return s.removeTree(it.Dir)
+	}()
 	if errors.Is(err, fs.ErrNotExist) {
 		return errGone
 	}
-	if err != nil {
-		return fmt.Errorf("filestore: gc: %w", err)
-	}
-	m, err := layout.DecodeLoggedModelMeta(data)
-	if err != nil {
-		return withPath(err, filepath.Join(it.Dir, layout.MetaFile))
-	}
-	if m.LifecycleStage != entities.StageDeleted {
-		return errs.New(errs.ErrInvalidState, fmt.Sprintf(
-			"Logged model %s is not in `deleted` lifecycle stage (restored while gc ran); it was not removed", it.ID))
-	}
-	if err := s.removeArtifacts(it); err != nil {
-		return err
-	}
-	return s.removeTree(it.Dir)
+	return err
 }
 
 // removeExperiment removes a planned experiment from .trash, under the root
 // lock that experiment deletion and restoration take.
 func (s *Store) removeExperiment(ctx context.Context, it GCItem) error {
-	return s.withRootLock(ctx, func() error {
-		if _, err := os.Lstat(it.Dir); errors.Is(err, fs.ErrNotExist) {
-			return errGone
-		}
-		if err := s.removable(it.Dir); err != nil {
-			return err
-		}
-		return s.removeTree(it.Dir)
-	})
+	err := s.withRootLock(ctx, func() error { return s.removeTree(it.Dir) })
+	if errors.Is(err, fs.ErrNotExist) {
+		return errGone
+	}
+	return err
 }
 
 func (s *Store) removeArtifacts(it GCItem) error {

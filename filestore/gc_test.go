@@ -550,3 +550,45 @@ func TestFormatAge(t *testing.T) {
 		require.Equal(t, want, filestore.FormatAge(d), d.String())
 	}
 }
+
+// Two gc processes at once: each item is removed once, and what the other
+// removed first is passed over, not an error.
+func TestGC_TwoAtOnce(t *testing.T) {
+	s, root := newStore(t, nil)
+	id, err := s.CreateExperiment(ctx, "e", "", nil)
+	require.NoError(t, err)
+	for i := 0; i < 30; i++ {
+		r := newRun(t, s, "0")
+		require.NoError(t, s.DeleteRun(ctx, r.Info.RunID))
+	}
+	newRun(t, s, id)
+	require.NoError(t, s.DeleteExperiment(ctx, id))
+	other, err := filestore.Open(root, nil)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	results := make([]filestore.GCResult, 2)
+	errsOut := make([]error, 2)
+	for i, st := range []*filestore.Store{s, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errsOut[i] = st.GC(ctx, filestore.GCOptions{})
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, errsOut[0])
+	require.NoError(t, errsOut[1])
+	seen := map[string]int{}
+	for _, r := range results {
+		for _, it := range r.Items {
+			seen[it.ID]++
+		}
+	}
+	require.Len(t, seen, 32) // 31 runs and the experiment
+	for id, n := range seen {
+		require.Equal(t, 1, n, "%s reported removed by both", id)
+	}
+	runs, err := s.DeletedRuns(ctx, 0)
+	require.NoError(t, err)
+	require.Empty(t, runs)
+}
