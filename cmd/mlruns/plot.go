@@ -351,10 +351,7 @@ func buildPlot(curves []*plotCurve, o plotOptions) (*plot.Plot, error) {
 		a.LineStyle.Color = color.Gray{Y: 90}
 		a.Padding = vg.Points(4)
 	}
-	p.Y.Label.Text = "value"
-	if len(o.keys) == 1 {
-		p.Y.Label.Text = o.keys[0]
-	}
+	p.Y.Label.Text = plotYLabel(o.keys)
 	grid := plotter.NewGrid()
 	grid.Vertical.Color = color.Gray{Y: 225}
 	grid.Horizontal.Color = color.Gray{Y: 225}
@@ -393,9 +390,9 @@ func buildPlot(curves []*plotCurve, o plotOptions) (*plot.Plot, error) {
 		legend.entries = append(legend.entries, entry)
 		legend.data = append(legend.data, c.xys)
 	}
-	// About one labelled tick per 3.5 cm across and 2.5 cm up.
-	xTicks := plotNiceTicks{n: int(math.Round(float64(o.width/vg.Centimeter) / 3.5))}
-	p.Y.Tick.Marker = plotNiceTicks{n: int(math.Round(float64(o.height/vg.Centimeter) / 2.5))}
+	// About one labelled tick per 3 cm across and 2 cm up.
+	xTicks := plotNiceTicks{n: int(math.Round(float64(o.width/vg.Centimeter) / 3))}
+	p.Y.Tick.Marker = plotNiceTicks{n: int(math.Round(float64(o.height/vg.Centimeter) / 2))}
 	plotSetXAxis(p, o, xTicks)
 	if o.logY {
 		p.Y.Scale = plot.LogScale{}
@@ -403,6 +400,21 @@ func buildPlot(curves []*plotCurve, o plotOptions) (*plot.Plot, error) {
 	}
 	p.Add(legend) // last: drawn over the curves, in the corner they leave free
 	return p, nil
+}
+
+// plotYLabel names the value axis: the key, or the last part the keys
+// share (train/loss and val/loss are a "loss"), else "value".
+func plotYLabel(keys []string) string {
+	if len(keys) == 1 {
+		return keys[0]
+	}
+	last := func(k string) string { return k[strings.LastIndex(k, "/")+1:] }
+	for _, k := range keys[1:] {
+		if last(k) != last(keys[0]) {
+			return "value"
+		}
+	}
+	return last(keys[0])
 }
 
 // plotFont is the chart's typeface: Liberation Sans (metric-compatible

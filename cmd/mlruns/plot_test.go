@@ -449,3 +449,18 @@ func TestPlotTicks(t *testing.T) {
 		})
 	}
 }
+
+func TestPlotYLabel(t *testing.T) {
+	cases := []struct {
+		keys []string
+		want string
+	}{
+		{[]string{"val/accuracy"}, "val/accuracy"},
+		{[]string{"train/loss", "val/loss"}, "loss"},
+		{[]string{"loss", "eval/loss"}, "loss"},
+		{[]string{"train/loss", "val/accuracy"}, "value"},
+	}
+	for _, c := range cases {
+		require.Equal(t, c.want, plotYLabel(c.keys), c.keys)
+	}
+}
