@@ -93,6 +93,7 @@ func requireCurves(t *testing.T, img image.Image, n int) {
 var small = []string{"--width", "480px", "--height", "300px"}
 
 func TestMetricsPlot_PNG(t *testing.T) {
+	t.Parallel() // drawing pixels is the slow part under -race
 	tr := newMetricsTree(t)
 	dir := t.TempDir()
 	base, tuned := tr.run["baseline"], tr.run["tuned"]
@@ -216,6 +217,7 @@ func TestMetricsPlot_Options(t *testing.T) {
 }
 
 func TestMetricsPlot_SVGAndPDF(t *testing.T) {
+	t.Parallel()
 	tr := newMetricsTree(t)
 	dir := t.TempDir()
 	base, tuned := tr.run["baseline"], tr.run["tuned"]
