@@ -56,8 +56,8 @@ var plotFormats = []string{"png", "svg", "pdf"}
 
 // Limits that keep a typo in --width or --dpi from asking for gigabytes.
 const (
-	plotMaxPixels = 16384    // per side of a PNG
-	plotMaxLength = 200 * 72 // per side of any chart, in points (about 70 in)
+	plotMaxPixels = 16384         // per side of a PNG
+	plotMaxLength = 100 * vg.Inch // per side of any chart (254 cm)
 )
 
 // plotCurve is one (run, key) curve, ready to draw.
@@ -261,7 +261,11 @@ func loadCurves(e *env, s *filestore.Store, o plotOptions) ([]*plotCurve, error)
 		drawn++
 	}
 	if drawn == 0 {
-		return nil, fmt.Errorf("nothing to plot: no curve has a value that can be drawn%s", map[bool]string{true: " on a log scale; drop --log-y", false: ""}[o.logY])
+		msg := "nothing to plot: every value of the curves is NaN or infinite"
+		if o.logY {
+			msg = "nothing to plot: no curve has a finite value above 0 for a log scale; drop --log-y"
+		}
+		return nil, errs.New(errs.ErrInvalidParameter, msg)
 	}
 	return curves, nil
 }
@@ -300,16 +304,13 @@ func loadCurve(e *env, s *filestore.Store, run entities.RunInfo, key string, o p
 	}
 	slices.SortStableFunc(pts, func(a, b entities.Metric) int { return cmp.Compare(a.Step, b.Step) })
 	c.points = len(pts)
-	pts = downsample.Apply(o.method, pts, o.maxPoints)
 	origin := run.StartTime
-	if o.x == axisRelativeTime && (origin <= 0 || (len(pts) > 0 && pts[0].Step < origin-24*3600*1000)) {
+	if o.x == axisRelativeTime && len(pts) > 0 && (origin <= 0 || pts[0].Step < origin-24*3600*1000) {
 		// Runs from before MLflow recorded a start time, or whose clock
 		// disagrees wildly: count from the first point instead.
-		origin = 0
-		if len(pts) > 0 {
-			origin = pts[0].Step
-		}
+		origin = pts[0].Step
 	}
+	pts = downsample.Apply(o.method, pts, o.maxPoints)
 	c.xys = make(plotter.XYs, len(pts))
 	for i, m := range pts {
 		x := float64(m.Step)
@@ -390,6 +391,20 @@ func buildPlot(curves []*plotCurve, o plotOptions) (*plot.Plot, error) {
 		legend.entries = append(legend.entries, entry)
 		legend.data = append(legend.data, c.xys)
 	}
+	if p.Y.Min == p.Y.Max {
+		// Constant curves: a band around the value. gonum would widen the
+		// range by ±1, below zero for a small value on a log scale (where
+		// it panics) and far too wide for a learning rate.
+		v := p.Y.Min
+		switch {
+		case o.logY:
+			p.Y.Min, p.Y.Max = v/2, v*2
+		case v == 0:
+			p.Y.Min, p.Y.Max = -1, 1
+		default:
+			p.Y.Min, p.Y.Max = v-math.Abs(v)/10, v+math.Abs(v)/10
+		}
+	}
 	// About one labelled tick per 3 cm across and 2 cm up.
 	xTicks := plotNiceTicks{n: int(math.Round(float64(o.width/vg.Centimeter) / 3))}
 	p.Y.Tick.Marker = plotNiceTicks{n: int(math.Round(float64(o.height/vg.Centimeter) / 2))}
@@ -446,6 +461,7 @@ func plotSetXAxis(p *plot.Plot, o plotOptions, ticks plotNiceTicks) {
 	switch o.x {
 	case axisStep:
 		p.X.Label.Text = "step"
+		ticks.integer = true
 		p.X.Tick.Marker = ticks
 	case axisTime:
 		lo := time.Unix(int64(math.Floor(p.X.Min)), 0).UTC()
@@ -487,7 +503,10 @@ func plotRelativeUnit(span float64) (float64, string) {
 // plotNiceTicks labels an axis at about n round numbers (1, 2, 2.5 or 5
 // times a power of ten), with minor ticks between; gonum's default asks
 // for three labels, too few to read a curve off a chart.
-type plotNiceTicks struct{ n int }
+type plotNiceTicks struct {
+	n       int
+	integer bool // steps: no tick between two whole numbers
+}
 
 func (t plotNiceTicks) Ticks(lo, hi float64) []plot.Tick {
 	if !(hi > lo) {
@@ -498,6 +517,12 @@ func (t plotNiceTicks) Ticks(lo, hi float64) []plot.Tick {
 	minor := step / 5
 	if step/math.Pow(10, math.Floor(math.Log10(step))) == 2 {
 		minor = step / 4
+	}
+	if t.integer {
+		step, minor = math.Max(step, 1), math.Max(minor, 1)
+		if step == 2.5 {
+			step = 2
+		}
 	}
 	prec := plotDecimals(step)
 	big := math.Max(math.Abs(lo), math.Abs(hi)) >= 1e7

@@ -199,6 +199,8 @@ func TestMetricsPlot_Options(t *testing.T) {
 		{"minmax to 4 points", []string{base, "loss", "--max-points", "4", "--method", "minmax"}, map[int]int{0: 3}},
 		{"every point", []string{base, "loss", "--max-points", "0"}, map[int]int{0: 9}},
 		{"constant", []string{base, "lr"}, map[int]int{0: 9}},
+		{"constant on a log scale", []string{base, "lr", "--log-y"}, map[int]int{0: 9}},
+		{"one point on a log scale", []string{base, "eval/acc", "--log-y"}, map[int]int{0: 1}}, // a zero-length segment, and its marker
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -435,7 +437,9 @@ func TestPlotTicks(t *testing.T) {
 		lo, hi float64
 		want   []string
 	}{
-		{"steps", plotNiceTicks{n: 6}, 0, 29, []string{"0", "5", "10", "15", "20", "25"}},
+		{"steps", plotNiceTicks{n: 6, integer: true}, 0, 29, []string{"0", "5", "10", "15", "20", "25"}},
+		{"few steps", plotNiceTicks{n: 6, integer: true}, -1, 1, []string{"-1", "0", "1"}},
+		{"a few more steps", plotNiceTicks{n: 7, integer: true}, 0, 12, []string{"0", "2", "4", "6", "8", "10", "12"}},
 		{"loss", plotNiceTicks{n: 5}, 0.07, 2.39, []string{"0.5", "1.0", "1.5", "2.0"}},
 		{"negative", plotNiceTicks{n: 5}, -1, 1, []string{"-1.0", "-0.5", "0", "0.5", "1.0"}},
 		{"big", plotNiceTicks{n: 3}, 0, 4e7, []string{"0", "2e+07", "4e+07"}},
