@@ -470,3 +470,38 @@ func TestPlotYLabel(t *testing.T) {
 		require.Equal(t, c.want, plotYLabel(c.keys), c.keys)
 	}
 }
+
+// Long curves are preselected by min/max buckets before the method runs:
+// at most n points come out, the ends and every spike survive, and a
+// curve that fits is handed to the method whole.
+func TestPlotDownsample(t *testing.T) {
+	const n = 200
+	pts := make([]plotPoint, 100000)
+	for i := range pts {
+		pts[i] = plotPoint{int64(i), math.Sin(float64(i) / 1000)}
+	}
+	pts[31337].v, pts[77777].v = 50, -50 // spikes
+	for _, m := range []downsample.Method{downsample.LTTB, downsample.MinMax} {
+		got := plotDownsample(pts, m, n)
+		require.LessOrEqual(t, len(got), n)
+		require.Greater(t, len(got), n/2)
+		steps := map[int64]bool{}
+		for i, p := range got {
+			steps[p.Step] = true
+			if i > 0 {
+				require.Less(t, got[i-1].Step, p.Step)
+			}
+		}
+		require.True(t, steps[31337] && steps[77777], "spikes kept (method %d)", m)
+		if m == downsample.LTTB {
+			require.True(t, steps[0] && steps[99999], "ends kept")
+		}
+	}
+	short := pts[:3*n]
+	h := make([]entities.Metric, len(short))
+	for i, p := range short {
+		h[i] = entities.Metric{Step: p.x, Value: p.v}
+	}
+	require.Equal(t, downsample.Lttb(h, n), plotDownsample(short, downsample.LTTB, n))
+	require.Len(t, plotDownsample(pts, downsample.LTTB, 0), len(pts), "0 keeps every point")
+}
