@@ -42,7 +42,7 @@ func cmdExport(e *env, args []string) error {
 	fs.Var(&ids, "experiment-id", "export this experiment (repeatable; default: every experiment of the view)")
 	fs.Var(&names, "experiment-name", "export the experiment of this name (repeatable)")
 	view := fs.viewFlag()
-	force := fs.Bool("force", false, "write into a folder that is not empty, replacing files of the same names")
+	force := fs.Bool("force", false, "write into a folder that is not empty, replacing files of the same names (other files stay)")
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -105,7 +105,7 @@ func cmdExport(e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "Exported %d run(s) of %d experiment(s), %d metric histories (%d points) to %s\n",
 		len(runs), len(expIDs), x.nHistories, x.points, *out)
 	if warn.n > 0 {
-		fmt.Fprintf(e.stderr, "mlruns: %d broken entit(ies) left out of the export; run 'mlruns fsck' to see what is damaged\n", warn.n)
+		fmt.Fprintf(e.stderr, "mlruns: %d warning(s) above: what they name is not in the export; run 'mlruns fsck' to see what is damaged\n", warn.n)
 	}
 	return nil
 }
@@ -340,7 +340,7 @@ func (h *exportWarnings) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	b.WriteString(strings.TrimPrefix(r.Message, "mlruns: "))
 	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		fmt.Fprintf(&b, " %s=%s", a.Key, strings.TrimPrefix(a.Value.String(), "mlruns: "))
 		return true
 	})
 	_, err := fmt.Fprintf(h.w, "mlruns: warning: %s\n", strings.ReplaceAll(b.String(), "\n", " "))

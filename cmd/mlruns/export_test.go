@@ -435,7 +435,7 @@ func TestExport_BrokenRunWarns(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, stdout, "Exported 2 run(s)")
 	require.Contains(t, stderr, "mlruns: warning: skipping broken entity")
-	require.Contains(t, stderr, "1 broken entit(ies) left out of the export; run 'mlruns fsck'")
+	require.Contains(t, stderr, "1 warning(s) above: what they name is not in the export; run 'mlruns fsck'")
 }
 
 // Python reads the CSV export back to what MLflow itself reads from the
