@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -40,7 +41,48 @@ func (s *Store) LogMetric(runID string, m entities.Metric) error {
 	if err := validate.Metric(m); err != nil {
 		return err
 	}
-	return s.logValidated(context.Background(), runID, []entities.Metric{m}, nil, nil)
+	if m.ModelID == "" {
+		return s.logOneMetric(runID, m)
+	}
+	return s.logValidated(context.Background(), runID, []entities.Metric{m}, nil, nil, false)
+}
+
+// lineBufs recycles the buffers single points are formatted into.
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 128); return &b }}
+
+// logOneMetric is LogMetric's path for a run metric (no model): the same
+// checks and write as logValidated without its grouping and undo log,
+// which a single append does not need (a failed append is undone in
+// appendHeld). It allocates only the file path.
+func (s *Store) logOneMetric(runID string, m entities.Metric) error {
+	for {
+		dir, info, viaFd, err := s.runForMetrics(runID)
+		if err != nil {
+			return err
+		}
+		if err := activeRun(info); err != nil {
+			return err
+		}
+		if err := checkKey(m.Key); err != nil {
+			return err
+		}
+		path := dir + string(filepath.Separator) + layout.MetricsDir + string(filepath.Separator) + filepath.FromSlash(m.Key)
+		var verify func() error
+		if viaFd {
+			// dir is known through meta.yaml's descriptor only: check it
+			// by path before a file is opened there
+			verify = func() error { return s.verifyRunDir(runID, dir) }
+		}
+		bp := lineBufs.Get().(*[]byte)
+		*bp = layout.AppendMetricLine((*bp)[:0], m)
+		err = s.appendFileUndo(nil, path, *bp, verify)
+		lineBufs.Put(bp)
+		if errors.Is(err, errRunMoved) {
+			s.runInfos.Delete(runID) // look the run up again by path
+			continue
+		}
+		return err
+	}
 }
 
 // LogParam logs a param. Params are immutable: logging another value for
@@ -53,7 +95,7 @@ func (s *Store) LogParam(runID, key, value string) error {
 	if err != nil {
 		return err
 	}
-	return s.logValidated(context.Background(), runID, nil, []entities.Param{p}, nil)
+	return s.logValidated(context.Background(), runID, nil, []entities.Param{p}, nil, false)
 }
 
 // SetTag sets a run tag; setting mlflow.runName also renames the run.
@@ -135,22 +177,41 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []entities.M
 	if err != nil {
 		return err
 	}
-	dir, info, err := s.activeRunDir(runID)
-	if err != nil {
-		return err
-	}
 	// Like FileStore.log_batch, failures past the run lookup are
 	// INTERNAL_ERROR (their kind is kept for errors.Is).
-	return errs.Internal(s.writeBatch(ctx, dir, info, metrics, params, tags))
+	return s.logValidated(ctx, runID, metrics, params, tags, true)
 }
 
 // logValidated writes validated metrics, params and tags to an active run.
-func (s *Store) logValidated(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
+// internal marks write failures INTERNAL_ERROR (log_batch's code).
+func (s *Store) logValidated(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag, internal bool) error {
 	dir, info, err := s.activeRunDir(runID)
 	if err != nil {
 		return err
 	}
-	return s.writeBatch(ctx, dir, info, metrics, params, tags)
+	err = s.writeBatch(ctx, dir, info, metrics, params, tags)
+	if internal {
+		return errs.Internal(err)
+	}
+	return err
+}
+
+func checkMetricKeys(metrics []entities.Metric) error {
+	okKey := ""
+	for _, m := range metrics {
+		if m.Key != okKey || okKey == "" {
+			if err := checkKey(m.Key); err != nil {
+				return err
+			}
+			okKey = m.Key
+		}
+		if m.ModelID != "" {
+			if err := checkID("model_id", m.ModelID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // writeBatch writes to the run in dir: params (after checking them all),
@@ -175,15 +236,8 @@ func isKeyCollision(err error) bool {
 }
 
 func (s *Store) writeBatchUndo(ctx context.Context, u *undoLog, dir string, info entities.RunInfo, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
-	for _, m := range metrics {
-		if err := checkKey(m.Key); err != nil {
-			return err
-		}
-		if m.ModelID != "" {
-			if err := checkID("model_id", m.ModelID); err != nil {
-				return err
-			}
-		}
+	if err := checkMetricKeys(metrics); err != nil {
+		return err
 	}
 	if len(params) > 0 {
 		if err := s.logParams(ctx, u, dir, info.RunID, params); err != nil {
@@ -212,13 +266,24 @@ func (s *Store) writeBatchUndo(ctx context.Context, u *undoLog, dir string, info
 // holding the run lock so two Go writers cannot both "win" a key.
 func (s *Store) logParams(ctx context.Context, u *undoLog, dir, runID string, params []entities.Param) error {
 	return withDirLock(ctx, dir, func() error {
-		for _, p := range params {
+		for i, p := range params {
 			if err := checkKey(p.Key); err != nil {
 				return err
 			}
 			old, err := os.ReadFile(filepath.Join(dir, layout.ParamsDir, filepath.FromSlash(p.Key)))
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
+			}
+			if isKeyCollision(err) {
+				// Python checks and writes param by param, so the params
+				// before a key that collides with a folder or file ("a"
+				// vs "a/b") are written when it fails; so are ours.
+				for _, q := range params[:i] {
+					if werr := s.writeRunKeyFileUndo(u, dir, layout.ParamsDir, q.Key, q.Value); werr != nil {
+						return werr
+					}
+				}
+				return fmt.Errorf("filestore: read param: %w", err)
 			}
 			if err != nil {
 				return fmt.Errorf("filestore: read param: %w", err)
@@ -272,31 +337,41 @@ func (s *Store) appendMetrics(u *undoLog, runDir string, info entities.RunInfo, 
 		path string
 		buf  []byte
 	}
-	var order []string
-	groups := map[string]*group{}
-	add := func(path string, line func([]byte) []byte) {
-		g, ok := groups[path]
-		if !ok {
-			g = &group{path: path}
-			groups[path] = g
-			order = append(order, path)
+	var groups []group
+	index := map[string]int{} // run metric key, or NUL model id NUL key
+	last, lastIdx := "", -1   // batches are mostly runs of one key
+	sep := string(filepath.Separator)
+	for i := range metrics {
+		m := &metrics[i]
+		g := lastIdx
+		if g < 0 || m.Key != last {
+			var ok bool
+			if g, ok = index[m.Key]; !ok {
+				g = len(groups)
+				index[m.Key] = g
+				var buf []byte
+				if len(groups) == 0 {
+					buf = make([]byte, 0, 28*len(metrics)) // typical line length: one key grows no further
+				}
+				groups = append(groups, group{path: runDir + sep + layout.MetricsDir + sep + filepath.FromSlash(m.Key), buf: buf})
+			}
+			last, lastIdx = m.Key, g
 		}
-		g.buf = line(g.buf)
-	}
-	for _, m := range metrics {
-		m := m
-		add(filepath.Join(runDir, layout.MetricsDir, filepath.FromSlash(m.Key)), func(b []byte) []byte {
-			return layout.AppendMetricLine(b, m)
-		})
+		groups[g].buf = layout.AppendMetricLine(groups[g].buf, *m)
 		if m.ModelID != "" {
-			modelDir := filepath.Join(filepath.Dir(runDir), layout.ModelsDir, m.ModelID)
-			add(filepath.Join(modelDir, layout.MetricsDir, filepath.FromSlash(m.Key)), func(b []byte) []byte {
-				return layout.AppendModelMetricLine(b, m, info.RunID)
-			})
+			mk := "\x00" + m.ModelID + "\x00" + m.Key
+			mg, ok := index[mk]
+			if !ok {
+				mg = len(groups)
+				index[mk] = mg
+				modelDir := filepath.Join(filepath.Dir(runDir), layout.ModelsDir, m.ModelID)
+				groups = append(groups, group{path: filepath.Join(modelDir, layout.MetricsDir, filepath.FromSlash(m.Key))})
+			}
+			groups[mg].buf = layout.AppendModelMetricLine(groups[mg].buf, *m, info.RunID)
 		}
 	}
-	for _, p := range order {
-		if err := s.appendFileUndo(u, p, groups[p].buf); err != nil {
+	for _, g := range groups {
+		if err := s.appendFileUndo(u, g.path, g.buf, nil); err != nil {
 			return err
 		}
 	}
@@ -312,17 +387,81 @@ func (s *Store) appendMetrics(u *undoLog, runDir string, info entities.RunInfo, 
 // Python's reader). An error from the final close is returned with the data
 // in place. The last path component is never followed if it is a symlink.
 func (s *Store) appendFile(path string, data []byte) error {
-	return s.appendFileUndo(nil, path, data)
+	return s.appendFileUndo(nil, path, data, nil)
 }
 
-func (s *Store) appendFileUndo(u *undoLog, path string, data []byte) error {
+// verify, when set, is called before the file is opened by path (no
+// descriptor held, or the held one lost its name); its error is returned
+// with nothing written.
+func (s *Store) appendFileUndo(u *undoLog, path string, data []byte, verify func() error) error {
+	for attempt := 0; ; attempt++ {
+		hf, err := s.holdForAppend(path, verify)
+		if err != nil {
+			return err
+		}
+		retry, err := s.appendHeld(u, hf, data)
+		s.held.release(hf)
+		if !retry {
+			return err
+		}
+		if attempt == 100 {
+			return fmt.Errorf("filestore: open %s: file keeps being replaced", path)
+		}
+	}
+}
+
+// holdForAppend returns the held descriptor of path, opening (and
+// creating) the file when none is held. Folders are made and confined
+// only then: later appends write through the descriptor.
+func (s *Store) holdForAppend(path string, verify func() error) (*heldFile, error) {
+	if hf := s.held.acquire(path); hf != nil {
+		return hf, nil
+	}
+	if verify != nil {
+		if err := verify(); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.mkdirs(filepath.Dir(path)); err != nil {
-		return err
+		return nil, err
 	}
-	f, size, err := s.openLocked(path, os.O_CREATE)
+	f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND|unix.O_NOFOLLOW|os.O_CREATE, 0o666)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("filestore: open %s: %w", path, err)
 	}
+	return s.held.add(path, f), nil
+}
+
+// appendHeld appends data through hf under its flock. retry is true when
+// the file lost its name (removed, or replaced by a rename) since it was
+// opened: hf is dropped and the caller opens the path again.
+func (s *Store) appendHeld(u *undoLog, hf *heldFile, data []byte) (retry bool, err error) {
+	hf.mu.Lock()
+	defer hf.mu.Unlock()
+	f, path := hf.f, hf.path
+	fd := int(f.Fd())
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		s.held.drop(hf)
+		return false, fmt.Errorf("filestore: lock %s: %w", path, err)
+	}
+	defer unix.Flock(fd, unix.LOCK_UN)
+	sig, linked, err := fstatSig(f)
+	if err != nil {
+		s.held.drop(hf)
+		s.removeIfEmptyLocked(f, path)
+		return false, fmt.Errorf("filestore: stat %s: %w", path, err)
+	}
+	if !linked {
+		s.held.drop(hf)
+		return true, nil
+	}
+	size := sig.size
 	n, err := f.Write(data)
 	if err == nil && n < len(data) {
 		err = fmt.Errorf("short write (%d of %d bytes)", n, len(data))
@@ -331,20 +470,24 @@ func (s *Store) appendFileUndo(u *undoLog, path string, data []byte) error {
 		err = f.Sync()
 	}
 	if err != nil {
-		err = s.undoAppendLocked(f, path, size, fmt.Errorf("filestore: append %s: %w", path, err))
-		f.Close()
-		return err
+		if size == 0 {
+			s.held.drop(hf) // undo removes the file
+		}
+		return false, s.undoAppendLocked(f, path, size, fmt.Errorf("filestore: append %s: %w", path, err))
 	}
 	end := size + int64(len(data))
 	u.add(func() error { return s.truncateAppend(path, size, end) })
-	if err := f.Close(); err != nil {
-		return err
-	}
 	if s.durable && size == 0 {
 		// A new file: its folder entry must be durable too.
-		return s.syncDir(filepath.Dir(path))
+		return false, s.syncDir(filepath.Dir(path))
 	}
-	return nil
+	return false, nil
+}
+
+// Close releases the metric files the store holds open for appending.
+// The store stays usable; later appends open files again.
+func (s *Store) Close() error {
+	return s.held.closeAll()
 }
 
 // openLocked opens path for appending and takes its flock, making sure the
@@ -387,11 +530,9 @@ func (s *Store) openLocked(path string, create int) (vfs.File, int64, error) {
 	}
 }
 
-// dropEmptyLocked closes f, whose flock is held, after an error; if the
-// file at path is f and empty (we may just have created it), it is
-// removed first: an empty metric file breaks Python's reader.
-func (s *Store) dropEmptyLocked(f vfs.File, path string) {
-	defer f.Close()
+// removeIfEmptyLocked removes path if it is f (whose flock is held) and
+// empty: an empty metric file breaks Python's reader.
+func (s *Store) removeIfEmptyLocked(f vfs.File, path string) {
 	var st unix.Stat_t
 	if unix.Fstat(int(f.Fd()), &st) != nil || st.Size != 0 {
 		return
@@ -403,6 +544,14 @@ func (s *Store) dropEmptyLocked(f vfs.File, path string) {
 	if ps, ok := pi.Sys().(*syscall.Stat_t); ok && ps.Ino == st.Ino && ps.Dev == st.Dev {
 		s.fs.Remove(path)
 	}
+}
+
+// dropEmptyLocked closes f, whose flock is held, after an error; if the
+// file at path is f and empty (we may just have created it), it is
+// removed first: an empty metric file breaks Python's reader.
+func (s *Store) dropEmptyLocked(f vfs.File, path string) {
+	defer f.Close()
+	s.removeIfEmptyLocked(f, path)
 }
 
 // undoAppendLocked puts a file whose flock f holds back to size, removing

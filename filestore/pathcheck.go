@@ -32,7 +32,7 @@ func checkID(field, id string) error {
 }
 
 func checkComponents(field, name string) error {
-	for _, c := range strings.Split(name, "/") {
+	for c := range strings.SplitSeq(name, "/") {
 		if len(c) > nameMax {
 			return errs.New(errs.ErrInternal, fmt.Sprintf(
 				"%s %.40q... has a path component of %d bytes; the file system allows %d", field, name, len(c), nameMax))

@@ -67,6 +67,8 @@ type Store struct {
 	// runInfos caches run id -> *cachedRun for the logging paths; see
 	// hotpath.go.
 	runInfos sync.Map
+	// held keeps recently appended metric files open; see heldfiles.go.
+	held heldFiles
 }
 
 // Open opens the store at root (a path or a file: URI), creating it as

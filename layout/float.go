@@ -207,6 +207,11 @@ func parseFloatFast(b []byte) (float64, bool) {
 		}
 		return f, true
 	}
+	if nd <= 19 { // mant did not overflow
+		if f, ok := lemire(mant, exp, neg); ok {
+			return f, true
+		}
+	}
 	// The syntax is a plain decimal, so strconv can only report ErrRange,
 	// with the ±Inf/±0 that Python returns too. strconv copies its input
 	// into errors, so the unsafe view does not outlive this call.

@@ -185,7 +185,7 @@ func CheckKey(key string) error {
 	if key == "" || strings.HasPrefix(key, "/") || strings.ContainsRune(key, 0) {
 		return fmt.Errorf("%w: key %q cannot be a file name", errs.ErrInvalidPath, key)
 	}
-	for _, el := range strings.Split(key, "/") {
+	for el := range strings.SplitSeq(key, "/") {
 		if el == "" || el == "." || el == ".." {
 			return fmt.Errorf("%w: key %q cannot be a file name", errs.ErrInvalidPath, key)
 		}

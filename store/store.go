@@ -18,6 +18,10 @@ import (
 
 // Store is a tracking store.
 type Store interface {
+	// Close releases what the store holds (open files, connections). The
+	// store stays usable; it may acquire them again.
+	Close() error
+
 	// Experiments.
 	CreateExperiment(ctx context.Context, name, artifactLocation string, tags []entities.ExperimentTag) (string, error)
 	GetExperiment(id string) (entities.Experiment, error)

@@ -32,7 +32,12 @@ func Batch(metrics []entities.Metric, params []entities.Param, tags []entities.R
 //     then the total;
 //  3. duplicate param keys (_validate_param_keys_unique).
 func LogBatch(metrics []entities.Metric, params []entities.Param, tags []entities.RunTag, truncate bool) ([]entities.Param, []entities.RunTag, error) {
+	okKey := "" // the last key that passed; batches repeat keys
 	for i, m := range metrics {
+		if m.Timestamp >= 0 && m.Key != "" && (m.Key == okKey || metricKeyOK(m.Key)) {
+			okKey = m.Key
+			continue // valid: skip building the field path of an error
+		}
 		if err := metric("metrics["+strconv.Itoa(i)+"]", m); err != nil {
 			return nil, nil, err
 		}

@@ -88,8 +88,33 @@ func keyName(field, key string, windows bool) error {
 // pathNotUnique is validation.py's path_not_unique: the name must survive
 // posixpath.normpath unchanged and stay relative and inside its folder.
 func pathNotUnique(name string) bool {
+	if plainPath(name) {
+		return false // normpath(name) == name; skips its allocations
+	}
 	n := normpath(name)
 	return n != name || n == "." || strings.HasPrefix(n, "..") || strings.HasPrefix(n, "/")
+}
+
+// plainPath reports whether normpath leaves name unchanged and it is
+// neither "." nor rooted nor starting with "..": a non-empty name without a leading or
+// trailing "/", "//", and "." or ".." components.
+func plainPath(name string) bool {
+	if name == "" || strings.HasPrefix(name, "..") || name[0] == '/' || name[len(name)-1] == '/' || strings.Contains(name, "//") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] == '.' && (i == 0 || name[i-1] == '/') {
+			// a component starting with '.': "." and ".." are not plain
+			j := i + 1
+			if j < len(name) && name[j] == '.' {
+				j++
+			}
+			if j == len(name) || name[j] == '/' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // normpath is Python's posixpath.normpath (CPython 3.11, rule for rule). It

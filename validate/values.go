@@ -56,6 +56,17 @@ func exceedsMaximumLength(entity string, limit int) string {
 // not None), which float64 and int64 always are; NaN and ±Inf are accepted.
 func Metric(m entities.Metric) error { return metric("", m) }
 
+// metricKeyOK reports whether metric() accepts key (given a valid
+// timestamp), without building error strings.
+func metricKeyOK(key string) bool {
+	for _, r := range key {
+		if !keyRune(r, false) {
+			return false
+		}
+	}
+	return !pathNotUnique(key) && utf8.RuneCountInString(key) <= MaxKeyLength
+}
+
 func metric(path string, m entities.Metric) error {
 	if err := keyName(join(path, "name"), m.Key, false); err != nil {
 		return err

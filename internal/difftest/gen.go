@@ -3,8 +3,10 @@ package difftest
 import (
 	"fmt"
 	"github.com/mlruns-go/mlruns/validate"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -197,7 +199,7 @@ func (g *gen) modelID() string {
 func (g *gen) step() {
 	// Start with an experiment and a few runs.
 	if g.exps < 2 {
-		g.add(Op{Op: OpCreateExperiment, Name: g.expName(), Tags: g.kvs(g.r.IntN(3), g.value)})
+		g.add(Op{Op: OpCreateExperiment, Name: g.expName(), Tags: noCollisions(g.kvs(g.r.IntN(3), g.value))})
 		g.exps++
 		return
 	}
@@ -259,7 +261,7 @@ func (g *gen) step() {
 	case w < 71:
 		g.add(Op{Op: OpRestoreRun, Run: g.runRef()})
 	case w < 74:
-		g.add(Op{Op: OpCreateExperiment, Name: g.expName(), Tags: g.kvs(g.r.IntN(3), g.value)})
+		g.add(Op{Op: OpCreateExperiment, Name: g.expName(), Tags: noCollisions(g.kvs(g.r.IntN(3), g.value))})
 		g.exps++
 	case w < 76:
 		g.add(Op{Op: OpRenameExperiment, Exp: g.expRef(), Name: g.expName()})
@@ -308,10 +310,11 @@ func (g *gen) params(r, n int) []KV {
 		if r < len(g.runs) {
 			pr := g.runs[r].params
 			if len(pr) > 0 && g.chance(0.3) {
-				for k, v := range pr {
-					kv = KV{Key: k, Value: v}
-					break
-				}
+				// a logged key picked by the seed: ranging over the map
+				// would make the workload differ from run to run
+				keys := slices.Sorted(maps.Keys(pr))
+				k := keys[g.r.IntN(len(keys))]
+				kv = KV{Key: k, Value: pr[k]}
 				if g.chance(0.3) {
 					kv.Value += " changed"
 				}
@@ -320,6 +323,30 @@ func (g *gen) params(r, n int) []KV {
 			}
 		}
 		out = append(out, kv)
+	}
+	return out
+}
+
+// collides reports whether key and a key in kvs are a file and a folder
+// of one path ("a" and "a/b").
+func collides(kvs []KV, key string) bool {
+	for _, kv := range kvs {
+		if strings.HasPrefix(key, kv.Key+"/") || strings.HasPrefix(kv.Key, key+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// noCollisions drops the keys that collide with an earlier one as paths:
+// create_experiment, like create_run, writes nothing on such a key where
+// Python leaves a half-made experiment (deliberate, as for bad keys).
+func noCollisions(kvs []KV) []KV {
+	var out []KV
+	for _, kv := range kvs {
+		if !collides(out, kv.Key) {
+			out = append(out, kv)
+		}
 	}
 	return out
 }
@@ -343,8 +370,11 @@ func (g *gen) createRun() {
 	// half-made run behind (meta.yaml, folders, the tags before it) while we
 	// validate first and write nothing (deliberate; TestStore_CreateRun_Name
 	// covers the error). Bad keys are exercised through set_tag instead.
+	// The same holds for two keys of one run that collide as paths ("loss"
+	// and "loss/train": a file and a folder); set_tag and log_batch cover
+	// those.
 	for _, kv := range g.kvs(g.r.IntN(3), g.value) {
-		if validate.TagName(kv.Key) == nil {
+		if validate.TagName(kv.Key) == nil && !collides(op.Tags, kv.Key) {
 			op.Tags = append(op.Tags, kv)
 		}
 	}

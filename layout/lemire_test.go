@@ -1,0 +1,72 @@
+package layout
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// The Lemire path of parseFloatFast against strconv.ParseFloat (correctly
+// rounded) on reprs of random doubles and on random decimal strings of up
+// to 19 digits, which include halfway and near-halfway cases.
+func TestParseFloatFast_Lemire(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func(s string) {
+		t.Helper()
+		want, err := strconv.ParseFloat(s, 64)
+		got, ok := parseFloatFast([]byte(s))
+		if !ok {
+			t.Fatalf("parseFloatFast(%q) not ok", s)
+		}
+		if err != nil && !math.IsInf(want, 0) && want != 0 {
+			t.Fatalf("strconv(%q): %v", s, err)
+		}
+		if math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("parseFloatFast(%q) = %v (%x), strconv %v (%x)", s, got, math.Float64bits(got), want, math.Float64bits(want))
+		}
+	}
+	n := 300_000
+	if testing.Short() {
+		n = 30_000
+	}
+	for range n {
+		v := math.Float64frombits(rng.Uint64())
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		check(FormatPythonFloat(v))
+		check(strconv.FormatFloat(rng.Float64()*math.Pow(10, float64(rng.IntN(40)-20)), 'g', -1, 64))
+		// random digit strings, 1-19 digits, random exponent
+		nd := 1 + rng.IntN(19)
+		b := make([]byte, 0, 32)
+		for i := range nd {
+			b = append(b, byte('0'+rng.IntN(10)))
+			if i == 0 && rng.IntN(2) == 0 {
+				b = append(b, '.')
+			}
+		}
+		b = append(b, 'e')
+		b = strconv.AppendInt(b, int64(rng.IntN(700)-350), 10)
+		check(string(b))
+	}
+	// halfway between two doubles: 2^53+1 and friends
+	for _, s := range []string{"9007199254740993", "9007199254740995", "1.00000000000000011102230246251565404236316680908203125",
+		"4.9406564584124654e-324", "2.2250738585072011e-308", "1.7976931348623157e308", "0.1", "0.3", "1e23", "8.98846567431158e307"} {
+		check(s)
+	}
+}
+
+func BenchmarkParseFloatFast(b *testing.B) {
+	in := []byte("0.0012345678901234567")[:19]
+	for b.Loop() {
+		parseFloatFast(in)
+	}
+}
+
+func BenchmarkParseFloat_Strconv(b *testing.B) {
+	in := "0.0012345678901234567"[:19]
+	for b.Loop() {
+		strconv.ParseFloat(in, 64)
+	}
+}
