@@ -1,8 +1,9 @@
 package filestore
 
 import (
-	"io"
+	"io/fs"
 	"os"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,30 +15,34 @@ import (
 // (Python writers take no locks; a reader racing one can still see half a
 // line, as Python's own readers can.)
 
-// readMetricFile reads a whole metric file under a shared flock.
+// readMetricFile reads a whole metric file under a shared flock, held for
+// the whole read and released by the close.
 func readMetricFile(p string) ([]byte, error) {
-	f, err := os.Open(p)
+	fd, err := openatRetry(unix.AT_FDCWD, p, unix.O_RDONLY)
 	if err != nil {
-		return nil, err
+		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
-	defer f.Close()
-	r := lockedReader{f}
+	defer unix.Close(fd)
+	if err := flockRetry(fd, unix.LOCK_SH); err != nil {
+		return nil, &fs.PathError{Op: "flock", Path: p, Err: err}
+	}
 	size := 0
-	if fi, err := f.Stat(); err == nil {
-		size = int(fi.Size())
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil {
+		size = int(st.Size)
 	}
-	buf := make([]byte, 0, size+512)
+	buf := make([]byte, size+512)
+	n := 0
 	for {
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
+		m, err := readRetry(fd, buf[n:])
 		if err != nil {
-			return nil, err
+			return nil, &fs.PathError{Op: "read", Path: p, Err: err}
 		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+		if m == 0 {
+			return buf[:n], nil
+		}
+		if n += m; n == len(buf) {
+			buf = slices.Grow(buf, len(buf))[:2*len(buf)]
 		}
 	}
 }

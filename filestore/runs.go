@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"golang.org/x/sys/unix"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
@@ -215,28 +216,13 @@ func (s *Store) GetRun(ctx context.Context, runID string) (entities.Run, error) 
 	return s.readRun(dir, info)
 }
 
+// readRun reads a run's latest metrics, params, tags, inputs and outputs
+// (readRunAt, relative to the working directory).
 func (s *Store) readRun(dir string, info entities.RunInfo) (entities.Run, error) {
-	run := entities.Run{Info: info}
-	var err error
-	if run.Data.Metrics, err = readLatestMetrics(dir, info.ExperimentID); err != nil {
-		return run, err
-	}
-	if run.Data.Params, err = readKeyFiles(filepath.Join(dir, layout.ParamsDir)); err != nil {
-		return run, err
-	}
-	if run.Data.Tags, err = readKeyFiles(filepath.Join(dir, layout.TagsDir)); err != nil {
-		return run, err
-	}
-	if run.Info.RunName == "" {
-		run.Info.RunName = run.Data.Tags[entities.TagRunName]
-	}
-	if run.Inputs, err = s.readInputs(dir); err != nil {
-		return run, err
-	}
-	if run.Outputs, err = s.readOutputs(dir); err != nil {
-		return run, err
-	}
-	return run, nil
+	r := getFastReader()
+	defer putFastReader(r)
+	r.eof = statfsLocal(dir)
+	return s.readRunAt(r, unix.AT_FDCWD, dir, dir, info)
 }
 
 type runInfoDir struct {

@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
@@ -17,13 +21,20 @@ import (
 )
 
 // searchWorkers bounds the goroutines that read run folders in parallel.
-// Reads are small files, so a few more workers than CPUs keep the disk
-// queue busy without flooding the scheduler.
+// Reads are small files in the page cache: the work is syscalls, which
+// need a CPU each, so more workers than CPUs only add scheduling; a few
+// more than CPUs keep a cold disk's queue busy.
 func searchWorkers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
-// runNeeds is what a query reads of each run besides meta.yaml: only the
-// metric, param and tag files the filter and order_by name, and the inputs
-// when a dataset clause is present.
+// runRef is where a run folder of a search is.
+type runRef struct {
+	base    int    // descriptor of its experiment folder, held for the search
+	name    string // its name there
+	expName string // the experiment folder's name
+	dir     string // its path, for messages and the path-based readers
+	eof     bool   // fastReader.eof for its files
+}
+
 type runNeeds struct {
 	metrics, params, tags []string
 	inputs                bool
@@ -73,7 +84,18 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 	if _, err := search.ParsePageToken(pageToken); err != nil {
 		return nil, "", err
 	}
-	var dirs []string
+	r := getFastReader()
+	defer putFastReader(r)
+	var refs []runRef
+	defer func() {
+		seen := map[int]bool{}
+		for _, ref := range refs {
+			if !seen[ref.base] {
+				seen[ref.base] = true
+				unix.Close(ref.base)
+			}
+		}
+	}()
 	for _, id := range experimentIDs {
 		expDir, _, err := s.experimentDir(id, entities.ViewAll)
 		if errors.Is(err, errs.ErrNotFound) || errors.Is(err, errs.ErrInvalidParameter) {
@@ -82,21 +104,15 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 		if err != nil {
 			return nil, "", err
 		}
-		ents, err := os.ReadDir(expDir)
+		more, err := r.listRuns(expDir)
 		if err != nil {
 			return nil, "", fmt.Errorf("filestore: search runs: %w", err)
 		}
-		for _, de := range ents {
-			d := filepath.Join(expDir, de.Name())
-			if layout.IsReservedExperimentDir(de.Name()) || !(de.IsDir() || isDir(d)) {
-				continue
-			}
-			dirs = append(dirs, d)
-		}
+		refs = append(refs, more...)
 	}
 	need := needsOf(f, order)
-	matched, err := s.scanRuns(ctx, dirs, func(dir string) (entities.Run, bool, error) {
-		run, ok, err := s.readRunPartial(dir, view, need)
+	matched, err := s.scanRuns(ctx, refs, func(r *fastReader, ref runRef) (entities.Run, bool, error) {
+		run, ok, err := s.readRunPartial(r, ref, view, need)
 		if err != nil || !ok {
 			return run, false, err
 		}
@@ -106,25 +122,27 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 		return nil, "", err
 	}
 	runs := make([]entities.Run, len(matched))
-	dirOf := make(map[string]string, len(matched))
+	refOf := make(map[string]runRef, len(matched))
 	for i, m := range matched {
 		runs[i] = m.run
-		dirOf[m.run.Info.RunID] = m.dir
+		refOf[m.run.Info.RunID] = m.ref
 	}
 	search.SortRuns(runs, order)
 	lo, hi, next, err := search.Page(len(runs), pageToken, maxResults)
 	if err != nil {
 		return nil, "", err
 	}
-	pageDirs := make([]string, 0, hi-lo)
+	// Run ids are unique among matched runs (a run's meta must name its
+	// folder and experiment), so each page run has its own folder.
+	pageRefs := make([]runRef, 0, hi-lo)
 	infos := make(map[string]entities.RunInfo, hi-lo)
 	for _, r := range runs[lo:hi] {
-		d := dirOf[r.Info.RunID]
-		pageDirs = append(pageDirs, d)
-		infos[d] = r.Info
+		pageRefs = append(pageRefs, refOf[r.Info.RunID])
+		infos[r.Info.RunID] = r.Info
 	}
-	full, err := s.scanRuns(ctx, pageDirs, func(dir string) (entities.Run, bool, error) {
-		run, err := s.readRun(dir, infos[dir])
+	full, err := s.scanRuns(ctx, pageRefs, func(r *fastReader, ref runRef) (entities.Run, bool, error) {
+		r.eof = ref.eof
+		run, err := s.readRunAt(r, ref.base, ref.name, ref.dir, infos[ref.name])
 		return run, err == nil, err
 	})
 	if err != nil {
@@ -137,55 +155,88 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 	return page, next, nil
 }
 
-type scanned struct {
-	run entities.Run
-	dir string
+// listRuns opens an experiment folder and lists the folders in it that
+// may be runs (any but the reserved ones, symlinks followed as isDir
+// does), in name order as os.ReadDir. The refs share the folder's
+// descriptor, which the caller closes.
+func (r *fastReader) listRuns(expDir string) ([]runRef, error) {
+	fd, err := openDir(unix.AT_FDCWD, expDir, true)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: expDir, Err: err}
+	}
+	ents, err := r.list(fd)
+	if err != nil {
+		unix.Close(fd)
+		return nil, &fs.PathError{Op: "readdirent", Path: expDir, Err: err}
+	}
+	slices.SortFunc(ents, func(a, b dirent) int { return strings.Compare(a.name, b.name) })
+	local := localFS(fd)
+	expName := filepath.Base(expDir)
+	refs := make([]runRef, 0, len(ents))
+	for _, e := range ents {
+		if layout.IsReservedExperimentDir(e.name) {
+			continue
+		}
+		ref := runRef{base: fd, name: e.name, expName: expName, dir: filepath.Join(expDir, e.name), eof: local}
+		if e.typ != unix.DT_DIR {
+			var st unix.Stat_t
+			if unix.Fstatat(fd, e.name, &st, 0) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				continue
+			}
+			ref.eof = statfsLocal(ref.dir) // a symlink may lead to another file system
+		}
+		refs = append(refs, ref)
+	}
+	if len(refs) == 0 {
+		unix.Close(fd)
+	}
+	return refs, nil
 }
 
-// scanRuns applies read to every folder with a bounded pool of workers
-// and returns the runs it kept, in folder order. It stops at the first
-// context cancellation.
-func (s *Store) scanRuns(ctx context.Context, dirs []string, read func(dir string) (entities.Run, bool, error)) ([]scanned, error) {
+type scanned struct {
+	run entities.Run
+	ref runRef
+}
+
+// scanRuns applies read to every run folder with a bounded pool of
+// workers, each with its own fastReader, and returns the runs it kept, in
+// folder order. It stops at a context cancellation.
+func (s *Store) scanRuns(ctx context.Context, refs []runRef, read func(r *fastReader, ref runRef) (entities.Run, bool, error)) ([]scanned, error) {
 	type result struct {
 		run entities.Run
 		ok  bool
 	}
-	results := make([]result, len(dirs))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan int)
+	results := make([]result, len(refs))
+	var next atomic.Int64 // the next folder to read: no channel hand-off per run
 	var wg sync.WaitGroup
-	for w := 0; w < min(searchWorkers(), len(dirs)); w++ {
+	for w := 0; w < min(searchWorkers(), len(refs)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range jobs {
-				run, ok, err := read(dirs[i])
+			r := getFastReader()
+			defer putFastReader(r)
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(refs) {
+					return
+				}
+				run, ok, err := read(r, refs[i])
 				if err != nil {
-					s.skip(dirs[i], err)
+					s.skip(refs[i].dir, err)
 					continue
 				}
 				results[i] = result{run, ok}
 			}
 		}()
 	}
-feed:
-	for i := range dirs {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(jobs)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var out []scanned
-	for i, r := range results {
-		if r.ok {
-			out = append(out, scanned{r.run, dirs[i]})
+	for i, res := range results {
+		if res.ok {
+			out = append(out, scanned{res.run, refs[i]})
 		}
 	}
 	return out, nil
@@ -194,8 +245,9 @@ feed:
 // readRunPartial reads a run folder's meta.yaml and, when the run is in
 // the view, the parts of its data a query needs. ok is false for folders
 // that are not runs and runs outside the view.
-func (s *Store) readRunPartial(dir string, view entities.ViewType, need runNeeds) (entities.Run, bool, error) {
-	info, err := readRunInfoFast(dir)
+func (s *Store) readRunPartial(r *fastReader, ref runRef, view entities.ViewType, need runNeeds) (entities.Run, bool, error) {
+	r.eof = ref.eof
+	info, err := r.runInfo(ref)
 	if errors.Is(err, errs.ErrNotFound) {
 		return entities.Run{}, false, nil // no meta.yaml: not a run
 	}
@@ -211,7 +263,7 @@ func (s *Store) readRunPartial(dir string, view entities.ViewType, need runNeeds
 		Tags:    make(map[string]string, len(need.tags)),
 	}}
 	for _, k := range need.metrics {
-		m, ok, err := readLatestMetric(dir, k)
+		m, ok, err := r.latestMetric(ref, k)
 		if err != nil {
 			return run, false, err
 		}
@@ -219,89 +271,78 @@ func (s *Store) readRunPartial(dir string, view entities.ViewType, need runNeeds
 			run.Data.Metrics[k] = m
 		}
 	}
-	if err := readNamedKeys(dir, layout.ParamsDir, need.params, run.Data.Params); err != nil {
+	if err := r.namedKeys(ref, layout.ParamsDir, need.params, run.Data.Params); err != nil {
 		return run, false, err
 	}
-	if err := readNamedKeys(dir, layout.TagsDir, need.tags, run.Data.Tags); err != nil {
+	if err := r.namedKeys(ref, layout.TagsDir, need.tags, run.Data.Tags); err != nil {
 		return run, false, err
 	}
 	if run.Info.RunName == "" {
-		if v, err := os.ReadFile(filepath.Join(dir, layout.TagsDir, entities.TagRunName)); err == nil {
+		if v, err := r.readFile(ref.base, ref.name+"/"+layout.TagsDir+"/"+entities.TagRunName, false); err == nil {
 			run.Info.RunName = string(v)
 		}
 	}
 	if need.inputs {
-		if run.Inputs, err = s.readInputs(dir); err != nil {
+		if run.Inputs, err = s.readInputsAt(r, ref.base, ref.name, ref.dir); err != nil {
 			return run, false, err
 		}
 	}
 	return run, true, nil
 }
 
-// keyPath returns the file of a key under a run's sub folder, or "" when
-// the key cannot name a file there (such a key was never logged).
-func keyPath(dir, sub, key string) string {
+// keyRel returns the file of a key under a run's sub folder, relative to
+// the run's experiment folder, or "" when the key cannot name a file there
+// (such a key was never logged).
+func keyRel(ref runRef, sub, key string) string {
 	if checkKey(key) != nil {
 		return ""
 	}
-	return filepath.Join(dir, sub, filepath.FromSlash(key))
+	return ref.name + "/" + sub + "/" + key
 }
 
-// readNamedKeys reads the param or tag files of the given keys into out;
+// namedKeys reads the param or tag files of the given keys into out;
 // missing keys are left out.
-func readNamedKeys(dir, sub string, keys []string, out map[string]string) error {
+func (r *fastReader) namedKeys(ref runRef, sub string, keys []string, out map[string]string) error {
 	for _, k := range keys {
-		p := keyPath(dir, sub, k)
-		if p == "" {
+		rel := keyRel(ref, sub, k)
+		if rel == "" {
 			continue
 		}
-		data, err := os.ReadFile(p)
+		data, err := r.readFile(ref.base, rel, false)
 		if err != nil {
-			if isAbsent(err) {
+			if absent(ref.base, rel, err) {
 				continue
 			}
-			return fmt.Errorf("filestore: read %s: %w", p, err)
+			p := filepath.Join(ref.dir, sub, k)
+			return fmt.Errorf("filestore: read %s: %w", p, readErr(p, err))
 		}
 		out[k] = string(data)
 	}
 	return nil
 }
 
-// isAbsent reports errors that mean "no such key": the file is missing, or
-// the name is a folder of longer keys (a/b makes folder a).
-func isAbsent(err error) bool {
-	var pe *fs.PathError
-	return errors.Is(err, fs.ErrNotExist) || (errors.As(err, &pe) && isDirErr(pe))
-}
-
-func isDirErr(pe *fs.PathError) bool {
-	fi, err := os.Stat(pe.Path)
-	return err == nil && fi.IsDir()
-}
-
-// readLatestMetric reads one metric file and keeps its latest value by
+// latestMetric reads one metric file and keeps its latest value by
 // MLflow's rule without building the history; ok is false when the key was
 // never logged (or its file is empty, which MLflow's get_run also leaves
-// out). Run metric files are read whole: they are small next to the 64 KiB
-// a streaming scanner would allocate per file.
-func readLatestMetric(dir, key string) (entities.Metric, bool, error) {
-	p := keyPath(dir, layout.MetricsDir, key)
-	if p == "" {
+// out).
+func (r *fastReader) latestMetric(ref runRef, key string) (entities.Metric, bool, error) {
+	rel := keyRel(ref, layout.MetricsDir, key)
+	if rel == "" {
 		return entities.Metric{}, false, nil
 	}
-	data, err := readMetricFile(p)
+	data, err := r.readFile(ref.base, rel, true)
 	if err != nil {
-		if isAbsent(err) {
+		if absent(ref.base, rel, err) {
 			return entities.Metric{}, false, nil
 		}
-		return entities.Metric{}, false, fmt.Errorf("filestore: read metric: %w", err)
+		return entities.Metric{}, false, fmt.Errorf("filestore: read metric: %w", readErr(filepath.Join(ref.dir, layout.MetricsDir, key), err))
 	}
 	if len(data) == 0 {
 		return entities.Metric{}, false, nil
 	}
 	m, err := layout.DecodeLatestMetric(key, data)
 	if err != nil {
-		return entities.Metric{}, false, withMetricPath(err, p, "")
+		return entities.Metric{}, false, withMetricPath(err, filepath.Join(ref.dir, layout.MetricsDir, key), "")
 	}
 	return m, true, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -16,28 +15,24 @@ import (
 	"github.com/mlruns-go/mlruns/layout"
 )
 
-// readRunInfoFast is readRunInfo for scans over many runs. Searching spends
-// most of its time decoding run meta.yaml files, and nearly all of them are
+// runInfo is readRunInfo for scans over many runs. Searching spends much
+// of its CPU time decoding run meta.yaml files, and nearly all of them are
 // in the one flat shape MLflow writes (key: scalar per line), which
 // fastRunMeta reads directly. Anything else - quoting it does not handle,
 // folded lines, unknown keys, values a YAML resolver could read as numbers,
-// booleans or null - goes to the full decoder, so the result is always the
-// one layout.DecodeRunMeta gives.
-func readRunInfoFast(runDir string) (entities.RunInfo, error) {
-	metaPath := filepath.Join(runDir, layout.MetaFile)
-	data, err := os.ReadFile(metaPath)
+// booleans or null, ids that do not match the folders - goes to
+// readRunInfo, so the result is always the one it gives.
+func (r *fastReader) runInfo(ref runRef) (entities.RunInfo, error) {
+	data, err := r.readFile(ref.base, ref.name+"/"+layout.MetaFile, false)
 	if errors.Is(err, fs.ErrNotExist) {
-		return entities.RunInfo{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Run folder %s has no meta.yaml", runDir))
+		return entities.RunInfo{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Run folder %s has no meta.yaml", ref.dir))
 	}
 	if err != nil {
-		return entities.RunInfo{}, fmt.Errorf("filestore: read run meta: %w", err)
+		return entities.RunInfo{}, fmt.Errorf("filestore: read run meta: %w", readErr(filepath.Join(ref.dir, layout.MetaFile), err))
 	}
 	info, ok := fastRunMeta(data)
-	if !ok {
-		return readRunInfo(runDir)
-	}
-	if info.ExperimentID != filepath.Base(filepath.Dir(runDir)) || info.RunID != filepath.Base(runDir) {
-		return readRunInfo(runDir) // let the full path report it
+	if !ok || info.ExperimentID != ref.expName || info.RunID != ref.name {
+		return readRunInfo(ref.dir)
 	}
 	return info, nil
 }

@@ -1,0 +1,449 @@
+package filestore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/layout"
+)
+
+// Searching and reading whole runs is bound by syscalls, not by parsing:
+// a run is dozens of files of a few hundred bytes. os.ReadFile spends six
+// syscalls on each (openat, fstat, epoll_ctl, read, read, close) and
+// os.Open plus an (*os.File).Fd per flock adds fcntls; the helpers below
+// spend three (openat, read, close), four with the shared flock of a
+// metric file, and open names relative to a held folder descriptor.
+//
+// They take the fast way only through the plain shape of a run folder.
+// Anything else (a sub-folder that is a symlink or a file, an entry that
+// cannot be read or decoded) makes them report !ok, and the caller asks
+// the path-based reader (readLatestMetrics, readKeyFiles, readInputs,
+// readOutputs), whose answer and error stay the reference. Like those,
+// they follow a symlinked file and never descend into a symlinked folder.
+
+// fastReader holds the buffers of one goroutine's reads. A slice returned
+// by readFile is valid until its next call.
+type fastReader struct {
+	buf   []byte // file contents
+	dents []byte // getdents records
+	// eof: a read(2) shorter than asked is the end of the file. True of
+	// regular files on the local file systems of localFS; elsewhere (FUSE
+	// with direct_io, say) a read may come back short, so read until 0.
+	eof bool
+}
+
+var fastReaders = sync.Pool{New: func() any {
+	return &fastReader{buf: make([]byte, 4<<10), dents: make([]byte, 8<<10)}
+}}
+
+func getFastReader() *fastReader { return fastReaders.Get().(*fastReader) }
+
+func putFastReader(r *fastReader) {
+	if cap(r.buf) > 1<<20 {
+		r.buf = make([]byte, 4<<10) // one long history must not pin its size
+	}
+	fastReaders.Put(r)
+}
+
+// localFS reports whether the folder open at fd is on a file system whose
+// regular files read(2) returns short only at the end of the file.
+func localFS(fd int) bool {
+	var st unix.Statfs_t
+	for {
+		err := unix.Fstatfs(fd, &st)
+		if err == nil {
+			return localMagic(uint32(st.Type))
+		}
+		if err != unix.EINTR {
+			return false
+		}
+	}
+}
+
+// statfsLocal is localFS for a path.
+func statfsLocal(path string) bool {
+	var st unix.Statfs_t
+	for {
+		err := unix.Statfs(path, &st)
+		if err == nil {
+			return localMagic(uint32(st.Type))
+		}
+		if err != unix.EINTR {
+			return false
+		}
+	}
+}
+
+func localMagic(typ uint32) bool {
+	switch typ {
+	case unix.EXT4_SUPER_MAGIC, unix.XFS_SUPER_MAGIC, unix.BTRFS_SUPER_MAGIC, unix.TMPFS_MAGIC,
+		unix.OVERLAYFS_SUPER_MAGIC, unix.F2FS_SUPER_MAGIC, unix.RAMFS_MAGIC,
+		0x2fc12fc1, // zfs
+		0xca451a4e: // bcachefs
+		return true
+	}
+	return false
+}
+
+func openatRetry(dirfd int, name string, flags int) (int, error) {
+	for {
+		fd, err := unix.Openat(dirfd, name, flags|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+func readRetry(fd int, p []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, p)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+// openDir opens a folder for relative opens and listing. follow false
+// refuses a symlink (ELOOP), as filepath.WalkDir does for its root.
+func openDir(dirfd int, name string, follow bool) (int, error) {
+	flags := unix.O_RDONLY | unix.O_DIRECTORY
+	if !follow {
+		flags |= unix.O_NOFOLLOW
+	}
+	return openatRetry(dirfd, name, flags)
+}
+
+// readFile reads the file name relative to dirfd (following symlinks, as
+// os.ReadFile), under a shared flock when lock is set (see readlock.go;
+// closing the descriptor releases it). Errors are bare errnos.
+func (r *fastReader) readFile(dirfd int, name string, lock bool) ([]byte, error) {
+	fd, err := openatRetry(dirfd, name, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	if lock {
+		if err := flockRetry(fd, unix.LOCK_SH); err != nil {
+			return nil, err
+		}
+	}
+	n := 0
+	for {
+		m, err := readRetry(fd, r.buf[n:])
+		if err != nil {
+			return nil, err
+		}
+		n += m
+		switch {
+		case m == 0:
+			return r.buf[:n], nil
+		case n < len(r.buf):
+			if r.eof {
+				return r.buf[:n], nil
+			}
+		default: // full: size the rest by the file, which may have grown
+			size := 0
+			var st unix.Stat_t
+			if unix.Fstat(fd, &st) == nil {
+				size = int(st.Size)
+			}
+			r.buf = slices.Grow(r.buf[:n], max(size-n, n)+512)
+			r.buf = r.buf[:cap(r.buf)]
+		}
+	}
+}
+
+// absent reports whether a failed read of name means "no such key": the
+// file is missing, or the name is a folder (of longer keys), as isAbsent.
+func absent(dirfd int, name string, err error) bool {
+	if err == unix.ENOENT {
+		return true
+	}
+	var st unix.Stat_t
+	return unix.Fstatat(dirfd, name, &st, 0) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
+}
+
+// dirent is one entry of a folder listing; typ is a DT_* value.
+type dirent struct {
+	name string
+	typ  uint8
+}
+
+// list returns the entries of the open folder fd but "." and "..", in
+// the order of the file system.
+func (r *fastReader) list(fd int) ([]dirent, error) {
+	var out []dirent
+	for {
+		n, err := unix.Getdents(fd, r.dents)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EINVAL && len(r.dents) < 1<<20 { // one name longer than the buffer
+			r.dents = make([]byte, 2*len(r.dents))
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return out, nil
+		}
+		// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name.
+		for b := r.dents[:n]; len(b) >= 19; {
+			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+			if reclen < 19 || reclen > len(b) {
+				return nil, unix.EIO
+			}
+			ino := binary.NativeEndian.Uint64(b[0:8])
+			typ := b[18]
+			name := b[19:reclen]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			b = b[reclen:]
+			if ino == 0 || string(name) == "." || string(name) == ".." {
+				continue
+			}
+			out = append(out, dirent{string(name), typ})
+		}
+	}
+}
+
+// isDirEntry tells a folder from anything else without following a
+// symlink, as an lstat; d_type is DT_UNKNOWN on some file systems.
+func isDirEntry(dirfd int, e dirent) (bool, error) {
+	if e.typ != unix.DT_UNKNOWN {
+		return e.typ == unix.DT_DIR, nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(dirfd, e.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return false, err
+	}
+	return st.Mode&unix.S_IFMT == unix.S_IFDIR, nil
+}
+
+// walkKeys calls visit for every non-folder under the folder name (not
+// followed if a symlink), with its key (path relative to that folder,
+// joined with '/'), the descriptor of its folder and its name there. A
+// missing folder has no keys. ok is false when the walk could not be done
+// the plain way or visit returned false.
+func (r *fastReader) walkKeys(dirfd int, name string, visit func(key string, dirfd int, name string) bool) (ok bool) {
+	fd, err := openDir(dirfd, name, false)
+	if err == unix.ENOENT {
+		return true
+	}
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return r.walkOpen(fd, "", visit)
+}
+
+func (r *fastReader) walkOpen(fd int, prefix string, visit func(key string, dirfd int, name string) bool) bool {
+	ents, err := r.list(fd)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		dir, err := isDirEntry(fd, e)
+		if err != nil {
+			return false
+		}
+		if !dir {
+			if !visit(prefix+e.name, fd, e.name) {
+				return false
+			}
+			continue
+		}
+		sub, err := openDir(fd, e.name, false)
+		if err != nil {
+			return false
+		}
+		ok := r.walkOpen(sub, prefix+e.name+"/", visit)
+		unix.Close(sub)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// latestMetrics is readLatestMetrics on the metrics folder of the run
+// folder rel (relative to base); ok false means ask readLatestMetrics.
+func (r *fastReader) latestMetrics(base int, rel string) (map[string]entities.Metric, bool) {
+	out := map[string]entities.Metric{}
+	ok := r.walkKeys(base, rel+"/"+layout.MetricsDir, func(key string, dirfd int, name string) bool {
+		data, err := r.readFile(dirfd, name, true)
+		if err != nil {
+			return false
+		}
+		if len(data) == 0 {
+			return true // no history, no latest value
+		}
+		// DecodeLatestMetric accepts exactly the files DecodeMetricHistory
+		// does and agrees on the latest value (fuzz/metric_fuzz_test.go);
+		// on an error the reference reader reports it.
+		m, err := layout.DecodeLatestMetric(key, data)
+		if err != nil {
+			return false
+		}
+		out[key] = m
+		return true
+	})
+	return out, ok
+}
+
+// keyFiles is readKeyFiles on the sub folder sub of the run folder rel;
+// ok false means ask readKeyFiles.
+func (r *fastReader) keyFiles(base int, rel, sub string) (map[string]string, bool) {
+	out := map[string]string{}
+	ok := r.walkKeys(base, rel+"/"+sub, func(key string, dirfd int, name string) bool {
+		if layout.IsTempName(name) {
+			return true
+		}
+		data, err := r.readFile(dirfd, name, false)
+		if err != nil {
+			return false
+		}
+		out[key] = string(data)
+		return true
+	})
+	return out, ok
+}
+
+// eachMeta is eachMeta (inputs.go) on the sub folder sub of the run folder
+// rel: fn gets <sub>/<entry>/meta.yaml of every entry in name order. ok
+// false (fn's too) means ask the path-based reader.
+func (r *fastReader) eachMeta(base int, rel, sub string, fn func(entry string, data []byte) bool) bool {
+	fd, err := openDir(base, rel+"/"+sub, true) // os.ReadDir follows
+	if err == unix.ENOENT {
+		return true
+	}
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	ents, err := r.list(fd)
+	if err != nil {
+		return false
+	}
+	slices.SortFunc(ents, func(a, b dirent) int {
+		switch {
+		case a.name < b.name:
+			return -1
+		case a.name > b.name:
+			return 1
+		}
+		return 0
+	})
+	for _, e := range ents {
+		data, err := r.readFile(fd, e.name+"/"+layout.MetaFile, false)
+		if err != nil || !fn(e.name, data) {
+			return false
+		}
+	}
+	return true
+}
+
+// readInputsAt is readInputs on the run folder rel (relative to base)
+// whose path is dir.
+func (s *Store) readInputsAt(r *fastReader, base int, rel, dir string) (entities.RunInputs, error) {
+	var in entities.RunInputs
+	var missing []string // warned once the fast way is known to hold
+	dsRoot := filepath.Join(filepath.Dir(dir), layout.DatasetsDir)
+	ok := r.eachMeta(base, rel, layout.InputsDir, func(_ string, data []byte) bool {
+		meta, err := layout.DecodeInputMeta(data)
+		if err != nil {
+			return false
+		}
+		switch meta.SourceType {
+		case layout.VertexDataset:
+			dd, err := r.readFile(unix.AT_FDCWD, filepath.Join(dsRoot, meta.SourceID, layout.MetaFile), false)
+			if err == unix.ENOENT {
+				missing = append(missing, meta.SourceID)
+				return true
+			}
+			if err != nil {
+				return false
+			}
+			ds, err := layout.DecodeDatasetMeta(dd)
+			if err != nil {
+				return false
+			}
+			in.DatasetInputs = append(in.DatasetInputs, entities.DatasetInput{Dataset: ds, Tags: meta.Tags})
+		case layout.VertexModel:
+			in.ModelInputs = append(in.ModelInputs, entities.ModelInput{ModelID: meta.SourceID})
+		}
+		return true
+	})
+	if !ok {
+		return s.readInputs(dir)
+	}
+	for _, id := range missing {
+		s.log.Warn("mlruns: dataset of a run input is missing; skipping", "dataset", id, "run", filepath.Base(dir))
+	}
+	return in, nil
+}
+
+// readOutputsAt is readOutputs on the run folder rel (relative to base)
+// whose path is dir.
+func (s *Store) readOutputsAt(r *fastReader, base int, rel, dir string) (entities.RunOutputs, error) {
+	var out entities.RunOutputs
+	ok := r.eachMeta(base, rel, layout.OutputsDir, func(_ string, data []byte) bool {
+		o, err := layout.DecodeOutputMeta(data)
+		if err != nil {
+			return false
+		}
+		out.ModelOutputs = append(out.ModelOutputs, o)
+		return true
+	})
+	if !ok {
+		return s.readOutputs(dir)
+	}
+	return out, nil
+}
+
+// readRunAt is readRun on the run folder rel (relative to base, or a path
+// with base AT_FDCWD) whose path is dir.
+func (s *Store) readRunAt(r *fastReader, base int, rel, dir string, info entities.RunInfo) (entities.Run, error) {
+	run := entities.Run{Info: info}
+	var ok bool
+	var err error
+	if run.Data.Metrics, ok = r.latestMetrics(base, rel); !ok {
+		if run.Data.Metrics, err = readLatestMetrics(dir, info.ExperimentID); err != nil {
+			return run, err
+		}
+	}
+	if run.Data.Params, ok = r.keyFiles(base, rel, layout.ParamsDir); !ok {
+		if run.Data.Params, err = readKeyFiles(filepath.Join(dir, layout.ParamsDir)); err != nil {
+			return run, err
+		}
+	}
+	if run.Data.Tags, ok = r.keyFiles(base, rel, layout.TagsDir); !ok {
+		if run.Data.Tags, err = readKeyFiles(filepath.Join(dir, layout.TagsDir)); err != nil {
+			return run, err
+		}
+	}
+	if run.Info.RunName == "" {
+		run.Info.RunName = run.Data.Tags[entities.TagRunName]
+	}
+	if run.Inputs, err = s.readInputsAt(r, base, rel, dir); err != nil {
+		return run, err
+	}
+	if run.Outputs, err = s.readOutputsAt(r, base, rel, dir); err != nil {
+		return run, err
+	}
+	return run, nil
+}
+
+// readErr is the error of a failed read of path, as os.ReadFile gives it.
+func readErr(path string, err error) error {
+	return &fs.PathError{Op: "read", Path: path, Err: err}
+}
