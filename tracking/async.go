@@ -16,32 +16,34 @@ import (
 )
 
 // Operation is a queued asynchronous write, like MLflow's RunOperations.
+// Operations queued together share one completion, so queuing a point
+// costs one small allocation and no channel of its own.
 type Operation struct {
-	done chan struct{}
-	err  error
+	c   *completion
+	err error // set by the writer before c.done closes
 }
+
+// completion is closed when every write it covers is done.
+type completion struct{ done chan struct{} }
+
+func newCompletion() *completion { return &completion{done: make(chan struct{})} }
 
 // CompletedOperation returns an Operation that is already done with err.
 // The fluent layer returns one for synchronous calls.
 func CompletedOperation(err error) *Operation {
-	o := &Operation{done: make(chan struct{}), err: err}
-	close(o.done)
-	return o
+	c := newCompletion()
+	close(c.done)
+	return &Operation{c: c, err: err}
 }
 
 // Wait blocks until the write is done and returns its error.
 func (o *Operation) Wait() error {
-	<-o.done
+	<-o.c.done
 	return o.err
 }
 
 // Done is closed when the write is done.
-func (o *Operation) Done() <-chan struct{} { return o.done }
-
-func (o *Operation) finish(err error) {
-	o.err = err
-	close(o.done)
-}
+func (o *Operation) Done() <-chan struct{} { return o.c.done }
 
 // item is one queued call, or a flush or stop marker.
 type item struct {
@@ -56,21 +58,24 @@ type item struct {
 
 func (it *item) size() int { return len(it.metrics) + len(it.params) + len(it.tags) }
 
-// asyncWriter is the background writer of one Client.
+// asyncWriter is the background writer of one Client. Callers append to a
+// queue under a mutex and nudge the worker; the worker takes the whole
+// queue at once (group commit), so under load one wake-up writes many
+// calls and a call costs a lock and an append, not a channel hand-off.
 type asyncWriter struct {
 	st     store.Store
 	window time.Duration
 	size   int
 	log    *slog.Logger
 
-	// run guards the worker's life: enqueuers hold it shared while they
-	// send, Close holds it exclusively while it stops the worker, so no
-	// item is sent to a stopped worker.
-	run struct {
-		sync.RWMutex
-		q       chan *item
-		started bool
-	}
+	mu      sync.Mutex
+	queue   []item
+	spare   []item      // the last taken queue, emptied, for reuse
+	points  int         // sum of the queued calls' sizes
+	gen     *completion // completion of the calls in queue
+	wake    chan struct{}
+	space   chan struct{} // closed when the worker takes the queue; nil if nobody waits
+	started bool
 	// failed holds errors of failed writes per run, not yet reported by
 	// a flush.
 	failed struct {
@@ -95,48 +100,61 @@ func newAsyncWriter(st store.Store, opts *Options) *asyncWriter {
 }
 
 // send queues it, starting the worker if needed; it blocks while the queue
-// is full, until ctx ends.
-func (w *asyncWriter) send(ctx context.Context, it *item) error {
-	for {
-		w.run.RLock()
-		if w.run.started {
-			defer w.run.RUnlock()
-			select {
-			case w.run.q <- it:
-				return nil
-			case <-ctx.Done():
-				return fmt.Errorf("tracking: queue asynchronous write: %w", ctx.Err())
-			}
+// holds size calls, until ctx ends. It returns the completion it joined.
+func (w *asyncWriter) send(ctx context.Context, it item) (*completion, error) {
+	w.mu.Lock()
+	for len(w.queue) >= w.size {
+		if w.space == nil {
+			w.space = make(chan struct{})
 		}
-		w.run.RUnlock()
-		w.run.Lock()
-		if !w.run.started {
-			w.run.q = make(chan *item, w.size)
-			w.run.started = true
-			go w.loop(w.run.q)
+		space := w.space
+		w.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("tracking: queue asynchronous write: %w", ctx.Err())
 		}
-		w.run.Unlock()
+		w.mu.Lock()
 	}
+	if !w.started {
+		w.started = true
+		w.wake = make(chan struct{}, 1)
+		go w.loop(w.wake)
+	}
+	if w.gen == nil {
+		w.gen = newCompletion()
+	}
+	c := w.gen
+	w.queue = append(w.queue, it)
+	w.points += it.size()
+	wake := w.wake
+	w.mu.Unlock()
+	select {
+	case wake <- struct{}{}:
+	default: // already nudged
+	}
+	return c, nil
 }
 
 func (w *asyncWriter) enqueue(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) (*Operation, error) {
-	op := &Operation{done: make(chan struct{})}
-	it := &item{runID: runID, metrics: metrics, params: params, tags: tags, op: op}
-	if err := w.send(ctx, it); err != nil {
+	op := &Operation{}
+	c, err := w.send(ctx, item{runID: runID, metrics: metrics, params: params, tags: tags, op: op})
+	if err != nil {
 		return nil, err
 	}
+	op.c = c
 	return op, nil
 }
 
 // flush waits for everything queued so far, then reports the unreported
 // failures of runID ("" for all runs).
 func (w *asyncWriter) flush(ctx context.Context, runID string) error {
-	w.run.RLock()
-	started := w.run.started
-	w.run.RUnlock()
+	w.mu.Lock()
+	started := w.started
+	w.mu.Unlock()
 	if started {
-		m := &item{marker: make(chan struct{})}
-		if err := w.send(ctx, m); err != nil {
+		m := item{marker: make(chan struct{})}
+		if _, err := w.send(ctx, m); err != nil {
 			return err
 		}
 		select {
@@ -150,13 +168,14 @@ func (w *asyncWriter) flush(ctx context.Context, runID string) error {
 
 func (w *asyncWriter) close(ctx context.Context) error {
 	err := w.flush(ctx, "")
-	w.run.Lock()
-	defer w.run.Unlock()
-	if w.run.started {
-		m := &item{marker: make(chan struct{}), stop: true}
-		w.run.q <- m // the queue is drained by the worker, so this cannot block for ever
-		<-m.marker
-		w.run.started = false
+	w.mu.Lock()
+	started := w.started
+	w.mu.Unlock()
+	if started {
+		m := item{marker: make(chan struct{}), stop: true}
+		if _, serr := w.send(context.Background(), m); serr == nil { // drained by the worker: cannot block for ever
+			<-m.marker
+		}
 	}
 	return errors.Join(err, w.takeFailures(""))
 }
@@ -182,52 +201,105 @@ func (w *asyncWriter) takeFailures(runID string) error {
 	return errors.Join(out...)
 }
 
-// loop is the worker: it takes the first waiting call, gathers more for up
-// to the window or until a batch's worth of points, and writes them.
-func (w *asyncWriter) loop(q chan *item) {
-	for it := range q {
-		if it.marker != nil {
-			close(it.marker)
-			if it.stop {
-				return
-			}
+// take removes and returns the queue and its completion, and frees the
+// callers waiting for room.
+func (w *asyncWriter) take() ([]item, *completion, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	q, c, n := w.queue, w.gen, w.points
+	w.queue, w.gen, w.points = w.spare, nil, 0
+	w.spare = nil
+	if w.space != nil {
+		close(w.space)
+		w.space = nil
+	}
+	return q, c, n
+}
+
+// loop is the worker. On a nudge it waits up to the window for a batch's
+// worth of points (unless a flush or stop is queued), then takes the whole
+// queue and writes it in call order, merged per run; markers are closed
+// once everything queued before them is written.
+func (w *asyncWriter) loop(wake chan struct{}) {
+	for range wake {
+		w.gather(wake)
+		q, c, _ := w.take()
+		if len(q) == 0 {
 			continue
 		}
-		batch := []*item{it}
-		n := it.size()
-		timer := time.NewTimer(w.window)
-		var marker *item
-	gather:
-		for n < validate.MaxMetricsPerBatch {
-			select {
-			case next := <-q:
-				if next.marker != nil {
-					marker = next
-					break gather
-				}
-				batch = append(batch, next)
-				n += next.size()
-			case <-timer.C:
-				break gather
+		start, stop := 0, false
+		for i := range q {
+			if q[i].marker == nil {
+				continue
 			}
+			w.write(q[start:i])
+			start = i + 1
+			close(q[i].marker)
+			stop = stop || q[i].stop
 		}
+		w.write(q[start:])
+		if c != nil {
+			close(c.done)
+		}
+		clear(q) // drop the references to callers' slices
+		w.mu.Lock()
+		if w.spare == nil && cap(q) <= 4*w.size {
+			w.spare = q[:0]
+		}
+		w.mu.Unlock()
+		if stop {
+			w.mu.Lock()
+			w.started = false
+			if len(w.queue) > 0 {
+				// queued while this worker was stopping: a new one writes them
+				w.started = true
+				w.wake = make(chan struct{}, 1)
+				w.wake <- struct{}{}
+				go w.loop(w.wake)
+			}
+			w.mu.Unlock()
+			return
+		}
+	}
+}
+
+// gather waits, up to the window, until the queue holds a batch's worth
+// of points or a marker.
+func (w *asyncWriter) gather(wake chan struct{}) {
+	var timer *time.Timer
+	for {
+		w.mu.Lock()
+		n, marker := w.points, len(w.queue) > 0 && w.queue[len(w.queue)-1].marker != nil
+		full := len(w.queue) >= w.size
+		w.mu.Unlock()
+		if n >= validate.MaxMetricsPerBatch || marker || full || n == 0 {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(w.window)
+		}
+		select {
+		case <-wake:
+			continue
+		case <-timer.C:
+			return
+		}
+	}
+	if timer != nil {
 		timer.Stop()
-		w.write(batch)
-		if marker != nil {
-			close(marker.marker)
-			if marker.stop {
-				return
-			}
-		}
 	}
 }
 
 // write writes queued calls, merged per run into batches within MLflow's
 // limits.
-func (w *asyncWriter) write(batch []*item) {
+func (w *asyncWriter) write(batch []item) {
+	if len(batch) == 0 {
+		return
+	}
 	var order []string
 	byRun := map[string][]*item{}
-	for _, it := range batch {
+	for i := range batch {
+		it := &batch[i]
 		if _, ok := byRun[it.runID]; !ok {
 			order = append(order, it.runID)
 		}
@@ -275,9 +347,13 @@ func chunks(items []*item) [][]*item {
 }
 
 func (w *asyncWriter) writeChunk(runID string, chunk []*item) {
-	var ms []entities.Metric
-	var ps []entities.Param
-	var ts []entities.RunTag
+	var nm, np, nt int
+	for _, it := range chunk {
+		nm, np, nt = nm+len(it.metrics), np+len(it.params), nt+len(it.tags)
+	}
+	ms := make([]entities.Metric, 0, nm)
+	ps := make([]entities.Param, 0, np)
+	ts := make([]entities.RunTag, 0, nt)
 	for _, it := range chunk {
 		ms = append(ms, it.metrics...)
 		ps = append(ps, it.params...)
@@ -313,7 +389,7 @@ func (w *asyncWriter) done(runID string, it *item, err error) {
 		w.failed.byRun[runID] = append(w.failed.byRun[runID], err)
 		w.failed.Unlock()
 	}
-	it.op.finish(err)
+	it.op.err = err // read by Wait after the completion closes
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -12,7 +12,12 @@ func idOK(id string, max int) bool {
 			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
 				return false
 			}
-		} else if r != '-' && !IsWordRune(r) {
+		} else if r < 0x80 {
+			// ASCII, every id MLflow makes: \w is [A-Za-z0-9_] here
+			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-') {
+				return false
+			}
+		} else if !IsWordRune(r) {
 			return false
 		}
 		n++
