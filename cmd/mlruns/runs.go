@@ -304,6 +304,10 @@ func runsTable(runs []entities.Run, cols []dataColumn, withStage bool) *cliout.T
 		t.Header = append(t.Header, "lifecycle_stage")
 	}
 	t.Header = append(t.Header, "start_time", "duration")
+	// a person copies run ids and reads times whole: other columns give
+	// up room first
+	t.Keep = make([]bool, len(t.Header))
+	t.Keep[0], t.Keep[len(t.Header)-2] = true, true
 	for _, c := range cols {
 		t.Header = append(t.Header, c.header())
 	}

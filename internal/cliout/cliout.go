@@ -43,10 +43,14 @@ func ParseFormat(jsonFlag, csvFlag bool) (Format, error) {
 // Table is a header and rows of cells. Marked cells (Marks[row][col]) are
 // shown bold on a terminal and with a trailing '*' elsewhere, so a
 // difference stays visible in a pipe or a golden file.
+//
+// Keep[col] marks columns shortened only when shortening the others to
+// their minimum is not enough (ids a person copies, times).
 type Table struct {
 	Header []string
 	Rows   [][]string
 	Marks  [][]bool
+	Keep   []bool
 }
 
 // Append adds a row.
@@ -112,7 +116,7 @@ func WriteTable(w io.Writer, t *Table, o Options) error {
 		}
 	}
 	if o.Width > 0 {
-		fit(widths, o.Width)
+		fit(widths, o.Width, t.Keep)
 	}
 	var buf bytes.Buffer
 	line := func(r []string, row int) {
@@ -173,8 +177,9 @@ func markRoom(t *Table, row, col int, o Options) int {
 	return t.markWidth(row, col)
 }
 
-// fit shrinks the widest columns until the line fits in width.
-func fit(widths []int, width int) {
+// fit shrinks the widest columns until the line fits in width: first
+// those not kept, then, if that is not enough, the kept ones too.
+func fit(widths []int, width int, keep []bool) {
 	total := func() int {
 		n := len(colSep) * max(0, len(widths)-1)
 		for _, w := range widths {
@@ -182,17 +187,22 @@ func fit(widths []int, width int) {
 		}
 		return n
 	}
-	for total() > width {
-		widest := 0
-		for i, w := range widths {
-			if w > widths[widest] {
-				widest = i
+	for _, keptToo := range []bool{false, true} {
+		for total() > width {
+			widest := -1
+			for i, w := range widths {
+				if !keptToo && i < len(keep) && keep[i] {
+					continue
+				}
+				if widest < 0 || w > widths[widest] {
+					widest = i
+				}
 			}
+			if widest < 0 || widths[widest] <= minCol {
+				break
+			}
+			widths[widest]--
 		}
-		if widths[widest] <= minCol {
-			return
-		}
-		widths[widest]--
 	}
 }
 

@@ -2,6 +2,7 @@ package cliout
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -29,6 +30,14 @@ func TestWriteTable(t *testing.T) {
 			"run_id    name      loss\n" +
 			"aaaaaaa…  a run     0.5\n" +
 			"b         tab\\the…  1*\n"},
+		{"narrow, ids kept", Options{Width: 24}, "" +
+			"run_id      name    loss\n" +
+			"aaaaaaaaa…  a run   0.5\n" +
+			"b           tab\\t…  1*\n"},
+		{"wider, ids kept", Options{Width: 30}, "" +
+			"run_id            name    loss\n" +
+			"aaaaaaaaaaaaaaaa  a run   0.5\n" +
+			"b                 tab\\t…  1*\n"},
 		{"color", Options{Color: true}, "" +
 			"run_id            name       loss\n" +
 			"aaaaaaaaaaaaaaaa  a run      0.5\n" +
@@ -37,6 +46,10 @@ func TestWriteTable(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var b bytes.Buffer
+			tab.Keep = nil
+			if strings.HasSuffix(c.name, "ids kept") {
+				tab.Keep = []bool{true}
+			}
 			require.NoError(t, WriteTable(&b, tab, c.o))
 			require.Equal(t, c.want, b.String())
 		})
