@@ -276,10 +276,15 @@ func (r *fastReader) walkOpen(fd int, prefix string, visit func(key string, dirf
 }
 
 // latestMetrics is readLatestMetrics on the metrics folder of the run
-// folder rel (relative to base); ok false means ask readLatestMetrics.
-func (r *fastReader) latestMetrics(base int, rel string) (map[string]entities.Metric, bool) {
+// folder rel (relative to base); ok false means ask readLatestMetrics. The
+// values of the keys in known are taken from there, not read again.
+func (r *fastReader) latestMetrics(base int, rel string, known map[string]entities.Metric) (map[string]entities.Metric, bool) {
 	out := map[string]entities.Metric{}
 	ok := r.walkKeys(base, rel+"/"+layout.MetricsDir, func(key string, dirfd int, name string) bool {
+		if m, ok := known[key]; ok {
+			out[key] = m
+			return true
+		}
 		data, err := r.readFile(dirfd, name, true)
 		if err != nil {
 			return false
@@ -301,11 +306,16 @@ func (r *fastReader) latestMetrics(base int, rel string) (map[string]entities.Me
 }
 
 // keyFiles is readKeyFiles on the sub folder sub of the run folder rel;
-// ok false means ask readKeyFiles.
-func (r *fastReader) keyFiles(base int, rel, sub string) (map[string]string, bool) {
+// ok false means ask readKeyFiles. The values of the keys in known are
+// taken from there, not read again.
+func (r *fastReader) keyFiles(base int, rel, sub string, known map[string]string) (map[string]string, bool) {
 	out := map[string]string{}
 	ok := r.walkKeys(base, rel+"/"+sub, func(key string, dirfd int, name string) bool {
 		if layout.IsTempName(name) {
+			return true
+		}
+		if v, ok := known[key]; ok {
+			out[key] = v
 			return true
 		}
 		data, err := r.readFile(dirfd, name, false)
@@ -411,22 +421,27 @@ func (s *Store) readOutputsAt(r *fastReader, base int, rel, dir string) (entitie
 }
 
 // readRunAt is readRun on the run folder rel (relative to base, or a path
-// with base AT_FDCWD) whose path is dir.
-func (s *Store) readRunAt(r *fastReader, base int, rel, dir string, info entities.RunInfo) (entities.Run, error) {
+// with base AT_FDCWD) whose path is dir. known, when not nil, holds values
+// of some keys read a moment before (by a search's filter): a key still
+// there keeps that value instead of being read again.
+func (s *Store) readRunAt(r *fastReader, base int, rel, dir string, info entities.RunInfo, known *entities.RunData) (entities.Run, error) {
+	if known == nil {
+		known = &entities.RunData{}
+	}
 	run := entities.Run{Info: info}
 	var ok bool
 	var err error
-	if run.Data.Metrics, ok = r.latestMetrics(base, rel); !ok {
+	if run.Data.Metrics, ok = r.latestMetrics(base, rel, known.Metrics); !ok {
 		if run.Data.Metrics, err = readLatestMetrics(dir, info.ExperimentID); err != nil {
 			return run, err
 		}
 	}
-	if run.Data.Params, ok = r.keyFiles(base, rel, layout.ParamsDir); !ok {
+	if run.Data.Params, ok = r.keyFiles(base, rel, layout.ParamsDir, known.Params); !ok {
 		if run.Data.Params, err = readKeyFiles(filepath.Join(dir, layout.ParamsDir)); err != nil {
 			return run, err
 		}
 	}
-	if run.Data.Tags, ok = r.keyFiles(base, rel, layout.TagsDir); !ok {
+	if run.Data.Tags, ok = r.keyFiles(base, rel, layout.TagsDir, known.Tags); !ok {
 		if run.Data.Tags, err = readKeyFiles(filepath.Join(dir, layout.TagsDir)); err != nil {
 			return run, err
 		}

@@ -222,7 +222,7 @@ func (s *Store) readRun(dir string, info entities.RunInfo) (entities.Run, error)
 	r := getFastReader()
 	defer putFastReader(r)
 	r.eof = statfsLocal(dir)
-	return s.readRunAt(r, unix.AT_FDCWD, dir, dir, info)
+	return s.readRunAt(r, unix.AT_FDCWD, dir, dir, info, nil)
 }
 
 type runInfoDir struct {

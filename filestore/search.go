@@ -133,16 +133,19 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 		return nil, "", err
 	}
 	// Run ids are unique among matched runs (a run's meta must name its
-	// folder and experiment), so each page run has its own folder.
+	// folder and experiment), so each page run has its own folder. What the
+	// filter and order read of a run is not read again.
 	pageRefs := make([]runRef, 0, hi-lo)
-	infos := make(map[string]entities.RunInfo, hi-lo)
-	for _, r := range runs[lo:hi] {
-		pageRefs = append(pageRefs, refOf[r.Info.RunID])
-		infos[r.Info.RunID] = r.Info
+	partial := make(map[string]*entities.Run, hi-lo)
+	for i := lo; i < hi; i++ {
+		id := runs[i].Info.RunID
+		pageRefs = append(pageRefs, refOf[id])
+		partial[id] = &runs[i]
 	}
 	full, err := s.scanRuns(ctx, pageRefs, func(r *fastReader, ref runRef) (entities.Run, bool, error) {
 		r.eof = ref.eof
-		run, err := s.readRunAt(r, ref.base, ref.name, ref.dir, infos[ref.name])
+		p := partial[ref.name]
+		run, err := s.readRunAt(r, ref.base, ref.name, ref.dir, p.Info, &p.Data)
 		return run, err == nil, err
 	})
 	if err != nil {
