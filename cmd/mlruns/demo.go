@@ -33,11 +33,8 @@ func cmdDemo(e *env, args []string) error {
 	epochs := fs.Int("epochs", 30, "training epochs to simulate")
 	folds := fs.Int("folds", 5, "cross-validation folds (child runs)")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed of the simulation")
-	pos, err := fs.parse(args)
+	_, err := fs.parseArgs(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := fs.exactArgs(pos, 0); err != nil {
 		return err
 	}
 	if *epochs < 1 || *folds < 0 {

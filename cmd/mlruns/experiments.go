@@ -90,11 +90,8 @@ func cmdExperimentsList(e *env, args []string) error {
 	maxResults := fs.Int("max-results", 0, "experiments per page (default 1000, MLflow's)")
 	pageToken := fs.String("page-token", "", "page token printed by a previous listing")
 	ff := fs.formatFlags()
-	pos, err := fs.parse(args)
+	_, err := fs.parseArgs(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := fs.exactArgs(pos, 0); err != nil {
 		return err
 	}
 	format, err := ff.format()
@@ -170,11 +167,8 @@ func cmdExperimentsCreate(e *env, args []string) error {
 	location := fs.String("artifact-location", "", "where the experiment's artifacts go (default <artifact root>/<id>)")
 	var tagFlags multiFlag
 	fs.Var(&tagFlags, "tag", "experiment tag KEY=VALUE (repeatable)")
-	pos, err := fs.parse(args)
+	pos, err := fs.parseArgs(args, 1)
 	if err != nil {
-		return err
-	}
-	if err := fs.exactArgs(pos, 1); err != nil {
 		return err
 	}
 	var tags []entities.ExperimentTag
@@ -217,11 +211,8 @@ func resolveExperiment(e *env, s *filestore.Store, idOrName string) (entities.Ex
 
 func cmdExperimentsRename(e *env, args []string) error {
 	fs := newFlagSet(e, "experiments rename", "experiments rename ID_OR_NAME NEW_NAME")
-	pos, err := fs.parse(args)
+	pos, err := fs.parseArgs(args, 2)
 	if err != nil {
-		return err
-	}
-	if err := fs.exactArgs(pos, 2); err != nil {
 		return err
 	}
 	s, err := e.open()
@@ -252,11 +243,8 @@ func cmdExperimentsRestore(e *env, args []string) error {
 
 func experimentStage(e *env, args []string, verb string, want entities.LifecycleStage) error {
 	fs := newFlagSet(e, "experiments "+verb, "experiments "+verb+" ID_OR_NAME")
-	pos, err := fs.parse(args)
+	pos, err := fs.parseArgs(args, 1)
 	if err != nil {
-		return err
-	}
-	if err := fs.exactArgs(pos, 1); err != nil {
 		return err
 	}
 	s, err := e.open()

@@ -43,11 +43,8 @@ func cmdExport(e *env, args []string) error {
 	fs.Var(&names, "experiment-name", "export the experiment of this name (repeatable)")
 	view := fs.viewFlag()
 	force := fs.Bool("force", false, "write into a folder that is not empty, replacing files of the same names (other files stay)")
-	pos, err := fs.parse(args)
+	_, err := fs.parseArgs(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := fs.exactArgs(pos, 0); err != nil {
 		return err
 	}
 	if *out == "" {

@@ -55,6 +55,15 @@ func (f *flagSet) parse(args []string) ([]string, error) {
 	}
 }
 
+// parseArgs is parse followed by exactArgs(n).
+func (f *flagSet) parseArgs(args []string, n int) ([]string, error) {
+	pos, err := f.parse(args)
+	if err != nil {
+		return nil, err
+	}
+	return pos, f.exactArgs(pos, n)
+}
+
 // exactArgs checks the number of positional arguments.
 func (f *flagSet) exactArgs(pos []string, n int) error {
 	if len(pos) != n {

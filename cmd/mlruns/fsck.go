@@ -41,11 +41,8 @@ func cmdFsck(e *env, args []string) error {
 	fs := newFlagSet(e, "fsck", "fsck [--repair] [--json|--csv]")
 	repair := fs.Bool("repair", false, "fix what holds no data (torn metric tails, empty metric files, temporary files, empty folders, gc leftovers)")
 	ff := fs.formatFlags()
-	pos, err := fs.parse(args)
+	_, err := fs.parseArgs(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := fs.exactArgs(pos, 0); err != nil {
 		return err
 	}
 	format, err := ff.format()

@@ -31,11 +31,8 @@ func cmdGC(e *env, args []string) error {
 	expIDs := fs.String("experiment-ids", "", "comma-separated experiments to delete with their runs (each must be deleted); default: every deleted experiment")
 	modelIDs := fs.String("logged-model-ids", "", "comma-separated logged models to delete (each must be deleted); default: every deleted logged model")
 	dryRun := fs.Bool("dry-run", false, "list what would be deleted and delete nothing")
-	pos, err := fs.parse(args)
+	_, err := fs.parseArgs(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := fs.exactArgs(pos, 0); err != nil {
 		return err
 	}
 	age, err := parseOlderThan(*olderThan)

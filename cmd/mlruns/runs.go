@@ -197,11 +197,8 @@ func cmdRunsList(e *env, args []string) error {
 	columns := fs.String("columns", "", "table columns after the run's info, e.g. metrics.loss,params.lr,tags.team "+
 		"(default: the metrics and params the query names, then the most common ones; empty for none)")
 	ff := fs.formatFlags()
-	pos, err := fs.parse(args)
+	_, err := fs.parseArgs(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := fs.exactArgs(pos, 0); err != nil {
 		return err
 	}
 	format, err := ff.format()
@@ -376,11 +373,8 @@ func cmdRunsShow(e *env, args []string) error {
 		json: fs.Bool("json", false, "print MLflow's GetRun response: {\"run\": {info, data, inputs, outputs}}"),
 		csv:  fs.Bool("csv", false, "print the run as one row of 'runs list --csv' (metrics.*, params.*, tags.* columns)"),
 	}
-	pos, err := fs.parse(args)
+	pos, err := fs.parseArgs(args, 1)
 	if err != nil {
-		return err
-	}
-	if err := fs.exactArgs(pos, 1); err != nil {
 		return err
 	}
 	format, err := ff.format()
