@@ -386,7 +386,9 @@ func helperCrash(s *filestore.Store) {
 	for i := 0; ; i++ {
 		step++
 		var ack string
-		switch i % 5 {
+		// the asynchronous case comes first: on a loaded machine a child
+		// may be killed after a few iterations
+		switch (i + 4) % 5 {
 		case 0, 1:
 			err = s.LogMetric(run, entities.Metric{Key: "a", Value: float64(step), Timestamp: step, Step: step})
 			ack = fmt.Sprintf("m %d\n", step)
@@ -404,7 +406,7 @@ func helperCrash(s *filestore.Store) {
 		case 4:
 			_, err = client.LogBatchAsync(ctx, run, []entities.Metric{{Key: "q", Value: 3, Timestamp: step, Step: step}}, nil, nil)
 			queued = append(queued, step)
-			if err == nil && len(queued) == 3 {
+			if err == nil && len(queued) >= 1+int(step%3) { // flush after 1 to 3 queued points
 				if err = client.Flush(ctx); err == nil {
 					for _, q := range queued {
 						ack += fmt.Sprintf("q %d\n", q)
