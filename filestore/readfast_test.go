@@ -278,10 +278,10 @@ func TestFastReader_List(t *testing.T) {
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"), 0o777))
 	require.NoError(t, os.Symlink("sub", filepath.Join(dir, "link")))
 	want["sub"], want["link"] = true, false
-	fd, err := openDir(unix.AT_FDCWD, dir, false)
+	r := &fastReader{buf: make([]byte, 16), dents: make([]byte, 64)} // smaller than one long entry
+	fd, err := r.openDir(unix.AT_FDCWD, dir, false)
 	require.NoError(t, err)
 	defer unix.Close(fd)
-	r := &fastReader{buf: make([]byte, 16), dents: make([]byte, 64)} // smaller than one long entry
 	ents, err := r.list(fd)
 	require.NoError(t, err)
 	got := map[string]bool{}
@@ -296,9 +296,9 @@ func TestFastReader_List(t *testing.T) {
 	}
 	require.Equal(t, want, got)
 
-	_, err = openDir(unix.AT_FDCWD, filepath.Join(dir, "link"), false)
+	_, err = r.openDir(unix.AT_FDCWD, filepath.Join(dir, "link"), false)
 	require.Error(t, err, "a symlinked folder is not walked")
-	_, err = openDir(unix.AT_FDCWD, filepath.Join(dir, "nothing"), false)
+	_, err = r.openDir(unix.AT_FDCWD, filepath.Join(dir, "nothing"), false)
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
@@ -369,4 +369,31 @@ func TestFastReader_ReadFile_WaitsForWriter(t *testing.T) {
 	for range 2 {
 		require.Equal(t, "1 1.0 1\n2 2.0 2\n", <-done)
 	}
+}
+
+// TestFastReader_NoatimeNotOwner: O_NOATIME is refused (EPERM) on a file
+// of another user without CAP_FOWNER; the reader then reads without it.
+func TestFastReader_NoatimeNotOwner(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root may ask for O_NOATIME on any file")
+	}
+	var p string
+	for _, c := range []string{"/etc/passwd", "/etc/hostname", "/etc/os-release"} {
+		var st unix.Stat_t
+		if unix.Stat(c, &st) == nil && int(st.Uid) != os.Geteuid() {
+			p = c
+			break
+		}
+	}
+	if p == "" {
+		t.Skip("no readable file of another user")
+	}
+	want, err := os.ReadFile(p)
+	require.NoError(t, err)
+	r := getFastReader()
+	defer putFastReader(r)
+	got, err := r.readFile(unix.AT_FDCWD, p, false)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(got))
+	require.False(t, r.noatime)
 }

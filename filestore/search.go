@@ -163,7 +163,7 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 // does), in name order as os.ReadDir. The refs share the folder's
 // descriptor, which the caller closes.
 func (r *fastReader) listRuns(expDir string) ([]runRef, error) {
-	fd, err := openDir(unix.AT_FDCWD, expDir, true)
+	fd, err := r.openDir(unix.AT_FDCWD, expDir, true)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: expDir, Err: err}
 	}
