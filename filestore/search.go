@@ -35,29 +35,64 @@ type runRef struct {
 	eof     bool   // fastReader.eof for its files
 }
 
-type runNeeds struct {
-	metrics, params, tags []string
-	inputs                bool
+// runQuery is what a search reads of each run besides meta.yaml, and in
+// which order: each clause of the filter with the file it needs (a metric,
+// param or tag file, or the inputs), checked one at a time so that a run
+// is read only until a clause rejects it; then, for a run that matches,
+// the metric, param and tag keys of order_by.
+type runQuery struct {
+	keys    []runKey // distinct files to read
+	clauses []queryClause
+	order   []int // indexes in keys
 }
 
-func needsOf(f *search.Filter, order []search.OrderBy) runNeeds {
-	join := func(a, b []string) []string {
-		seen := map[string]bool{}
-		var out []string
-		for _, k := range append(a, b...) {
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, k)
+// runKey is one file a query reads; entity is EntityMetric, EntityParam,
+// EntityTag or EntityDataset (key "": all the run's inputs).
+type runKey struct {
+	entity search.Entity
+	key    string
+}
+
+type queryClause struct {
+	key   int            // index in keys; -1 for attributes, in meta.yaml
+	match *search.Filter // the one clause
+}
+
+func queryOf(f *search.Filter, order []search.OrderBy) runQuery {
+	var q runQuery
+	index := func(k runKey) int {
+		for i, have := range q.keys {
+			if have == k {
+				return i
 			}
 		}
-		return out
+		q.keys = append(q.keys, k)
+		return len(q.keys) - 1
 	}
-	return runNeeds{
-		metrics: join(f.Keys(search.EntityMetric), search.OrderKeys(order, search.EntityMetric)),
-		params:  join(f.Keys(search.EntityParam), search.OrderKeys(order, search.EntityParam)),
-		tags:    join(f.Keys(search.EntityTag), search.OrderKeys(order, search.EntityTag)),
-		inputs:  len(f.Keys(search.EntityDataset)) > 0,
+	// Attributes cost nothing more to check: first, as a run must satisfy
+	// every clause whatever their order.
+	for _, attrs := range []bool{true, false} {
+		for i, c := range f.Clauses {
+			if (c.Entity == search.EntityAttribute) != attrs {
+				continue
+			}
+			qc := queryClause{key: -1, match: &search.Filter{Clauses: f.Clauses[i : i+1]}}
+			switch c.Entity {
+			case search.EntityMetric, search.EntityParam, search.EntityTag:
+				qc.key = index(runKey{c.Entity, c.Key})
+			case search.EntityDataset:
+				qc.key = index(runKey{c.Entity, ""})
+			}
+			q.clauses = append(q.clauses, qc)
+		}
 	}
+	for _, o := range order {
+		switch o.Entity {
+		case search.EntityMetric, search.EntityParam, search.EntityTag:
+			q.order = append(q.order, index(runKey{o.Entity, o.Key}))
+		}
+	}
+	return q
 }
 
 // SearchRuns returns the runs of the experiments that match the filter, in
@@ -65,8 +100,9 @@ func needsOf(f *search.Filter, order []search.OrderBy) runNeeds {
 // unknown experiment ids contribute nothing, maxResults 0 means 1000, and
 // the next page token is "" on the last page. Each run of the page comes
 // with all its data; runs that do not make the page are read only as far
-// as the filter and order need (meta.yaml plus the named keys). Runs whose
-// files cannot be read are left out and logged.
+// as the filter and order need (meta.yaml plus the named keys, and no
+// further than the first clause that rejects the run). Runs whose files
+// cannot be read are left out and logged.
 func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter string, view entities.ViewType,
 	maxResults int, orderBy []string, pageToken string) ([]entities.Run, string, error) {
 	maxResults, err := search.CheckRunsMaxResults(maxResults)
@@ -110,13 +146,9 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 		}
 		refs = append(refs, more...)
 	}
-	need := needsOf(f, order)
+	q := queryOf(f, order)
 	matched, err := s.scanRuns(ctx, refs, func(r *fastReader, ref runRef) (entities.Run, bool, error) {
-		run, ok, err := s.readRunPartial(r, ref, view, need)
-		if err != nil || !ok {
-			return run, false, err
-		}
-		return run, f.MatchRun(&run), nil
+		return s.readRunPartial(r, ref, view, &q)
 	})
 	if err != nil {
 		return nil, "", err
@@ -246,9 +278,11 @@ func (s *Store) scanRuns(ctx context.Context, refs []runRef, read func(r *fastRe
 }
 
 // readRunPartial reads a run folder's meta.yaml and, when the run is in
-// the view, the parts of its data a query needs. ok is false for folders
-// that are not runs and runs outside the view.
-func (s *Store) readRunPartial(r *fastReader, ref runRef, view entities.ViewType, need runNeeds) (entities.Run, bool, error) {
+// the view, the files of the query's clauses until one rejects the run,
+// then its order keys. ok is true for runs that match; it is false for
+// folders that are not runs, runs outside the view and runs that do not
+// match.
+func (s *Store) readRunPartial(r *fastReader, ref runRef, view entities.ViewType, q *runQuery) (entities.Run, bool, error) {
 	r.eof = ref.eof
 	info, err := r.runInfo(ref)
 	if errors.Is(err, errs.ErrNotFound) {
@@ -261,36 +295,60 @@ func (s *Store) readRunPartial(r *fastReader, ref runRef, view entities.ViewType
 		return entities.Run{}, false, nil
 	}
 	run := entities.Run{Info: info, Data: entities.RunData{
-		Metrics: make(map[string]entities.Metric, len(need.metrics)),
-		Params:  make(map[string]string, len(need.params)),
-		Tags:    make(map[string]string, len(need.tags)),
+		Metrics: map[string]entities.Metric{}, Params: map[string]string{}, Tags: map[string]string{},
 	}}
-	for _, k := range need.metrics {
-		m, ok, err := r.latestMetric(ref, k)
-		if err != nil {
-			return run, false, err
-		}
-		if ok {
-			run.Data.Metrics[k] = m
-		}
-	}
-	if err := r.namedKeys(ref, layout.ParamsDir, need.params, run.Data.Params); err != nil {
-		return run, false, err
-	}
-	if err := r.namedKeys(ref, layout.TagsDir, need.tags, run.Data.Tags); err != nil {
-		return run, false, err
-	}
 	if run.Info.RunName == "" {
 		if v, err := r.readFile(ref.base, ref.name+"/"+layout.TagsDir+"/"+entities.TagRunName, false); err == nil {
 			run.Info.RunName = string(v)
 		}
 	}
-	if need.inputs {
-		if run.Inputs, err = s.readInputsAt(r, ref.base, ref.name, ref.dir); err != nil {
+	var loaded uint64 // keys read, by index (past 64 a key may be read twice)
+	load := func(i int) error {
+		if i < 64 {
+			if loaded&(1<<i) != 0 {
+				return nil
+			}
+			loaded |= 1 << i
+		}
+		return s.readKey(r, ref, q.keys[i], &run)
+	}
+	for _, c := range q.clauses {
+		if c.key >= 0 {
+			if err := load(c.key); err != nil {
+				return run, false, err
+			}
+		}
+		if !c.match.MatchRun(&run) {
+			return run, false, nil
+		}
+	}
+	for _, i := range q.order {
+		if err := load(i); err != nil {
 			return run, false, err
 		}
 	}
 	return run, true, nil
+}
+
+// readKey reads one key of a run into it; a missing key is left out.
+func (s *Store) readKey(r *fastReader, ref runRef, k runKey, run *entities.Run) error {
+	switch k.entity {
+	case search.EntityMetric:
+		m, ok, err := r.latestMetric(ref, k.key)
+		if ok {
+			run.Data.Metrics[k.key] = m
+		}
+		return err
+	case search.EntityParam:
+		return r.namedKey(ref, layout.ParamsDir, k.key, run.Data.Params)
+	case search.EntityTag:
+		return r.namedKey(ref, layout.TagsDir, k.key, run.Data.Tags)
+	case search.EntityDataset:
+		var err error
+		run.Inputs, err = s.readInputsAt(r, ref.base, ref.name, ref.dir)
+		return err
+	}
+	return nil
 }
 
 // keyRel returns the file of a key under a run's sub folder, relative to
@@ -303,24 +361,22 @@ func keyRel(ref runRef, sub, key string) string {
 	return ref.name + "/" + sub + "/" + key
 }
 
-// namedKeys reads the param or tag files of the given keys into out;
-// missing keys are left out.
-func (r *fastReader) namedKeys(ref runRef, sub string, keys []string, out map[string]string) error {
-	for _, k := range keys {
-		rel := keyRel(ref, sub, k)
-		if rel == "" {
-			continue
-		}
-		data, err := r.readFile(ref.base, rel, false)
-		if err != nil {
-			if absent(ref.base, rel, err) {
-				continue
-			}
-			p := filepath.Join(ref.dir, sub, k)
-			return fmt.Errorf("filestore: read %s: %w", p, readErr(p, err))
-		}
-		out[k] = string(data)
+// namedKey reads the param or tag file of key k into out; a missing key
+// is left out.
+func (r *fastReader) namedKey(ref runRef, sub, k string, out map[string]string) error {
+	rel := keyRel(ref, sub, k)
+	if rel == "" {
+		return nil
 	}
+	data, err := r.readFile(ref.base, rel, false)
+	if err != nil {
+		if absent(ref.base, rel, err) {
+			return nil
+		}
+		p := filepath.Join(ref.dir, sub, k)
+		return fmt.Errorf("filestore: read %s: %w", p, readErr(p, err))
+	}
+	out[k] = string(data)
 	return nil
 }
 
