@@ -127,11 +127,18 @@ func (w *asyncWriter) send(ctx context.Context, it item) (*completion, error) {
 	c := w.gen
 	w.queue = append(w.queue, it)
 	w.points += it.size()
+	// Nudge the worker only when it has something new to decide: the
+	// first call, a batch's worth of points, a marker, a full queue. A
+	// wake-up per call would cost a futex wake per point.
+	nudge := len(w.queue) == 1 || it.marker != nil || len(w.queue) >= w.size ||
+		w.points >= validate.MaxMetricsPerBatch && w.points-it.size() < validate.MaxMetricsPerBatch
 	wake := w.wake
 	w.mu.Unlock()
-	select {
-	case wake <- struct{}{}:
-	default: // already nudged
+	if nudge {
+		select {
+		case wake <- struct{}{}:
+		default: // already nudged
+		}
 	}
 	return c, nil
 }

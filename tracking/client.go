@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/mlruns-go/mlruns/entities"
@@ -31,9 +32,10 @@ type Options struct {
 // Client is the explicit tracking client. It is safe for use by many
 // goroutines.
 type Client struct {
-	store store.Store
-	now   func() time.Time
-	async *asyncWriter
+	store     store.Store
+	now       func() time.Time
+	async     *asyncWriter
+	lastValid atomic.Pointer[validPoint]
 }
 
 // NewClient returns a client over s. Call Close (or Flush) before the
@@ -265,15 +267,35 @@ func (c *Client) LogOutputs(ctx context.Context, runID string, models []entities
 // and returns its Operation. It blocks only while the queue is full, until
 // ctx ends.
 func (c *Client) LogBatchAsync(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) (*Operation, error) {
-	if err := validate.RunID(runID); err != nil {
-		return nil, err
-	}
 	metrics = c.stamp(metrics)
-	// Truncation is the store's call; here only the rules that fail.
-	if _, _, err := validate.LogBatch(metrics, params, tags, true); err != nil {
-		return nil, err
+	if !c.seenValid(runID, metrics, params, tags) {
+		if err := validate.RunID(runID); err != nil {
+			return nil, err
+		}
+		// Truncation is the store's call; here only the rules that fail.
+		if _, _, err := validate.LogBatch(metrics, params, tags, true); err != nil {
+			return nil, err
+		}
+		if len(metrics) == 1 && len(params) == 0 && len(tags) == 0 {
+			c.lastValid.Store(&validPoint{runID: runID, key: metrics[0].Key})
+		}
 	}
 	return c.async.enqueue(ctx, runID, metrics, params, tags)
+}
+
+// validPoint is the run id and metric key of the last single point that
+// passed validation: a loop logging one metric point by point checks its
+// strings once, not per point.
+type validPoint struct{ runID, key string }
+
+// seenValid reports whether the call is one point of the last validated
+// run and key, with a valid timestamp (the only rule left to check).
+func (c *Client) seenValid(runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) bool {
+	if len(metrics) != 1 || len(params) != 0 || len(tags) != 0 || metrics[0].Timestamp < 0 {
+		return false
+	}
+	v := c.lastValid.Load()
+	return v != nil && v.runID == runID && v.key == metrics[0].Key
 }
 
 // Flush waits until everything queued for asynchronous writing before the
