@@ -183,7 +183,7 @@ func (r *fastReader) readFile(dirfd int, name string, lock bool) ([]byte, error)
 }
 
 // absent reports whether a failed read of name means "no such key": the
-// file is missing, or the name is a folder (of longer keys), as isAbsent.
+// file is missing, or the name is a folder (of longer keys: a/b makes a).
 func absent(dirfd int, name string, err error) bool {
 	if err == unix.ENOENT {
 		return true

@@ -260,7 +260,9 @@ func (s *Store) scanRuns(ctx context.Context, refs []runRef, read func(r *fastRe
 					s.skip(refs[i].dir, err)
 					continue
 				}
-				results[i] = result{run, ok}
+				if ok {
+					results[i] = result{run, true}
+				}
 			}
 		}()
 	}
