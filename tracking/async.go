@@ -70,9 +70,10 @@ type asyncWriter struct {
 
 	mu      sync.Mutex
 	queue   []item
-	spare   []item      // the last taken queue, emptied, for reuse
-	points  int         // sum of the queued calls' sizes
-	gen     *completion // completion of the calls in queue
+	spare   []item            // the last taken queue, emptied, for reuse
+	mbuf    []entities.Metric // the worker's merge buffer, reused
+	points  int               // sum of the queued calls' sizes
+	gen     *completion       // completion of the calls in queue
 	wake    chan struct{}
 	space   chan struct{} // closed when the worker takes the queue; nil if nobody waits
 	started bool
@@ -325,7 +326,7 @@ func chunks(items []*item) [][]*item {
 	var out [][]*item
 	var cur []*item
 	var nm, np, nt int
-	params := map[string]string{}
+	var params map[string]string // made when a call has params
 	for _, it := range items {
 		fits := nm+len(it.metrics) <= validate.MaxMetricsPerBatch &&
 			np+len(it.params) <= validate.MaxParamsTagsPerBatch &&
@@ -343,6 +344,9 @@ func chunks(items []*item) [][]*item {
 		}
 		cur = append(cur, it)
 		nm, np, nt = nm+len(it.metrics), np+len(it.params), nt+len(it.tags)
+		if len(it.params) > 0 && params == nil {
+			params = map[string]string{}
+		}
 		for _, p := range it.params {
 			params[p.Key] = p.Value
 		}
@@ -354,17 +358,20 @@ func chunks(items []*item) [][]*item {
 }
 
 func (w *asyncWriter) writeChunk(runID string, chunk []*item) {
-	var nm, np, nt int
-	for _, it := range chunk {
-		nm, np, nt = nm+len(it.metrics), np+len(it.params), nt+len(it.tags)
-	}
-	ms := make([]entities.Metric, 0, nm)
-	ps := make([]entities.Param, 0, np)
-	ts := make([]entities.RunTag, 0, nt)
-	for _, it := range chunk {
-		ms = append(ms, it.metrics...)
-		ps = append(ps, it.params...)
-		ts = append(ts, it.tags...)
+	ms, ps, ts := chunk[0].metrics, chunk[0].params, chunk[0].tags
+	if len(chunk) > 1 { // merge; a lone call is written from its own slices
+		var nm, np, nt int
+		for _, it := range chunk {
+			nm, np, nt = nm+len(it.metrics), np+len(it.params), nt+len(it.tags)
+		}
+		ms = w.metricBuf(nm)
+		ps = make([]entities.Param, 0, np)
+		ts = make([]entities.RunTag, 0, nt)
+		for _, it := range chunk {
+			ms = append(ms, it.metrics...)
+			ps = append(ps, it.params...)
+			ts = append(ts, it.tags...)
+		}
 	}
 	err := w.st.LogBatch(context.Background(), runID, ms, ps, ts)
 	if err != nil && len(chunk) > 1 && refusedBeforeWriting(err) {
@@ -379,6 +386,21 @@ func (w *asyncWriter) writeChunk(runID string, chunk []*item) {
 	for _, it := range chunk {
 		w.done(runID, it, err)
 	}
+	if len(chunk) > 1 {
+		clear(ms) // the store keeps nothing of a batch; reuse the buffer
+		w.mbuf = ms[:0]
+	}
+}
+
+// metricBuf returns an empty slice of capacity n for merging metrics,
+// reusing the last one (only the worker goroutine calls it).
+func (w *asyncWriter) metricBuf(n int) []entities.Metric {
+	if cap(w.mbuf) >= n {
+		b := w.mbuf
+		w.mbuf = nil
+		return b[:0]
+	}
+	return make([]entities.Metric, 0, n)
 }
 
 // refusedBeforeWriting reports errors the file store raises before its
