@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/validate"
 )
 
@@ -54,6 +56,31 @@ func FuzzValidateKey(f *testing.F) {
 		}
 		if validate.ParamName(s) != nil || validate.TagName(s) != nil {
 			t.Fatalf("metric, param and tag names disagree on %q", s)
+		}
+	})
+}
+
+// FuzzParseAge: mlflow gc's --older-than grammar. No panic; an accepted
+// age is not negative, and FormatAge's text of it reads back within the
+// microsecond rounding.
+func FuzzParseAge(f *testing.F) {
+	for _, s := range []string{"", "1d2h3m4s", "1.5d", "8h", "2m4s", "0s", "d", "1..5h", "99999999999999999999d", "1e3s", "-1s", "1h1d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := filestore.ParseAge(s)
+		if err != nil {
+			return
+		}
+		if d < 0 {
+			t.Fatalf("ParseAge(%q) = %v, negative", s, d)
+		}
+		back, err := filestore.ParseAge(filestore.FormatAge(d))
+		if err != nil {
+			t.Fatalf("FormatAge(%v) = %q does not parse: %v", d, filestore.FormatAge(d), err)
+		}
+		if diff := back - d; diff > time.Microsecond || diff < -time.Microsecond {
+			t.Fatalf("ParseAge(%q) = %v, FormatAge %q reads back %v", s, d, filestore.FormatAge(d), back)
 		}
 	})
 }

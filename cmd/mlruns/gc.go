@@ -3,9 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -148,39 +146,13 @@ func splitIDs(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// olderThanRE is mlflow gc's --older-than grammar (cli.py): optional
-// days, hours, minutes and seconds, in that order, each a decimal number.
-var olderThanRE = regexp.MustCompile(`^((?P<days>[.\d]+?)d)?((?P<hours>[.\d]+?)h)?((?P<minutes>[.\d]+?)m)?((?P<seconds>[.\d]+?)s)?$`)
-
-// parseOlderThan turns --older-than into a duration, rounded to the
-// microsecond as Python's timedelta rounds it. An empty value is no age
-// limit; ages beyond what a duration holds (292 years) are capped, which
-// selects the same nothing.
+// parseOlderThan is filestore.ParseAge with its errors as usage errors.
 func parseOlderThan(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
+	d, err := filestore.ParseAge(s)
+	if err != nil {
+		return 0, usageError{"--older-than: " + strings.TrimPrefix(err.Error(), "mlruns: ")}
 	}
-	m := olderThanRE.FindStringSubmatch(s)
-	if m == nil {
-		return 0, usageError{fmt.Sprintf("--older-than: could not parse any time information from %q; examples of valid values: 8h, 2d8h5m20s, 2m4s, 1.5d", s)}
-	}
-	unit := map[string]float64{"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
-	secs := 0.0
-	for i, name := range olderThanRE.SubexpNames() {
-		if unit[name] == 0 || m[i] == "" {
-			continue
-		}
-		v, err := strconv.ParseFloat(m[i], 64)
-		if err != nil {
-			return 0, usageError{fmt.Sprintf("--older-than: %q in %q is not a number", m[i], s)}
-		}
-		secs += v * unit[name]
-	}
-	us := math.Round(secs * 1e6)
-	if us >= float64(math.MaxInt64/int64(time.Microsecond)) {
-		return time.Duration(math.MaxInt64).Truncate(time.Millisecond), nil
-	}
-	return time.Duration(us) * time.Microsecond, nil
+	return d, nil
 }
 
 // openExisting opens the store at the root, refusing a root that does not
