@@ -14,7 +14,10 @@
 package restjson
 
 import (
+	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/mlruns-go/mlruns/entities"
@@ -37,6 +40,29 @@ func (f Float) MarshalJSON() ([]byte, error) {
 		return []byte(`"-Infinity"`), nil
 	}
 	return []byte(s), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler: a number, or one of the
+// strings "NaN", "Infinity", "-Infinity" protobuf writes for non-finite
+// values, so Go tools can read what the CLI prints.
+func (f *Float) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case `"NaN"`:
+		*f = Float(math.NaN())
+		return nil
+	case `"Infinity"`:
+		*f = Float(math.Inf(1))
+		return nil
+	case `"-Infinity"`:
+		*f = Float(math.Inf(-1))
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("restjson: value %s is not a number", b)
+	}
+	*f = Float(v)
+	return nil
 }
 
 // Metric is mlflow.Metric.
