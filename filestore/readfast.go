@@ -43,6 +43,9 @@ type fastReader struct {
 	// store with live runs that is every metric file, every search. Only
 	// the owner (or CAP_FOWNER) may ask: on EPERM the reader stops asking.
 	noatime bool
+	// cache, when its c is set, serves decoded files and folder listings
+	// of a search (readcache.go).
+	cache cacheCtx
 }
 
 var fastReaders = sync.Pool{New: func() any {
@@ -59,6 +62,7 @@ func putFastReader(r *fastReader) {
 	if cap(r.buf) > 1<<20 {
 		r.buf = make([]byte, 4<<10) // one long history must not pin its size
 	}
+	r.cache = cacheCtx{}
 	fastReaders.Put(r)
 }
 
@@ -146,6 +150,13 @@ func (r *fastReader) openDir(dirfd int, name string, follow bool) (int, error) {
 // os.ReadFile), under a shared flock when lock is set (see readlock.go;
 // closing the descriptor releases it). Errors are bare errnos.
 func (r *fastReader) readFile(dirfd int, name string, lock bool) ([]byte, error) {
+	return r.readFileStat(dirfd, name, lock, nil)
+}
+
+// readFileStat is readFile that also fstats the open file into st (when
+// not nil) after taking the lock and before reading: the state of the
+// file at the latest when the contents were read.
+func (r *fastReader) readFileStat(dirfd int, name string, lock bool, st *unix.Stat_t) ([]byte, error) {
 	fd, err := r.open(dirfd, name, unix.O_RDONLY)
 	if err != nil {
 		return nil, err
@@ -153,6 +164,11 @@ func (r *fastReader) readFile(dirfd int, name string, lock bool) ([]byte, error)
 	defer unix.Close(fd)
 	if lock {
 		if err := flockRetry(fd, unix.LOCK_SH); err != nil {
+			return nil, err
+		}
+	}
+	if st != nil {
+		if err := fstatRetry(fd, st); err != nil {
 			return nil, err
 		}
 	}
@@ -255,8 +271,9 @@ func isDirEntry(dirfd int, e dirent) (bool, error) {
 // followed if a symlink), with its key (path relative to that folder,
 // joined with '/'), the descriptor of its folder and its name there. A
 // missing folder has no keys. ok is false when the walk could not be done
-// the plain way or visit returned false.
-func (r *fastReader) walkKeys(dirfd int, name string, visit func(key string, dirfd int, name string) bool) (ok bool) {
+// the plain way or visit returned false. path is the folder's path, the
+// key of its listings in r's cache.
+func (r *fastReader) walkKeys(dirfd int, name, path string, visit func(key string, dirfd int, name string) bool) (ok bool) {
 	fd, err := r.openDir(dirfd, name, false)
 	if err == unix.ENOENT {
 		return true
@@ -265,20 +282,16 @@ func (r *fastReader) walkKeys(dirfd int, name string, visit func(key string, dir
 		return false
 	}
 	defer unix.Close(fd)
-	return r.walkOpen(fd, "", visit)
+	return r.walkOpen(fd, "", path, visit)
 }
 
-func (r *fastReader) walkOpen(fd int, prefix string, visit func(key string, dirfd int, name string) bool) bool {
-	ents, err := r.list(fd)
-	if err != nil {
+func (r *fastReader) walkOpen(fd int, prefix, path string, visit func(key string, dirfd int, name string) bool) bool {
+	ents, ok := r.cachedList(fd, path+"/"+prefix)
+	if !ok {
 		return false
 	}
 	for _, e := range ents {
-		dir, err := isDirEntry(fd, e)
-		if err != nil {
-			return false
-		}
-		if !dir {
+		if !e.dir {
 			if !visit(prefix+e.name, fd, e.name) {
 				return false
 			}
@@ -288,7 +301,7 @@ func (r *fastReader) walkOpen(fd int, prefix string, visit func(key string, dirf
 		if err != nil {
 			return false
 		}
-		ok := r.walkOpen(sub, prefix+e.name+"/", visit)
+		ok := r.walkOpen(sub, prefix+e.name+"/", path, visit)
 		unix.Close(sub)
 		if !ok {
 			return false
@@ -297,42 +310,69 @@ func (r *fastReader) walkOpen(fd int, prefix string, visit func(key string, dirf
 	return true
 }
 
-// latestMetrics is readLatestMetrics on the metrics folder of the run
-// folder rel (relative to base); ok false means ask readLatestMetrics. The
-// values of the keys in known are taken from there, not read again.
+// latestMetrics is latestMetricsAt on a run folder rel that is its own
+// path (base AT_FDCWD).
 func (r *fastReader) latestMetrics(base int, rel string, known map[string]entities.Metric) (map[string]entities.Metric, bool) {
+	return r.latestMetricsAt(base, rel, rel, known)
+}
+
+// latestMetricsAt is readLatestMetrics on the metrics folder of the run
+// folder rel (relative to base) whose path is dir; ok false means ask
+// readLatestMetrics. The values of the keys in known are taken from there,
+// not read again.
+func (r *fastReader) latestMetricsAt(base int, rel, dir string, known map[string]entities.Metric) (map[string]entities.Metric, bool) {
 	out := map[string]entities.Metric{}
-	ok := r.walkKeys(base, rel+"/"+layout.MetricsDir, func(key string, dirfd int, name string) bool {
+	path := dir + "/" + layout.MetricsDir
+	ok := r.walkKeys(base, rel+"/"+layout.MetricsDir, path, func(key string, dirfd int, name string) bool {
 		if m, ok := known[key]; ok {
 			out[key] = m
 			return true
 		}
-		data, err := r.readFile(dirfd, name, true)
-		if err != nil {
-			return false
+		e, _, err := r.cachedFile(dirfd, name, path+"/"+key, kindMetric, true, metricEntry(key))
+		if err != nil || e == nil {
+			return false // on a decode error the reference reader reports it
 		}
-		if len(data) == 0 {
-			return true // no history, no latest value
+		if e.present {
+			out[key] = e.metric
 		}
-		// DecodeLatestMetric accepts exactly the files DecodeMetricHistory
-		// does and agrees on the latest value (fuzz/metric_fuzz_test.go);
-		// on an error the reference reader reports it.
-		m, err := layout.DecodeLatestMetric(key, data)
-		if err != nil {
-			return false
-		}
-		out[key] = m
 		return true
 	})
 	return out, ok
 }
 
-// keyFiles is readKeyFiles on the sub folder sub of the run folder rel;
-// ok false means ask readKeyFiles. The values of the keys in known are
-// taken from there, not read again.
+// metricEntry decodes a metric file into a cache entry holding its latest
+// value; an empty file has none (no history, no latest value). It returns
+// nil when the file does not decode. DecodeLatestMetric accepts exactly
+// the files DecodeMetricHistory does and agrees on the latest value
+// (fuzz/metric_fuzz_test.go).
+func metricEntry(key string) func(data []byte) *cached {
+	return func(data []byte) *cached {
+		if len(data) == 0 {
+			return &cached{}
+		}
+		m, err := layout.DecodeLatestMetric(key, data)
+		if err != nil {
+			return nil
+		}
+		return &cached{metric: m, present: true}
+	}
+}
+
+func stringEntry(data []byte) *cached { return &cached{str: string(data)} }
+
+// keyFiles is keyFilesAt on a run folder rel that is its own path (base
+// AT_FDCWD).
 func (r *fastReader) keyFiles(base int, rel, sub string, known map[string]string) (map[string]string, bool) {
+	return r.keyFilesAt(base, rel, rel, sub, known)
+}
+
+// keyFilesAt is readKeyFiles on the sub folder sub of the run folder rel
+// whose path is dir; ok false means ask readKeyFiles. The values of the
+// keys in known are taken from there, not read again.
+func (r *fastReader) keyFilesAt(base int, rel, dir, sub string, known map[string]string) (map[string]string, bool) {
 	out := map[string]string{}
-	ok := r.walkKeys(base, rel+"/"+sub, func(key string, dirfd int, name string) bool {
+	path := dir + "/" + sub
+	ok := r.walkKeys(base, rel+"/"+sub, path, func(key string, dirfd int, name string) bool {
 		if layout.IsTempName(name) {
 			return true
 		}
@@ -340,11 +380,11 @@ func (r *fastReader) keyFiles(base int, rel, sub string, known map[string]string
 			out[key] = v
 			return true
 		}
-		data, err := r.readFile(dirfd, name, false)
+		e, _, err := r.cachedFile(dirfd, name, path+"/"+key, kindString, false, stringEntry)
 		if err != nil {
 			return false
 		}
-		out[key] = string(data)
+		out[key] = e.str
 		return true
 	})
 	return out, ok
@@ -453,17 +493,17 @@ func (s *Store) readRunAt(r *fastReader, base int, rel, dir string, info entitie
 	run := entities.Run{Info: info}
 	var ok bool
 	var err error
-	if run.Data.Metrics, ok = r.latestMetrics(base, rel, known.Metrics); !ok {
+	if run.Data.Metrics, ok = r.latestMetricsAt(base, rel, dir, known.Metrics); !ok {
 		if run.Data.Metrics, err = readLatestMetrics(dir, info.ExperimentID); err != nil {
 			return run, err
 		}
 	}
-	if run.Data.Params, ok = r.keyFiles(base, rel, layout.ParamsDir, known.Params); !ok {
+	if run.Data.Params, ok = r.keyFilesAt(base, rel, dir, layout.ParamsDir, known.Params); !ok {
 		if run.Data.Params, err = readKeyFiles(filepath.Join(dir, layout.ParamsDir)); err != nil {
 			return run, err
 		}
 	}
-	if run.Data.Tags, ok = r.keyFiles(base, rel, layout.TagsDir, known.Tags); !ok {
+	if run.Data.Tags, ok = r.keyFilesAt(base, rel, dir, layout.TagsDir, known.Tags); !ok {
 		if run.Data.Tags, err = readKeyFiles(filepath.Join(dir, layout.TagsDir)); err != nil {
 			return run, err
 		}

@@ -147,7 +147,9 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 		refs = append(refs, more...)
 	}
 	q := queryOf(f, order)
+	cc := s.readCache.ctx()
 	matched, err := s.scanRuns(ctx, refs, func(r *fastReader, ref runRef) (entities.Run, bool, error) {
+		r.cache = cc
 		return s.readRunPartial(r, ref, view, &q)
 	})
 	if err != nil {
@@ -176,6 +178,7 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 	}
 	full, err := s.scanRuns(ctx, pageRefs, func(r *fastReader, ref runRef) (entities.Run, bool, error) {
 		r.eof = ref.eof
+		r.cache = cc
 		p := partial[ref.name]
 		run, err := s.readRunAt(r, ref.base, ref.name, ref.dir, p.Info, &p.Data)
 		return run, err == nil, err
@@ -370,7 +373,7 @@ func (r *fastReader) namedKey(ref runRef, sub, k string, out map[string]string) 
 	if rel == "" {
 		return nil
 	}
-	data, err := r.readFile(ref.base, rel, false)
+	e, _, err := r.cachedFile(ref.base, rel, ref.dir+"/"+sub+"/"+k, kindString, false, stringEntry)
 	if err != nil {
 		if absent(ref.base, rel, err) {
 			return nil
@@ -378,7 +381,7 @@ func (r *fastReader) namedKey(ref runRef, sub, k string, out map[string]string) 
 		p := filepath.Join(ref.dir, sub, k)
 		return fmt.Errorf("filestore: read %s: %w", p, readErr(p, err))
 	}
-	out[k] = string(data)
+	out[k] = e.str
 	return nil
 }
 
@@ -391,21 +394,24 @@ func (r *fastReader) latestMetric(ref runRef, key string) (entities.Metric, bool
 	if rel == "" {
 		return entities.Metric{}, false, nil
 	}
-	data, err := r.readFile(ref.base, rel, true)
+	var decodeErr error
+	e, _, err := r.cachedFile(ref.base, rel, ref.dir+"/"+layout.MetricsDir+"/"+key, kindMetric, true, func(data []byte) *cached {
+		e := metricEntry(key)(data)
+		if e == nil {
+			_, decodeErr = layout.DecodeLatestMetric(key, data)
+		}
+		return e
+	})
 	if err != nil {
 		if absent(ref.base, rel, err) {
 			return entities.Metric{}, false, nil
 		}
 		return entities.Metric{}, false, fmt.Errorf("filestore: read metric: %w", readErr(filepath.Join(ref.dir, layout.MetricsDir, key), err))
 	}
-	if len(data) == 0 {
-		return entities.Metric{}, false, nil
+	if e == nil {
+		return entities.Metric{}, false, withMetricPath(decodeErr, filepath.Join(ref.dir, layout.MetricsDir, key), "")
 	}
-	m, err := layout.DecodeLatestMetric(key, data)
-	if err != nil {
-		return entities.Metric{}, false, withMetricPath(err, filepath.Join(ref.dir, layout.MetricsDir, key), "")
-	}
-	return m, true, nil
+	return e.metric, e.present, nil
 }
 
 // SearchExperiments returns the experiments of the view that match the

@@ -23,16 +23,29 @@ import (
 // booleans or null, ids that do not match the folders - goes to
 // readRunInfo, so the result is always the one it gives.
 func (r *fastReader) runInfo(ref runRef) (entities.RunInfo, error) {
-	data, err := r.readFile(ref.base, ref.name+"/"+layout.MetaFile, false)
+	e, _, err := r.cachedFile(ref.base, ref.name+"/"+layout.MetaFile, ref.dir+"/"+layout.MetaFile, kindInfo, false,
+		func(data []byte) *cached {
+			info, ok := fastRunMeta(data)
+			if !ok || info.ExperimentID != ref.expName || info.RunID != ref.name {
+				return nil
+			}
+			return &cached{info: info}
+		})
 	if errors.Is(err, fs.ErrNotExist) {
 		return entities.RunInfo{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Run folder %s has no meta.yaml", ref.dir))
 	}
 	if err != nil {
 		return entities.RunInfo{}, fmt.Errorf("filestore: read run meta: %w", readErr(filepath.Join(ref.dir, layout.MetaFile), err))
 	}
-	info, ok := fastRunMeta(data)
-	if !ok || info.ExperimentID != ref.expName || info.RunID != ref.name {
+	if e == nil {
 		return readRunInfo(ref.dir)
+	}
+	info := e.info // the entry's pointers are not handed out
+	if info.EndTime != nil {
+		info.EndTime = new(*info.EndTime)
+	}
+	if info.DeletedTime != nil {
+		info.DeletedTime = new(*info.DeletedTime)
 	}
 	return info, nil
 }

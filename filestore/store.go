@@ -69,6 +69,8 @@ type Store struct {
 	runInfos sync.Map
 	// held keeps recently appended metric files open; see heldfiles.go.
 	held heldFiles
+	// readCache keeps decoded run files for searches; see readcache.go.
+	readCache *readCache
 }
 
 // Open opens the store at root (a path or a file: URI), creating it as
@@ -99,6 +101,7 @@ func Open(root string, opts *Options) (*Store, error) {
 	if s.fs == nil {
 		s.fs = vfs.OS
 	}
+	s.readCache = newReadCache()
 	if opts.TruncateLongValues != nil {
 		s.truncate = *opts.TruncateLongValues
 	}
