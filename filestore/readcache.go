@@ -36,7 +36,8 @@ import (
 //     local file systems of localFS (reliable inode numbers and fine
 //     timestamps), are cached. Anything odd takes the uncached readers.
 //
-// Nothing is written to disk: the cache is invisible to other processes.
+// The first search of a Store fills nothing (see ctx). Nothing is written
+// to disk: the cache is invisible to other processes.
 // It is bounded (readCacheEntries, least recently used out first) and safe
 // for concurrent search workers (sharded mutexes).
 
@@ -79,11 +80,10 @@ type cached struct {
 	sig  statSig
 	kind cacheKind
 
-	metric  entities.Metric // kindMetric, when present
-	present bool            // kindMetric: the file had a value
-	str     string          // kindString
-	info    entities.RunInfo
-	ents    []cacheEnt // kindList
+	metric *entities.Metric  // kindMetric; nil: the file is empty
+	str    string            // kindString
+	info   *entities.RunInfo // kindInfo
+	ents   []cacheEnt        // kindList
 
 	prev, next *cached // LRU list of the shard
 }
@@ -101,8 +101,11 @@ type readCache struct {
 	seed   maphash.Seed
 	shards [readCacheShards]cacheShard
 	window time.Duration // cacheWindow; tests shorten it
-	hits   atomic.Int64  // for tests
-	fills  atomic.Int64
+	// searches counts SearchRuns calls: the first of a Store neither
+	// fills nor uses the cache (see ctx).
+	searches atomic.Int64
+	hits     atomic.Int64 // for tests
+	fills    atomic.Int64
 }
 
 type cacheShard struct {
@@ -192,7 +195,15 @@ type cacheCtx struct {
 	oldBefore int64
 }
 
+// ctx is the cache context of a search starting now.
+//
+// The first search of a Store takes the uncached readers: filling costs an
+// fstat and an entry per file (about a third more time here), which a
+// process that searches once would pay for nothing.
 func (c *readCache) ctx() cacheCtx {
+	if c.searches.Add(1) == 1 {
+		return cacheCtx{}
+	}
 	return cacheCtx{c: c, oldBefore: time.Now().Add(-c.window).UnixNano()}
 }
 

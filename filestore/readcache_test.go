@@ -323,6 +323,25 @@ func TestReadCache_MonotonicUnderWriters(t *testing.T) {
 	require.Positive(t, f.s.readCache.hits.Load())
 }
 
+func TestReadCache_FirstSearchUncached(t *testing.T) {
+	f := newCacheFixture(t)
+	q := cacheQueries[1]
+	for i := range 3 {
+		runs, _, err := f.s.SearchRuns(context.Background(), []string{"0"}, q.filter, entities.ViewAll, 1000, q.order, "")
+		require.NoError(t, err)
+		require.Len(t, runs, 1)
+		switch i {
+		case 0:
+			require.Zero(t, f.s.readCache.fills.Load(), "the first search fills nothing")
+		case 1:
+			require.Positive(t, f.s.readCache.fills.Load())
+			require.Zero(t, f.s.readCache.hits.Load())
+		case 2:
+			require.Positive(t, f.s.readCache.hits.Load())
+		}
+	}
+}
+
 func TestReadCache_Bounded(t *testing.T) {
 	c := newReadCache()
 	for i := range readCacheEntries + readCacheEntries/2 {

@@ -332,8 +332,8 @@ func (r *fastReader) latestMetricsAt(base int, rel, dir string, known map[string
 		if err != nil || e == nil {
 			return false // on a decode error the reference reader reports it
 		}
-		if e.present {
-			out[key] = e.metric
+		if e.metric != nil {
+			out[key] = *e.metric
 		}
 		return true
 	})
@@ -354,7 +354,7 @@ func metricEntry(key string) func(data []byte) *cached {
 		if err != nil {
 			return nil
 		}
-		return &cached{metric: m, present: true}
+		return &cached{metric: &m}
 	}
 }
 

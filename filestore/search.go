@@ -411,7 +411,10 @@ func (r *fastReader) latestMetric(ref runRef, key string) (entities.Metric, bool
 	if e == nil {
 		return entities.Metric{}, false, withMetricPath(decodeErr, filepath.Join(ref.dir, layout.MetricsDir, key), "")
 	}
-	return e.metric, e.present, nil
+	if e.metric == nil {
+		return entities.Metric{}, false, nil
+	}
+	return *e.metric, true, nil
 }
 
 // SearchExperiments returns the experiments of the view that match the

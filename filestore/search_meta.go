@@ -29,7 +29,7 @@ func (r *fastReader) runInfo(ref runRef) (entities.RunInfo, error) {
 			if !ok || info.ExperimentID != ref.expName || info.RunID != ref.name {
 				return nil
 			}
-			return &cached{info: info}
+			return &cached{info: &info}
 		})
 	if errors.Is(err, fs.ErrNotExist) {
 		return entities.RunInfo{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Run folder %s has no meta.yaml", ref.dir))
@@ -40,7 +40,7 @@ func (r *fastReader) runInfo(ref runRef) (entities.RunInfo, error) {
 	if e == nil {
 		return readRunInfo(ref.dir)
 	}
-	info := e.info // the entry's pointers are not handed out
+	info := *e.info // the entry's pointers are not handed out
 	if info.EndTime != nil {
 		info.EndTime = new(*info.EndTime)
 	}
