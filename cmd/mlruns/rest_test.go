@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -95,6 +96,32 @@ func newRESTTree(t *testing.T) *restTree {
 	return tr
 }
 
+// comparePages follows next_page_token through a search endpoint of the
+// server and the CLI listing of the same query together (max > 0 sets the
+// page size), requiring the same JSON page by page.
+func comparePages(t *testing.T, srv *interop.Server, cli func(*testing.T, ...string) []byte, endpoint string, req map[string]any, args []string, max int) {
+	t.Helper()
+	if max > 0 {
+		req["max_results"] = max
+		args = append(args, "--max-results", strconv.Itoa(max))
+	}
+	token := ""
+	for page := 0; ; page++ {
+		pageArgs := args
+		if token != "" {
+			req["page_token"] = token
+			pageArgs = append(args[:len(args):len(args)], "--page-token", token)
+		}
+		body := srv.Post(t, endpoint, req)
+		interop.RequireSameJSON(t, strings.Join(args[:2], " ")+" page "+strconv.Itoa(page), body, cli(t, pageArgs...))
+		token = nextPageToken(t, body)
+		if token == "" {
+			return
+		}
+		require.Less(t, page, 20, "paging ends")
+	}
+}
+
 // The mlruns command's --json output is what `mlflow server` 3.18 answers
 // for the same query on the same tree: runs show (GetRun), runs list
 // (SearchRuns, page by page), experiments list (SearchExperiments, page by
@@ -140,32 +167,15 @@ func TestREST_CLIMatchesServer(t *testing.T) {
 		views := map[string]string{"active": "ACTIVE_ONLY", "deleted": "DELETED_ONLY", "all": "ALL"}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				token := ""
-				for page := 0; ; page++ {
-					req := map[string]any{"experiment_ids": c.exps, "filter": c.filter, "run_view_type": views[c.view], "order_by": nonNil(c.orderBy)}
-					args := []string{"runs", "list", "--view", c.view, "--filter", c.filter, "--json"}
-					for _, id := range c.exps {
-						args = append(args, "--experiment-id", id)
-					}
-					for _, o := range c.orderBy {
-						args = append(args, "--order-by", o)
-					}
-					if c.max > 0 {
-						req["max_results"] = c.max
-						args = append(args, "--max-results", strconv.Itoa(c.max))
-					}
-					if token != "" {
-						req["page_token"] = token
-						args = append(args, "--page-token", token)
-					}
-					body := srv.Post(t, "/api/2.0/mlflow/runs/search", req)
-					interop.RequireSameJSON(t, "runs list page "+strconv.Itoa(page), body, cli(t, args...))
-					token = nextPageToken(t, body)
-					if token == "" {
-						break
-					}
-					require.Less(t, page, 20, "paging ends")
+				req := map[string]any{"experiment_ids": c.exps, "filter": c.filter, "run_view_type": views[c.view], "order_by": nonNil(c.orderBy)}
+				args := []string{"runs", "list", "--view", c.view, "--filter", c.filter, "--json"}
+				for _, id := range c.exps {
+					args = append(args, "--experiment-id", id)
 				}
+				for _, o := range c.orderBy {
+					args = append(args, "--order-by", o)
+				}
+				comparePages(t, srv, cli, "/api/2.0/mlflow/runs/search", req, args, c.max)
 			})
 		}
 	})
@@ -187,31 +197,14 @@ func TestREST_CLIMatchesServer(t *testing.T) {
 		views := map[string]string{"active": "ACTIVE_ONLY", "deleted": "DELETED_ONLY", "all": "ALL"}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				token := ""
-				for page := 0; ; page++ {
-					// The server refuses a missing max_results here (it reads
-					// as 0); the CLI's default is MLflow's documented 1000.
-					req := map[string]any{"filter": c.filter, "view_type": views[c.view], "order_by": nonNil(c.orderBy), "max_results": 1000}
-					args := []string{"experiments", "list", "--view", c.view, "--filter", c.filter, "--json"}
-					for _, o := range c.orderBy {
-						args = append(args, "--order-by", o)
-					}
-					if c.max > 0 {
-						req["max_results"] = c.max
-						args = append(args, "--max-results", strconv.Itoa(c.max))
-					}
-					if token != "" {
-						req["page_token"] = token
-						args = append(args, "--page-token", token)
-					}
-					body := srv.Post(t, "/api/2.0/mlflow/experiments/search", req)
-					interop.RequireSameJSON(t, "experiments list page "+strconv.Itoa(page), body, cli(t, args...))
-					token = nextPageToken(t, body)
-					if token == "" {
-						break
-					}
-					require.Less(t, page, 20, "paging ends")
+				// The server refuses a missing max_results here (it reads as
+				// 0); the CLI's default is MLflow's documented 1000.
+				req := map[string]any{"filter": c.filter, "view_type": views[c.view], "order_by": nonNil(c.orderBy), "max_results": 1000}
+				args := []string{"experiments", "list", "--view", c.view, "--filter", c.filter, "--json"}
+				for _, o := range c.orderBy {
+					args = append(args, "--order-by", o)
 				}
+				comparePages(t, srv, cli, "/api/2.0/mlflow/experiments/search", req, args, c.max)
 			})
 		}
 	})
