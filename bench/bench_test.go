@@ -61,13 +61,7 @@ func BenchmarkLogMetric(b *testing.B) {
 		reportPoints(b, b.N)
 	})
 	b.Run("api=fluent", func(b *testing.B) {
-		ctx := b.Context()
-		mlflow.SetTrackingURI(filepath.Join(b.TempDir(), "mlruns"))
-		run, err := mlflow.StartRun(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer run.End(nil)
+		ctx := fluentRun(b)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
@@ -125,13 +119,7 @@ func BenchmarkAsync(b *testing.B) {
 		reportPoints(b, b.N)
 	})
 	b.Run("api=fluent", func(b *testing.B) {
-		ctx := b.Context()
-		mlflow.SetTrackingURI(filepath.Join(b.TempDir(), "mlruns"))
-		run, err := mlflow.StartRun(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer run.End(nil)
+		ctx := fluentRun(b)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
@@ -169,4 +157,17 @@ func BenchmarkFloor(b *testing.B) {
 			reportPoints(b, b.N)
 		})
 	}
+}
+
+// fluentRun points the fluent API at a fresh store and starts a run that
+// ends with the benchmark.
+func fluentRun(b *testing.B) context.Context {
+	ctx := b.Context()
+	mlflow.SetTrackingURI(filepath.Join(b.TempDir(), "mlruns"))
+	run, err := mlflow.StartRun(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { run.End(nil) })
+	return ctx
 }
