@@ -54,13 +54,6 @@ func (h *heldFiles) acquire(path string) *heldFile {
 	return hf
 }
 
-// holds reports whether a descriptor of path is held.
-func (h *heldFiles) holds(path string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.m[path] != nil
-}
-
 // add holds f for path and returns it with a reference taken. If another
 // goroutine added the same path meanwhile, f is closed and theirs is
 // returned. When the store is closed, f is returned unheld (closed on

@@ -378,18 +378,15 @@ func (s *Store) appendMetrics(u *undoLog, runDir string, info entities.RunInfo, 
 	return nil
 }
 
-// appendFile appends data to path in one write(2) on an O_APPEND
-// descriptor while holding an exclusive flock on it, so lines from
-// concurrent Go writers never interleave. It never leaves part of data
-// behind: if the write (or, when durable, the sync) fails or is short, the
-// file is truncated back to its size before the write, still under the
-// lock, and a file that was empty is removed (an empty metric file breaks
-// Python's reader). An error from the final close is returned with the data
-// in place. The last path component is never followed if it is a symlink.
-func (s *Store) appendFile(path string, data []byte) error {
-	return s.appendFileUndo(nil, path, data, nil)
-}
-
+// appendFileUndo appends data to path in one write(2) on a held O_APPEND
+// descriptor (heldfiles.go) while holding an exclusive flock on it, so
+// lines from concurrent Go writers never interleave, and records in u how
+// to take the append back. It never leaves part of data behind: if the
+// write (or, when durable, the sync) fails or is short, the file is
+// truncated back to its size before the write, still under the lock, and a
+// file that was empty is removed (an empty metric file breaks Python's
+// reader). The last path component is never followed if it is a symlink.
+//
 // verify, when set, is called before the file is opened by path (no
 // descriptor held, or the held one lost its name); its error is returned
 // with nothing written.
