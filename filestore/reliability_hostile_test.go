@@ -29,7 +29,6 @@ var hostileStrings = map[string]string{
 	"trailing sep": "a/",
 }
 
-
 var sentinels = []error{errs.ErrInvalidParameter, errs.ErrNotFound, errs.ErrAlreadyExists,
 	errs.ErrInvalidState, errs.ErrCorrupt, errs.ErrInvalidPath, errs.ErrInternal, errs.ErrNotSupported}
 
