@@ -421,14 +421,20 @@ func (s *Store) planGC(ctx context.Context, o GCOptions) ([]GCItem, error) {
 	var expItems []GCItem
 	for _, id := range expIDs {
 		it, err := s.planExperiment(id, nowMs, o.OlderThan)
+		if errors.Is(err, errs.ErrNotFound) && len(o.ExperimentIDs) == 0 {
+			continue // found by listing, removed meanwhile by another gc
+		}
+		if err != nil {
+			return nil, err
+		}
+		infos, _, err := s.listRunInfos(ctx, it.Dir, id)
+		if errors.Is(err, fs.ErrNotExist) && len(o.ExperimentIDs) == 0 {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		expItems = append(expItems, it)
-		infos, _, err := s.listRunInfos(ctx, it.Dir, id)
-		if err != nil {
-			return nil, err
-		}
 		for _, ri := range infos {
 			if ri.info.LifecycleStage == entities.StageDeleted {
 				runIDs[ri.info.RunID] = true
@@ -442,6 +448,9 @@ func (s *Store) planGC(ctx context.Context, o GCOptions) ([]GCItem, error) {
 			return nil, err
 		}
 		it, err := s.planRun(id)
+		if errors.Is(err, errs.ErrNotFound) && len(o.RunIDs) == 0 {
+			continue // found by listing, removed meanwhile by another gc
+		}
 		if err != nil {
 			return nil, err
 		}
