@@ -3,6 +3,8 @@ package fuzz_test
 import (
 	"bytes"
 	"math"
+	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/mlruns-go/mlruns/entities"
@@ -93,6 +95,11 @@ func FuzzParseMetricLine(f *testing.F) {
 	})
 }
 
+var (
+	plainFloat = regexp.MustCompile(`^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
+	plainInt   = regexp.MustCompile(`^-?[0-9]+$`)
+)
+
 // FuzzPythonFloat: format then parse gives the same bits; parsing
 // arbitrary text never panics and anything accepted re-formats stably.
 func FuzzPythonFloat(f *testing.F) {
@@ -101,6 +108,9 @@ func FuzzPythonFloat(f *testing.F) {
 	}
 	f.Add(uint64(0), "1_000.5")
 	f.Add(uint64(0), " -Infinity ")
+	f.Add(uint64(0), "0.0012345678901234567")
+	f.Add(uint64(0), "9007199254740993")
+	f.Add(uint64(0), "-1700000000123")
 	f.Fuzz(func(t *testing.T, bits uint64, s string) {
 		v := math.Float64frombits(bits)
 		text := layout.FormatPythonFloat(v)
@@ -114,6 +124,21 @@ func FuzzPythonFloat(f *testing.F) {
 				t.Fatalf("%q -> %v -> %v, %v", s, got, again, err)
 			}
 		}
-		_, _ = layout.ParsePythonInt(s)
+		// On plain ASCII decimals Python's float() and int() are
+		// strconv's correctly rounded parse (the fast paths must agree).
+		if plainFloat.MatchString(s) {
+			want, _ := strconv.ParseFloat(s, 64)
+			got, err := layout.ParsePythonFloat(s)
+			if err != nil || !sameBits(got, want) {
+				t.Fatalf("float(%q) = %v %v, strconv %v", s, got, err, want)
+			}
+		}
+		n, err := layout.ParsePythonInt(s)
+		if plainInt.MatchString(s) {
+			want, werr := strconv.ParseInt(s, 10, 64)
+			if (werr == nil) != (err == nil) || err == nil && n != want {
+				t.Fatalf("int(%q) = %d %v, strconv %d %v", s, n, err, want, werr)
+			}
+		}
 	})
 }

@@ -1,7 +1,9 @@
 package layout
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -109,26 +111,26 @@ func ParsePythonInt(s string) (int64, error) {
 // parseIntFast handles the form MLflow writes: optional '-' and up to 18
 // ASCII digits (which cannot overflow). Anything else goes to the slow path.
 func parseIntFast(b []byte) (int64, bool) {
-	neg := false
+	n, end, ok := parseIntPrefix(b)
+	return n, ok && end == len(b)
+}
+
+// parseIntPrefix parses the optional '-' and 1 to 18 ASCII digits at the
+// start of b and returns where they end; what follows is the caller's.
+func parseIntPrefix(b []byte) (int64, int, bool) {
+	i := 0
 	if len(b) > 0 && b[0] == '-' {
-		neg = true
-		b = b[1:]
+		i = 1
 	}
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
+	var n uint64
+	end, nd := digitRun(b, i, &n)
+	if nd == 0 || nd > 18 {
+		return 0, 0, false
 	}
-	var n int64
-	for _, c := range b {
-		c -= '0'
-		if c > 9 {
-			return 0, false
-		}
-		n = n*10 + int64(c)
+	if i == 1 {
+		return -int64(n), end, true
 	}
-	if neg {
-		n = -n
-	}
-	return n, true
+	return int64(n), end, true
 }
 
 // pow10 holds the powers of ten that float64 represents exactly.
@@ -141,34 +143,57 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // this already validated decimal syntax. ok=false means "try the slow
 // Python-compatible parser", not necessarily invalid.
 func parseFloatFast(b []byte) (float64, bool) {
-	switch string(b) {
-	case "nan":
-		return math.NaN(), true
-	case "inf":
-		return math.Inf(1), true
-	case "-inf":
-		return math.Inf(-1), true
+	f, end, ok := parseFloatPrefix(b)
+	return f, ok && end == len(b)
+}
+
+// parseFloatPrefix parses the longest prefix of b that parseFloatFast's
+// syntax allows and returns where it ends; the caller checks what follows
+// (a metric line's ' ', or the end of the field).
+func parseFloatPrefix(b []byte) (float64, int, bool) {
+	if len(b) >= 3 {
+		switch string(b[:3]) {
+		case "nan":
+			return math.NaN(), 3, true
+		case "inf":
+			return math.Inf(1), 3, true
+		case "-in":
+			if len(b) >= 4 && b[3] == 'f' {
+				return math.Inf(-1), 4, true
+			}
+		}
 	}
 	i, neg := 0, false
 	if len(b) > 0 && b[0] == '-' {
 		neg, i = true, 1
 	}
+	// mant holds the significant digits (leading zeros skipped, so
+	// 0.00123... keeps all 17 of its digits), nd counts them, frac counts
+	// every digit after the dot.
 	var mant uint64
-	nd, frac := 0, 0 // mantissa digits seen; digits after the dot
-	for ; i < len(b) && b[i]-'0' <= 9; i++ {
-		mant = mant*10 + uint64(b[i]-'0')
-		nd++
+	nd, frac := 0, 0
+	first := i
+	for i < len(b) && b[i] == '0' {
+		i++
 	}
+	i, nd = digitRun(b, i, &mant)
+	digits := i > first
 	if i < len(b) && b[i] == '.' {
 		i++
-		for ; i < len(b) && b[i]-'0' <= 9; i++ {
-			mant = mant*10 + uint64(b[i]-'0')
-			nd++
-			frac++
+		fs := i
+		if nd == 0 {
+			for i < len(b) && b[i] == '0' {
+				i++
+			}
 		}
+		var n int
+		i, n = digitRun(b, i, &mant)
+		nd += n
+		frac = i - fs
+		digits = digits || i > fs
 	}
-	if nd == 0 {
-		return 0, false
+	if !digits {
+		return 0, 0, false
 	}
 	exp := 0
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -185,17 +210,16 @@ func parseFloatFast(b []byte) (float64, bool) {
 			}
 		}
 		if i == ed {
-			return 0, false
+			return 0, 0, false
 		}
 		if eneg {
 			exp = -exp
 		}
 	}
-	if i != len(b) {
-		return 0, false
-	}
 	exp -= frac
-	if nd <= 15 && exp >= -22 && exp <= 22 { // mant < 10^15 < 2^53: exact
+	// Clinger's fast path: mant and 10^|exp| are exact doubles, so one
+	// correctly rounded multiply or divide is the correctly rounded value.
+	if nd <= 19 && mant <= 1<<53 && exp >= -22 && exp <= 22 {
 		f := float64(mant)
 		if exp < 0 {
 			f /= pow10[-exp]
@@ -205,19 +229,49 @@ func parseFloatFast(b []byte) (float64, bool) {
 		if neg {
 			f = -f
 		}
-		return f, true
+		return f, i, true
 	}
 	if nd <= 19 { // mant did not overflow
 		if f, ok := lemire(mant, exp, neg); ok {
-			return f, true
+			return f, i, true
 		}
 	}
 	// The syntax is a plain decimal, so strconv can only report ErrRange,
 	// with the ±Inf/±0 that Python returns too. strconv copies its input
 	// into errors, so the unsafe view does not outlive this call.
-	f, _ := strconv.ParseFloat(unsafe.String(&b[0], len(b)), 64)
-	return f, true
+	f, _ := strconv.ParseFloat(unsafe.String(&b[0], i), 64)
+	return f, i, true
 }
+
+// digitRun appends the ASCII digits of b from i to *mant (wrapping past 19
+// digits, which the caller detects by the count) and returns where they end
+// and how many there were. Eight bytes at a time: a full word of digits is
+// one step, and a word holding the end of the run takes its k leading
+// digits in one step too (shifted up behind '0' padding).
+func digitRun(b []byte, i int, mant *uint64) (int, int) {
+	start, m := i, *mant
+	for i+8 <= len(b) {
+		v := binary.LittleEndian.Uint64(b[i:])
+		if stop := nonDigits(v); stop != 0 {
+			if k := bits.TrailingZeros64(stop) >> 3; k > 0 {
+				m = m*pow10u[k] + eightDigits(v<<(64-8*k)|0x3030303030303030>>(8*k))
+				i += k
+			}
+			*mant = m
+			return i, i - start
+		}
+		m = m*100000000 + eightDigits(v)
+		i += 8
+	}
+	for ; i < len(b) && b[i]-'0' <= 9; i++ {
+		m = m*10 + uint64(b[i]-'0')
+	}
+	*mant = m
+	return i, i - start
+}
+
+// pow10u[k] is 10^k for the digit counts of one word.
+var pow10u = [8]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000}
 
 // pyIsSpace is Python's str.isspace for one character: Unicode White_Space
 // plus the ASCII separators U+001C..U+001F, which Go does not count.

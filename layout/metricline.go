@@ -158,34 +158,38 @@ func (p *lineParser) parse(key string, line []byte, model bool) (entities.Metric
 	return p.parseSlow(key, line, model)
 }
 
-// parse3Fast parses the line every MLflow 1.x-3.x writes for a run metric,
-// "<timestamp> <value> <step>" in plain ASCII, finding each field with one
-// IndexByte and parsing it once; anything else (other field counts, extra
-// spaces, other bytes) is ok=false for the general paths. It accepts a
-// subset of what splitFast+build accept, with the same result.
-func parse3Fast(key string, line []byte) (entities.Metric, bool) {
-	i := bytes.IndexByte(line, ' ')
-	if i <= 0 {
-		return entities.Metric{}, false
+// parse3Line parses the line every MLflow 1.x-3.x writes for a run metric,
+// "<timestamp> <value> <step>" in plain ASCII ended by "\n", "\r\n" or
+// (at eof) the end of b, in one pass: each number is parsed where it
+// starts and must be followed by the expected separator, so no search for
+// spaces or the line end comes first. It returns the bytes the line took.
+// Anything else (other field counts, extra spaces, other bytes, a line not
+// complete in b) is ok=false for the general paths; it accepts a subset of
+// what splitFast+build accept, with the same result.
+func parse3Line(b []byte, eof bool) (ts int64, v float64, step int64, n int, ok bool) {
+	ts, i, ok := parseIntPrefix(b)
+	if !ok || i >= len(b) || b[i] != ' ' {
+		return 0, 0, 0, 0, false
 	}
-	ts, ok := parseIntFast(line[:i])
-	if !ok {
-		return entities.Metric{}, false
+	i++
+	v, k, ok := parseFloatPrefix(b[i:])
+	if i += k; !ok || i >= len(b) || b[i] != ' ' {
+		return 0, 0, 0, 0, false
 	}
-	rest := line[i+1:]
-	j := bytes.IndexByte(rest, ' ')
-	if j <= 0 {
-		return entities.Metric{}, false
+	i++
+	step, k, ok = parseIntPrefix(b[i:])
+	if i += k; !ok {
+		return 0, 0, 0, 0, false
 	}
-	v, ok := parseFloatFast(rest[:j])
-	if !ok {
-		return entities.Metric{}, false
+	switch {
+	case i < len(b) && b[i] == '\n':
+		return ts, v, step, i + 1, true
+	case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+		return ts, v, step, i + 2, true
+	case i == len(b) && eof:
+		return ts, v, step, i, true
 	}
-	step, ok := parseIntFast(rest[j+1:])
-	if !ok {
-		return entities.Metric{}, false
-	}
-	return entities.Metric{Key: key, Timestamp: ts, Value: v, Step: step}, true
+	return 0, 0, 0, 0, false
 }
 
 // splitFast splits a line made only of printable ASCII and single spaces;
@@ -357,6 +361,7 @@ type MetricScanner struct {
 	err        error
 	line       int
 	m          entities.Metric
+	plain      bool // m holds just the key besides the numbers
 	p          lineParser
 }
 
@@ -433,6 +438,20 @@ func (s *MetricScanner) Next() bool {
 	}
 	for {
 		data := s.buf[s.start:s.end]
+		if !s.model {
+			// The three numbers come back in registers and only they
+			// are stored: the key and empty dataset fields stay from the
+			// previous plain line (no 104-byte copies, no pointer writes).
+			if ts, v, step, n, ok := parse3Line(data, s.eof); ok {
+				if !s.plain {
+					s.m, s.plain = entities.Metric{Key: s.key}, true
+				}
+				s.m.Timestamp, s.m.Value, s.m.Step = ts, v, step
+				s.start += n
+				s.line++
+				return true
+			}
+		}
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 && !s.eof {
 			s.fill()
@@ -447,7 +466,6 @@ func (s *MetricScanner) Next() bool {
 		} else if len(seg) == 0 {
 			return false
 		}
-		// Fast path: the segment minus "\n" or "\r\n" is one clean line.
 		clean := seg
 		if k := len(clean); k > 0 && clean[k-1] == '\n' {
 			clean = clean[:k-1]
@@ -455,19 +473,11 @@ func (s *MetricScanner) Next() bool {
 				clean = clean[:k-2]
 			}
 		}
-		if !s.model {
-			if m, ok := parse3Fast(s.key, clean); ok {
-				s.start += len(seg)
-				s.line++
-				s.m = m
-				return true
-			}
-		}
 		return s.otherLine(seg, clean)
 	}
 }
 
-// otherLine parses a line parse3Fast left: other field counts through
+// otherLine parses a line parse3Line left: other field counts through
 // splitFast, anything else through the exact path. It is apart from Next
 // so the fields array is not zeroed for every common line.
 func (s *MetricScanner) otherLine(seg, clean []byte) bool {
@@ -476,7 +486,7 @@ func (s *MetricScanner) otherLine(seg, clean []byte) bool {
 		if m, ok := s.p.build(s.key, f[:n], s.model); ok {
 			s.start += len(seg)
 			s.line++
-			s.m = m
+			s.m, s.plain = m, false
 			return true
 		}
 	}
@@ -511,7 +521,7 @@ func (s *MetricScanner) slowLine(seg []byte) bool {
 		s.err = err
 		return false
 	}
-	s.m = m
+	s.m, s.plain = m, false
 	return true
 }
 

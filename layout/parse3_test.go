@@ -5,11 +5,14 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"testing/iotest"
+
+	"github.com/mlruns-go/mlruns/entities"
 )
 
-// parse3Fast is a shortcut of the general line parser: on lines built from
+// parse3Line is a shortcut of the general line parser: on lines built from
 // fragments of valid and invalid fields, reading through the scanner
-// (which tries parse3Fast first) gives what the general parser gives.
+// (which tries parse3Line first) gives what the general parser gives.
 func TestParse3Fast_AgreesWithGeneralParser(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	ints := []string{"0", "1", "-1", "1700000000000", "+5", "1_0", "٣", "", "-", "99999999999999999999", "007", " 1", "1.0", "0x10"}
@@ -49,6 +52,53 @@ func TestParse3Fast_AgreesWithGeneralParser(t *testing.T) {
 		if g.Timestamp != want.Timestamp || g.Step != want.Step || math.Float64bits(g.Value) != math.Float64bits(want.Value) && !(math.IsNaN(g.Value) && math.IsNaN(want.Value)) ||
 			g.DatasetName != want.DatasetName || g.DatasetDigest != want.DatasetDigest {
 			t.Fatalf("%q: scanner %+v, general parser %+v", line, g, want)
+		}
+	}
+}
+
+// The scanner keeps the key and empty dataset fields across plain lines
+// and stores only the numbers: a file mixing 3-, 2- and 5-field lines (and
+// lines for the slow path) reads back line for line as the general parser
+// reads each line alone, so no dataset or key leaks from one line into the
+// next.
+func TestScanner_MixedLinesDoNotLeak(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	kinds := []string{"1700000000000 0.25 3", "1700000000001 0.5", "1700000000002 0.75 4 train d1", "5 1_0.5 6",
+		"7 8.5 9 eval d2", "10 11.5 12", " 13 14.5 15 ", "16 17.5 18 ds dg", "19 Infinity 20", "21 2e0 22"}
+	var file strings.Builder
+	var want []string
+	for range 5000 {
+		line := kinds[rng.IntN(len(kinds))]
+		file.WriteString(line + "\n")
+		want = append(want, line)
+	}
+	for _, read := range []struct {
+		name string
+		all  func() ([]entities.Metric, error)
+	}{
+		{"DecodeMetricHistory", func() ([]entities.Metric, error) { return DecodeMetricHistory("k", []byte(file.String())) }},
+		{"MetricScanner", func() ([]entities.Metric, error) {
+			var out []entities.Metric
+			s := NewMetricScanner(iotest.OneByteReader(strings.NewReader(file.String())), "k")
+			for s.Next() {
+				out = append(out, s.Metric())
+			}
+			return out, s.Err()
+		}},
+	} {
+		got, err := read.all()
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("%s: %d metrics, %v", read.name, len(got), err)
+		}
+		for i, line := range want {
+			var p lineParser
+			w, err := p.parse("k", []byte(line), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[i] != w {
+				t.Fatalf("%s line %d %q: %+v, want %+v", read.name, i+1, line, got[i], w)
+			}
 		}
 	}
 }
