@@ -44,10 +44,18 @@ func buildSearchStore(b *testing.B, dir string, runs, metrics, params int) (*fil
 }
 
 // BenchmarkSearchRuns searches runs x 20 metrics x 20 params with a metric
-// and a param filter and a metric order_by, first page of 1000, and reports
-// Python FileStore.search_runs's time for the same query on the same tree
-// (py_ms) and the speed-up (x_python). MLRUNS_BENCH_RUNS sets the run count
-// (default 1000; the issue's measurement is 10000).
+// and a param filter and a metric order_by, first page of 1000 and of 100,
+// and reports Python FileStore.search_runs's time for the same query on the
+// same tree (py_ms) and the speed-up (x_python). MLRUNS_BENCH_RUNS sets the
+// run count (default 1000; the issue's measurement is 10000).
+//
+// Every file of the tree is read once before either side searches, so both
+// search a tree in the page cache (a tree written a while ago is partly
+// evicted on this VM, and whichever side ran first would pay disk reads the
+// other then skips). store=fresh opens a new Store for every search:
+// what a one-shot program or CLI call pays. store=reused searches with one
+// long-lived Store, whose read cache serves files unchanged since its
+// previous search (the first of its searches fills it).
 func BenchmarkSearchRuns(b *testing.B) {
 	runs := envInt(b, "MLRUNS_BENCH_RUNS", 1000)
 	const metrics, params = 20, 20
@@ -55,6 +63,12 @@ func BenchmarkSearchRuns(b *testing.B) {
 	t0 := time.Now()
 	s, expID := buildSearchStore(b, dir, runs, metrics, params)
 	b.Logf("built %d runs in %v", runs, time.Since(t0))
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := readTree(dir); err != nil {
+		b.Fatal(err)
+	}
 	ctx := context.Background()
 	filter := searchFilter
 	order := []string{searchOrder}
@@ -72,7 +86,7 @@ func BenchmarkSearchRuns(b *testing.B) {
 			Seconds float64  `json:"seconds"`
 			IDs     []string `json:"ids"`
 		}
-		if err := json.Unmarshal(interop.Run(b, pyScript(), q, "search", s.Root()), &py); err != nil {
+		if err := json.Unmarshal(interop.Run(b, pyScript(), q, "search", dir), &py); err != nil {
 			b.Fatal(err)
 		}
 		pyIDs[max] = py.IDs
@@ -81,29 +95,53 @@ func BenchmarkSearchRuns(b *testing.B) {
 		}
 		return py.IDs, pySec
 	}
+	search := func(b *testing.B, st *filestore.Store, max int) []string {
+		got, _, err := st.SearchRuns(ctx, []string{expID}, filter, entities.ViewActiveOnly, max, order, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids := make([]string, len(got))
+		for i, r := range got {
+			ids[i] = r.Info.RunID
+		}
+		return ids
+	}
+	open := func(b *testing.B) *filestore.Store {
+		st, err := filestore.Open(dir, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st
+	}
+	reused := open(b)
+	defer reused.Close()
 	for _, max := range []int{1000, 100} {
-		b.Run(fmt.Sprintf("runs=%d/metrics=%d/params=%d/max=%d", runs, metrics, params, max), func(b *testing.B) {
-			var ids []string
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				got, _, err := s.SearchRuns(ctx, []string{expID}, filter, entities.ViewActiveOnly, max, order, "")
-				if err != nil {
-					b.Fatal(err)
+		for _, mode := range []string{"fresh", "reused"} {
+			b.Run(fmt.Sprintf("runs=%d/metrics=%d/params=%d/max=%d/store=%s", runs, metrics, params, max, mode), func(b *testing.B) {
+				want, py := python(b, max)
+				var ids []string
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if mode == "reused" {
+						ids = search(b, reused, max)
+						continue
+					}
+					st := open(b)
+					ids = search(b, st, max)
+					if err := st.Close(); err != nil {
+						b.Fatal(err)
+					}
 				}
-				ids = ids[:0]
-				for _, r := range got {
-					ids = append(ids, r.Info.RunID)
+				b.StopTimer()
+				goSec := b.Elapsed().Seconds() / float64(b.N)
+				if fmt.Sprint(want) != fmt.Sprint(ids) {
+					b.Fatalf("Python found %d runs, Go %d, or in another order", len(want), len(ids))
 				}
-			}
-			b.StopTimer()
-			goSec := b.Elapsed().Seconds() / float64(b.N)
-			want, py := python(b, max)
-			if fmt.Sprint(want) != fmt.Sprint(ids) {
-				b.Fatalf("Python found %d runs, Go %d, or in another order", len(want), len(ids))
-			}
-			b.ReportMetric(py*1000, "py_ms")
-			b.ReportMetric(py/goSec, "x_python")
-		})
+				b.ReportMetric(py*1000, "py_ms")
+				b.ReportMetric(py/goSec, "x_python")
+			})
+		}
 	}
 }
 
