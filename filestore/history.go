@@ -38,10 +38,11 @@ func (s *Store) metricFile(runID, key string) (string, error) {
 	return filepath.Join(dir, layout.MetricsDir, filepath.FromSlash(key)), nil
 }
 
-// MetricHistoryIter streams a metric's history in file order with O(1)
-// memory: the file is read through a fixed buffer and parsed line by line.
-// A metric never logged yields nothing. An error (bad run, corrupt line,
-// cancelled context) is yielded once, last.
+// MetricHistoryIter streams a metric's history in file order in bounded
+// memory: the file is read a block at a time and, on more than one CPU,
+// the next blocks are parsed on other cores while the loop body runs (see
+// layout.ScanMetricHistory). A metric never logged yields nothing. An error
+// (bad run, corrupt line, cancelled context) is yielded once, last.
 func (s *Store) MetricHistoryIter(ctx context.Context, runID, key string) iter.Seq2[entities.Metric, error] {
 	return func(yield func(entities.Metric, error) bool) {
 		p, err := s.metricFile(runID, key)
@@ -58,17 +59,27 @@ func (s *Store) MetricHistoryIter(ctx context.Context, runID, key string) iter.S
 			return
 		}
 		defer fh.Close()
-		sc := layout.NewMetricScanner(lockedReader{fh}, key)
-		for n := 0; sc.Next(); n++ {
-			if n&1023 == 0 && ctx.Err() != nil {
-				yield(entities.Metric{}, ctx.Err())
-				return
+		n := 0
+		var ctxErr error
+		broke := false
+		err = layout.ScanMetricHistory(lockedReader{fh}, key, func(m entities.Metric) bool {
+			if n&1023 == 0 {
+				if ctxErr = ctx.Err(); ctxErr != nil {
+					return false
+				}
 			}
-			if !yield(sc.Metric(), nil) {
-				return
+			n++
+			if !yield(m, nil) {
+				broke = true
+				return false
 			}
-		}
-		if err := sc.Err(); err != nil {
+			return true
+		})
+		switch {
+		case broke:
+		case ctxErr != nil:
+			yield(entities.Metric{}, ctxErr)
+		case err != nil:
 			yield(entities.Metric{}, withMetricPath(err, p, ""))
 		}
 	}

@@ -3,6 +3,8 @@ package filestore_test
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,6 +12,7 @@ import (
 	"github.com/mlruns-go/mlruns/downsample"
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/layout"
 )
 
 func TestStore_GetMetricHistoryPage(t *testing.T) {
@@ -105,4 +108,61 @@ func TestStore_MetricHistoryIter(t *testing.T) {
 	mm, err := s.GetMetricHistoryDownsampled(ctx, id, "a/b", 100, downsample.MinMax)
 	require.NoError(t, err)
 	require.LessOrEqual(t, len(mm), 100)
+}
+
+// A long history streams (through the parallel block reader) exactly what
+// GetMetricHistory's whole-file decoder returns, and a bad line deep in it
+// ends the stream after every point before it with the same error, line
+// number and path.
+func TestStore_MetricHistoryIter_LongMatchesSlice(t *testing.T) {
+	s, root := newStore(t, nil)
+	ctx := context.Background()
+	r := newRun(t, s, "0")
+	id := r.Info.RunID
+	batch := make([]entities.Metric, 0, 1000)
+	for i := range 300_000 {
+		batch = append(batch, entities.Metric{Key: "loss", Value: 1 / float64(i+7), Timestamp: 1_700_000_000_000 + int64(i), Step: int64(i % 977)})
+		if len(batch) == cap(batch) {
+			require.NoError(t, s.LogBatch(ctx, id, batch, nil, nil))
+			batch = batch[:0]
+		}
+	}
+	check := func() {
+		t.Helper()
+		want, werr := s.GetMetricHistory(ctx, id, "loss")
+		var got []entities.Metric
+		var gerr error
+		for m, err := range s.MetricHistoryIter(ctx, id, "loss") {
+			if err != nil {
+				gerr = err
+				break
+			}
+			got = append(got, m)
+		}
+		if werr != nil {
+			require.Error(t, gerr)
+			require.Equal(t, werr.Error(), gerr.Error())
+			var wc, gc *layout.CorruptionError
+			require.ErrorAs(t, werr, &wc)
+			require.ErrorAs(t, gerr, &gc)
+			require.Equal(t, wc.Line, gc.Line)
+			require.Equal(t, wc.Path, gc.Path)
+			require.Len(t, got, wc.Line-1)
+			return
+		}
+		require.NoError(t, gerr)
+		require.Equal(t, want, got)
+	}
+	check()
+	// a line Python would refuse, then more good lines after it
+	p := filepath.Join(root, "0", id, "metrics", "loss")
+	st, err := os.Stat(p)
+	require.NoError(t, err)
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("1700000000000 not-a-number 3\n1700000000001 0.5 4\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	check()
+	require.NoError(t, os.Truncate(p, st.Size())) // the store's cleanup check wants it sound
 }
