@@ -197,7 +197,7 @@ func TestScanMetricHistory_ReadError(t *testing.T) {
 				got.ms = append(got.ms, m)
 				return true
 			}, 1024, workers)
-					sameScan(t, fmt.Sprintf("error at %d, workers %d", at, workers), got, want)
+			sameScan(t, fmt.Sprintf("error at %d, workers %d", at, workers), got, want)
 		}
 	}
 }
