@@ -166,3 +166,67 @@ func TestStore_MetricHistoryIter_LongMatchesSlice(t *testing.T) {
 	check()
 	require.NoError(t, os.Truncate(p, st.Size())) // the store's cleanup check wants it sound
 }
+
+// A metric file too big to hold whole for its latest value (past
+// streamMetricPast) is decoded as it is read: GetRun and searches (first,
+// cache-filling and repeated) give the latest value by MLflow's rule, which
+// here is in the middle of the file, and a bad line deep in the file is
+// reported with its line number and path (GetRun) or the run passed over
+// (search).
+func TestStore_BigMetricFileLatest(t *testing.T) {
+	s, root := newStore(t, nil)
+	ctx := context.Background()
+	r := newRun(t, s, "0")
+	id := r.Info.RunID
+	batch := make([]entities.Metric, 0, 1000)
+	for i := range 120_000 { // ~4.6 MB
+		step := int64(i % 1000)
+		if i == 61_234 {
+			step = 5000 // the latest: highest step, though not the last line
+		}
+		batch = append(batch, entities.Metric{Key: "loss", Value: 1 / float64(i+7), Timestamp: 1_700_000_000_000 + int64(i), Step: step})
+		if len(batch) == cap(batch) {
+			require.NoError(t, s.LogBatch(ctx, id, batch, nil, nil))
+			batch = batch[:0]
+		}
+	}
+	require.NoError(t, s.LogMetric(id, entities.Metric{Key: "acc", Value: 0.5, Timestamp: 1, Step: 1}))
+	hist, err := s.GetMetricHistory(ctx, id, "loss")
+	require.NoError(t, err)
+	want := hist[0]
+	for _, m := range hist[1:] {
+		if entities.IsNewerMetric(m, want) {
+			want = m
+		}
+	}
+	require.Equal(t, int64(5000), want.Step)
+	got, err := s.GetRun(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, want, got.Data.Metrics["loss"])
+	for i := range 3 {
+		runs, _, err := s.SearchRuns(ctx, []string{"0"}, "metrics.loss > 0", entities.ViewActiveOnly, 10, []string{"metrics.loss DESC"}, "")
+		require.NoError(t, err, "search %d", i)
+		require.Len(t, runs, 1)
+		require.Equal(t, want, runs[0].Data.Metrics["loss"], "search %d", i)
+	}
+
+	p := filepath.Join(root, "0", id, "metrics", "loss")
+	st, err := os.Stat(p)
+	require.NoError(t, err)
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("1700000000000 not-a-number 3\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	_, err = s.GetRun(ctx, id)
+	var ce *layout.CorruptionError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, 120_001, ce.Line)
+	require.Equal(t, p, ce.Path)
+	// a search passes over (and logs) a run it cannot read, never with a
+	// value from half the file
+	runs, _, err := s.SearchRuns(ctx, []string{"0"}, "metrics.loss > 0", entities.ViewActiveOnly, 10, nil, "")
+	require.NoError(t, err)
+	require.Empty(t, runs)
+	require.NoError(t, os.Truncate(p, st.Size())) // the store's cleanup check wants it sound
+}

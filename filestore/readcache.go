@@ -226,13 +226,24 @@ func (cc cacheCtx) settled(st *unix.Stat_t, wantDir bool) bool {
 // error.
 func (r *fastReader) cachedFile(dirfd int, name, key string, kind cacheKind, lock bool,
 	decode func(data []byte) *cached) (e *cached, data []byte, err error) {
-	cc := r.cache
-	if cc.c == nil || !r.eof {
-		data, err = r.readFile(dirfd, name, lock)
+	return r.cachedRead(dirfd, name, key, kind, func(st *unix.Stat_t) (*cached, []byte, error) {
+		data, err := r.readFileStat(dirfd, name, lock, st)
 		if err != nil {
 			return nil, nil, err
 		}
 		return decode(data), data, nil
+	})
+}
+
+// cachedRead serves the entry cached under key for the file name relative
+// to dirfd when one stat shows the file unchanged, or has read read and
+// decode it (fstat'ing the open file into st when st is not nil) and stores
+// the entry when the file is settled.
+func (r *fastReader) cachedRead(dirfd int, name, key string, kind cacheKind,
+	read func(st *unix.Stat_t) (*cached, []byte, error)) (e *cached, data []byte, err error) {
+	cc := r.cache
+	if cc.c == nil || !r.eof {
+		return read(nil)
 	}
 	if cc.c.has(key) {
 		var st unix.Stat_t
@@ -243,11 +254,10 @@ func (r *fastReader) cachedFile(dirfd int, name, key string, kind cacheKind, loc
 		}
 	}
 	var st unix.Stat_t
-	data, err = r.readFileStat(dirfd, name, lock, &st)
+	e, data, err = read(&st)
 	if err != nil {
 		return nil, nil, err
 	}
-	e = decode(data)
 	if e != nil && cc.settled(&st, false) {
 		e.key, e.kind, e.sig = key, kind, statSigOf(&st)
 		cc.c.put(e)

@@ -3,6 +3,8 @@ package filestore
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -157,46 +159,85 @@ func (r *fastReader) readFile(dirfd int, name string, lock bool) ([]byte, error)
 // not nil) after taking the lock and before reading: the state of the
 // file at the latest when the contents were read.
 func (r *fastReader) readFileStat(dirfd int, name string, lock bool, st *unix.Stat_t) ([]byte, error) {
+	data, _, err := r.readFileHead(dirfd, name, lock, st, 0)
+	return data, err
+}
+
+// readFileHead is readFileStat reading at most about limit bytes (no
+// limit when 0): for a longer file it returns what it read and the open
+// file, lock held, positioned after it, for the caller to read on and
+// close.
+func (r *fastReader) readFileHead(dirfd int, name string, lock bool, st *unix.Stat_t, limit int) (data []byte, more *fdReader, err error) {
 	fd, err := r.open(dirfd, name, unix.O_RDONLY)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer unix.Close(fd)
+	defer func() {
+		if more == nil {
+			unix.Close(fd)
+		}
+	}()
 	if lock {
 		if err := flockRetry(fd, unix.LOCK_SH); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if st != nil {
 		if err := fstatRetry(fd, st); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	n := 0
 	for {
 		m, err := readRetry(fd, r.buf[n:])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		n += m
 		switch {
 		case m == 0:
-			return r.buf[:n], nil
+			return r.buf[:n], nil, nil
 		case n < len(r.buf):
 			if r.eof {
-				return r.buf[:n], nil
+				return r.buf[:n], nil, nil
 			}
+		case limit > 0 && n >= limit:
+			return r.buf[:n], &fdReader{fd}, nil
 		default: // full: size the rest by the file, which may have grown
 			size := 0
 			var st unix.Stat_t
 			if unix.Fstat(fd, &st) == nil {
 				size = int(st.Size)
 			}
-			r.buf = slices.Grow(r.buf[:n], max(size-n, n)+512)
+			want := max(size-n, n) + 512
+			if limit > 0 {
+				want = min(want, limit-n)
+			}
+			r.buf = slices.Grow(r.buf[:n], want)
 			r.buf = r.buf[:cap(r.buf)]
 		}
 	}
 }
+
+// fdReader reads on from a descriptor readFileHead left open (a short
+// read is not taken for the end: only 0 is) and closes it.
+type fdReader struct{ fd int }
+
+func (f *fdReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := readRetry(f.fd, p)
+	switch {
+	case err != nil:
+		return 0, err
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+func (f *fdReader) Close() error { return unix.Close(f.fd) }
 
 // absent reports whether a failed read of name means "no such key": the
 // file is missing, or the name is a folder (of longer keys: a/b makes a).
@@ -328,7 +369,7 @@ func (r *fastReader) latestMetricsAt(base int, rel, dir string, known map[string
 			out[key] = m
 			return true
 		}
-		e, _, err := r.cachedFile(dirfd, name, path+"/"+key, kindMetric, true, metricEntry(key))
+		e, _, err := r.cachedMetric(dirfd, name, path+"/"+key, key)
 		if err != nil || e == nil {
 			return false // on a decode error the reference reader reports it
 		}
@@ -340,22 +381,47 @@ func (r *fastReader) latestMetricsAt(base int, rel, dir string, known map[string
 	return out, ok
 }
 
-// metricEntry decodes a metric file into a cache entry holding its latest
-// value; an empty file has none (no history, no latest value). It returns
-// nil when the file does not decode. DecodeLatestMetric accepts exactly
-// the files DecodeMetricHistory does and agrees on the latest value
-// (fuzz/metric_fuzz_test.go).
-func metricEntry(key string) func(data []byte) *cached {
-	return func(data []byte) *cached {
-		if len(data) == 0 {
-			return &cached{}
-		}
-		m, err := layout.DecodeLatestMetric(key, data)
+// streamMetricPast is the size from which a metric file's latest value
+// is decoded as the file is read, through the scanner's fixed buffer,
+// rather than from the whole file in memory: a 1M-point history is ~40 MB
+// that a search or GetRun would otherwise hold for one value.
+const streamMetricPast = 256 << 10
+
+// cachedMetric is cachedFile for a metric file's latest value (by MLflow's
+// rule, without building the history): an empty file has none (no history,
+// no latest value), a file past streamMetricPast is decoded as it is read.
+// e is nil when the file does not decode (DecodeLatestMetric accepts
+// exactly the files DecodeMetricHistory does and agrees on the latest
+// value, fuzz/metric_fuzz_test.go), and decodeErr says why.
+func (r *fastReader) cachedMetric(dirfd int, name, cacheKey, key string) (e *cached, decodeErr, err error) {
+	e, _, err = r.cachedRead(dirfd, name, cacheKey, kindMetric, func(st *unix.Stat_t) (*cached, []byte, error) {
+		data, more, err := r.readFileHead(dirfd, name, true, st, streamMetricPast)
 		if err != nil {
-			return nil
+			return nil, nil, err
 		}
-		return &cached{metric: &m}
-	}
+		var m entities.Metric
+		if more == nil {
+			if len(data) == 0 {
+				return &cached{}, data, nil
+			}
+			m, decodeErr = layout.DecodeLatestMetric(key, data)
+		} else {
+			m, decodeErr = layout.ScanLatestMetric(io.MultiReader(bytes.NewReader(data), more), key)
+			cerr := more.Close()
+			var ce *layout.CorruptionError
+			if decodeErr != nil && !errors.As(decodeErr, &ce) {
+				return nil, nil, decodeErr // the read failed
+			}
+			if decodeErr == nil && cerr != nil {
+				return nil, nil, cerr
+			}
+		}
+		if decodeErr != nil {
+			return nil, data, nil
+		}
+		return &cached{metric: &m}, data, nil
+	})
+	return e, decodeErr, err
 }
 
 func stringEntry(data []byte) *cached { return &cached{str: string(data)} }

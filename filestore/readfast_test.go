@@ -5,12 +5,15 @@ package filestore
 // readInputs, readOutputs), which are unexported.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -425,4 +428,35 @@ func runAsNobody(t *testing.T, pattern string) {
 	require.NoError(t, err, "as nobody:\n%s", out)
 	require.Contains(t, string(out), "--- PASS", "as nobody the test must run, not skip:\n%s", out)
 	require.NotContains(t, string(out), "--- SKIP", "%s", out)
+}
+
+// readFileHead stops at about its limit and hands over the open file
+// positioned after what it read; below the limit it reads the whole file.
+func TestReadFileHead_Limit(t *testing.T) {
+	dir := t.TempDir()
+	big := bytes.Repeat([]byte("1700000000000 0.5 1\n"), 50_000) // 1 MB
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "big"), big, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "small"), big[:1000], 0o644))
+	r := getFastReader()
+	defer putFastReader(r)
+	r.eof = true
+	data, more, err := r.readFileHead(unix.AT_FDCWD, filepath.Join(dir, "big"), true, nil, streamMetricPast)
+	require.NoError(t, err)
+	require.NotNil(t, more)
+	require.GreaterOrEqual(t, len(data), streamMetricPast)
+	require.Less(t, len(data), 2*streamMetricPast, "read well past the limit")
+	rest, err := io.ReadAll(more)
+	require.NoError(t, err)
+	require.NoError(t, more.Close())
+	require.Equal(t, big, append(slices.Clone(data), rest...))
+	require.Less(t, cap(r.buf), 2*streamMetricPast, "the buffer grew toward the file's size")
+
+	data, more, err = r.readFileHead(unix.AT_FDCWD, filepath.Join(dir, "small"), true, nil, streamMetricPast)
+	require.NoError(t, err)
+	require.Nil(t, more)
+	require.Equal(t, big[:1000], data)
+	data, more, err = r.readFileHead(unix.AT_FDCWD, filepath.Join(dir, "big"), false, nil, 0)
+	require.NoError(t, err)
+	require.Nil(t, more)
+	require.Equal(t, big, data)
 }

@@ -394,14 +394,7 @@ func (r *fastReader) latestMetric(ref runRef, key string) (entities.Metric, bool
 	if rel == "" {
 		return entities.Metric{}, false, nil
 	}
-	var decodeErr error
-	e, _, err := r.cachedFile(ref.base, rel, ref.dir+"/"+layout.MetricsDir+"/"+key, kindMetric, true, func(data []byte) *cached {
-		e := metricEntry(key)(data)
-		if e == nil {
-			_, decodeErr = layout.DecodeLatestMetric(key, data)
-		}
-		return e
-	})
+	e, decodeErr, err := r.cachedMetric(ref.base, rel, ref.dir+"/"+layout.MetricsDir+"/"+key, key)
 	if err != nil {
 		if absent(ref.base, rel, err) {
 			return entities.Metric{}, false, nil

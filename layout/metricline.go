@@ -681,7 +681,16 @@ func decodeInto(out []entities.Metric, key string, data []byte, model bool) ([]e
 // MLflow's rule (entities.LatestMetric) without building the history, as
 // get_run needs. An empty file is MLflow's "No data found" error.
 func DecodeLatestMetric(key string, data []byte) (entities.Metric, error) {
-	s := newBytesScanner(data, key, false)
+	return latestOf(newBytesScanner(data, key, false), key)
+}
+
+// ScanLatestMetric is DecodeLatestMetric on a metric file read from r, in
+// memory bounded by the longest line rather than the file's size.
+func ScanLatestMetric(r io.Reader, key string) (entities.Metric, error) {
+	return latestOf(NewMetricScanner(r, key), key)
+}
+
+func latestOf(s *MetricScanner, key string) (entities.Metric, error) {
 	var best entities.Metric
 	found := false
 	for s.Next() {

@@ -201,3 +201,15 @@ func TestScanMetricHistory_ReadError(t *testing.T) {
 		}
 	}
 }
+
+// ScanLatestMetric gives DecodeLatestMetric's value or error on files of
+// every shape, read in pieces.
+func TestScanLatestMetric_AgreesWithDecode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for i := range 300 {
+		data := streamFile(rng, rng.IntN(2000), i%3 == 0)
+		want, werr := DecodeLatestMetric("k", data)
+		got, gerr := ScanLatestMetric(iotest.HalfReader(bytes.NewReader(data)), "k")
+		sameScan(t, fmt.Sprintf("file %d", i), scanResult{[]entities.Metric{got}, gerr}, scanResult{[]entities.Metric{want}, werr})
+	}
+}
