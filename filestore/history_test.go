@@ -156,15 +156,24 @@ func TestStore_MetricHistoryIter_LongMatchesSlice(t *testing.T) {
 	check()
 	// a line Python would refuse, then more good lines after it
 	p := filepath.Join(root, "0", id, "metrics", "loss")
+	restore := appendRaw(t, p, "1700000000000 not-a-number 3\n1700000000001 0.5 4\n")
+	check()
+	restore()
+}
+
+// appendRaw appends text to the file p as a writer outside the store would
+// and returns a func that truncates it back (a store's cleanup check wants
+// its files sound).
+func appendRaw(t *testing.T, p, text string) (restore func()) {
+	t.Helper()
 	st, err := os.Stat(p)
 	require.NoError(t, err)
 	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
 	require.NoError(t, err)
-	_, err = f.WriteString("1700000000000 not-a-number 3\n1700000000001 0.5 4\n")
+	_, err = f.WriteString(text)
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
-	check()
-	require.NoError(t, os.Truncate(p, st.Size())) // the store's cleanup check wants it sound
+	return func() { require.NoError(t, os.Truncate(p, st.Size())) }
 }
 
 // A metric file too big to hold whole for its latest value (past
@@ -211,13 +220,7 @@ func TestStore_BigMetricFileLatest(t *testing.T) {
 	}
 
 	p := filepath.Join(root, "0", id, "metrics", "loss")
-	st, err := os.Stat(p)
-	require.NoError(t, err)
-	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
-	require.NoError(t, err)
-	_, err = f.WriteString("1700000000000 not-a-number 3\n")
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
+	restore := appendRaw(t, p, "1700000000000 not-a-number 3\n")
 	_, err = s.GetRun(ctx, id)
 	var ce *layout.CorruptionError
 	require.ErrorAs(t, err, &ce)
@@ -228,5 +231,5 @@ func TestStore_BigMetricFileLatest(t *testing.T) {
 	runs, _, err := s.SearchRuns(ctx, []string{"0"}, "metrics.loss > 0", entities.ViewActiveOnly, 10, nil, "")
 	require.NoError(t, err)
 	require.Empty(t, runs)
-	require.NoError(t, os.Truncate(p, st.Size())) // the store's cleanup check wants it sound
+	restore()
 }
