@@ -6,7 +6,7 @@
 //
 //	go run ./bench                  # default sizes, a few minutes on 2 cores
 //	go run ./bench -quick -json F   # under a minute; JSON rows to F
-//	go run ./bench -scale 5         # 5x the sizes (S6 over 10,000 runs)
+//	go run ./bench -scale 2         # twice the sizes (S6 over 10,000 runs)
 //
 // Scenarios: S1 sync log_metric, one point per call; S2 log_batch of 1,000
 // metrics; S3 async logging of N points then Flush; S4 4 processes x 4
