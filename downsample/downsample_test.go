@@ -2,6 +2,7 @@ package downsample_test
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,4 +75,68 @@ func TestMinMaxBuckets(t *testing.T) {
 			require.Equal(t, tt.want, values(got))
 		})
 	}
+}
+
+// A Stream fed a history point by point returns exactly what Apply returns
+// on the whole slice, for both methods, on histories with NaN, infinities,
+// ties and steps out of order, at every n around the history's length.
+func TestStream_AgreesWithApply(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	specials := []float64{math.NaN(), math.Inf(1), math.Inf(-1), 0, 1}
+	for i := range 400 {
+		total := rng.IntN(3000)
+		if i < 40 {
+			total = i
+		}
+		h := make([]entities.Metric, total)
+		for j := range h {
+			v := rng.NormFloat64()
+			if rng.IntN(10) == 0 {
+				v = specials[rng.IntN(len(specials))]
+			}
+			step := int64(j)
+			if rng.IntN(20) == 0 {
+				step = int64(rng.IntN(total + 1))
+			}
+			h[j] = entities.Metric{Key: "m", Value: v, Step: step, Timestamp: int64(j)}
+		}
+		for _, n := range []int{-1, 0, 1, 2, 3, 4, 5, 7, 10, 100, total - 1, total, total + 1, rng.IntN(total + 2)} {
+			for _, m := range []downsample.Method{downsample.LTTB, downsample.MinMax} {
+				want := downsample.Apply(m, h, n)
+				s := downsample.NewStream(m, total, n)
+				for j, p := range h {
+					if more := s.Add(p); more != (j < total-1) {
+						t.Fatalf("total %d n %d method %d: Add %d said more=%v", total, n, m, j, more)
+					}
+				}
+				got, ok := s.Result()
+				require.True(t, ok)
+				if len(got) != len(want) {
+					t.Fatalf("total %d n %d method %d: %d points, want %d", total, n, m, len(got), len(want))
+				}
+				for k := range want {
+					if got[k].Timestamp != want[k].Timestamp {
+						t.Fatalf("total %d n %d method %d: point %d is #%d, want #%d", total, n, m, k, got[k].Timestamp, want[k].Timestamp)
+					}
+				}
+			}
+		}
+	}
+}
+
+// A Stream given fewer points than it was made for has no result, and
+// ignores points past its total.
+func TestStream_Count(t *testing.T) {
+	h := series(1, 5, 2, 8, 3, 9, 4)
+	s := downsample.NewStream(downsample.LTTB, 5, 3)
+	for _, p := range h[:4] {
+		s.Add(p)
+	}
+	_, ok := s.Result()
+	require.False(t, ok)
+	require.False(t, s.Add(h[4]))
+	require.False(t, s.Add(h[5]))
+	got, ok := s.Result()
+	require.True(t, ok)
+	require.Equal(t, values(downsample.Apply(downsample.LTTB, h[:5], 3)), values(got))
 }

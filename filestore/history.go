@@ -115,8 +115,33 @@ func (s *Store) GetMetricHistoryPage(ctx context.Context, runID, key string, max
 
 // GetMetricHistoryDownsampled returns at most maxPoints values of a
 // metric's history chosen by the method (see package downsample); a
-// history that fits is returned whole.
+// history that fits is returned whole (maxPoints <= 0: all of it). It
+// reads the file twice, counting and then choosing (downsample.Stream), so
+// memory stays bounded by maxPoints and one or two buckets of points
+// however long the history; a file that shrank between the passes (a
+// repaired torn tail) is read again.
 func (s *Store) GetMetricHistoryDownsampled(ctx context.Context, runID, key string, maxPoints int, method downsample.Method) ([]entities.Metric, error) {
+	for range 3 {
+		total := 0
+		for _, err := range s.MetricHistoryIter(ctx, runID, key) {
+			if err != nil {
+				return nil, err
+			}
+			total++
+		}
+		ds := downsample.NewStream(method, total, maxPoints)
+		for m, err := range s.MetricHistoryIter(ctx, runID, key) {
+			if err != nil {
+				return nil, err
+			}
+			if !ds.Add(m) {
+				break // points appended since the count are not in this read
+			}
+		}
+		if out, ok := ds.Result(); ok {
+			return out, nil
+		}
+	}
 	h, err := s.GetMetricHistory(ctx, runID, key)
 	if err != nil {
 		return nil, err

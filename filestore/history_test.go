@@ -233,3 +233,40 @@ func TestStore_BigMetricFileLatest(t *testing.T) {
 	require.Empty(t, runs)
 	restore()
 }
+
+// GetMetricHistoryDownsampled streams (two passes, bounded memory) to
+// exactly what downsample.Apply gives on the whole history.
+func TestStore_GetMetricHistoryDownsampled_MatchesApply(t *testing.T) {
+	s, _ := newStore(t, nil)
+	ctx := context.Background()
+	r := newRun(t, s, "0")
+	id := r.Info.RunID
+	batch := make([]entities.Metric, 0, 1000)
+	for i := range 200_000 {
+		v := math.Sin(float64(i)/500) + float64(i%7)/10
+		if i%9973 == 0 {
+			v = math.NaN()
+		}
+		batch = append(batch, entities.Metric{Key: "loss", Value: v, Timestamp: int64(i), Step: int64(i)})
+		if len(batch) == cap(batch) {
+			require.NoError(t, s.LogBatch(ctx, id, batch, nil, nil))
+			batch = batch[:0]
+		}
+	}
+	h, err := s.GetMetricHistory(ctx, id, "loss")
+	require.NoError(t, err)
+	for _, n := range []int{0, 2, 3, 1000, 4097, 199_999, 200_000} {
+		for _, m := range []downsample.Method{downsample.LTTB, downsample.MinMax} {
+			got, err := s.GetMetricHistoryDownsampled(ctx, id, "loss", n, m)
+			require.NoError(t, err)
+			want := downsample.Apply(m, h, n)
+			require.Equal(t, len(want), len(got), "n %d method %d", n, m)
+			for i := range want {
+				require.Equal(t, want[i].Timestamp, got[i].Timestamp, "n %d method %d point %d", n, m, i)
+			}
+		}
+	}
+	got, err := s.GetMetricHistoryDownsampled(ctx, id, "never-logged", 100, downsample.LTTB)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
