@@ -2,6 +2,8 @@ package fuzz_test
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -91,6 +93,52 @@ func FuzzParseMetricLine(f *testing.F) {
 			if lerr != nil || !sameBits(want.Value, latest.Value) || want.Step != latest.Step {
 				t.Fatalf("%q: latest %+v %v, want %+v", data, latest, lerr, want)
 			}
+		}
+	})
+}
+
+// FuzzScanMetricHistory: the block-parallel streaming reader and the
+// latest-value scanner agree with the MetricScanner (metrics, error, line
+// number). The input is repeated past 130 KB so that the 64 KiB blocks cut
+// it at every kind of place and the parallel path runs.
+func FuzzScanMetricHistory(f *testing.F) {
+	for _, s := range []string{"1700000002000 0.5 0\n", "10 nan 1\r\n", "1 2\r", "2000 0.5 3 iris abc123\n",
+		" 1_0 +Infinity 1\x0b", "1 1 1\xe2\x80", "1 x 2\n", "5 0.3333333333333333 7\u2028"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, unit []byte) {
+		if len(unit) == 0 {
+			return
+		}
+		data := bytes.Repeat(unit, 130_000/len(unit)+1)
+		var want []entities.Metric
+		s := layout.NewMetricScanner(bytes.NewReader(data), "k")
+		for s.Next() {
+			want = append(want, s.Metric())
+		}
+		werr := s.Err()
+		var got []entities.Metric
+		gerr := layout.ScanMetricHistory(bytes.NewReader(data), "k", func(m entities.Metric) bool {
+			got = append(got, m)
+			return true
+		})
+		if fmt.Sprint(gerr) != fmt.Sprint(werr) || len(got) != len(want) {
+			t.Fatalf("%q: %d metrics, %v; scanner %d, %v", unit, len(got), gerr, len(want), werr)
+		}
+		var gc, wc *layout.CorruptionError
+		if errors.As(gerr, &gc) && errors.As(werr, &wc) && gc.Line != wc.Line {
+			t.Fatalf("%q: bad line %d, scanner %d", unit, gc.Line, wc.Line)
+		}
+		for i := range want {
+			if !sameBits(got[i].Value, want[i].Value) || got[i].Step != want[i].Step || got[i].Timestamp != want[i].Timestamp ||
+				got[i].DatasetName != want[i].DatasetName || got[i].DatasetDigest != want[i].DatasetDigest {
+				t.Fatalf("%q: metric %d %+v, scanner %+v", unit, i, got[i], want[i])
+			}
+		}
+		latest, lerr := layout.ScanLatestMetric(bytes.NewReader(data), "k")
+		dl, derr := layout.DecodeLatestMetric("k", data)
+		if fmt.Sprint(lerr) != fmt.Sprint(derr) || lerr == nil && (!sameBits(latest.Value, dl.Value) || latest.Step != dl.Step || latest.Timestamp != dl.Timestamp) {
+			t.Fatalf("%q: latest %+v %v, decoded %+v %v", unit, latest, lerr, dl, derr)
 		}
 	})
 }
