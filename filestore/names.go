@@ -38,11 +38,17 @@ const maxRunNameLen = 20
 // RandomRunName returns a random name such as "brave-owl-217": up to ten
 // draws to find one of at most 20 characters, else the last one truncated,
 // as MLflow does.
-func RandomRunName() string {
+func RandomRunName() string { return runName(rand.IntN) }
+
+// RandomRunNameFrom is RandomRunName drawing from r, so that a seeded
+// program (mlruns demo --seed) names its runs the same way every time.
+func RandomRunNameFrom(r *rand.Rand) string { return runName(r.IntN) }
+
+func runName(intN func(int) int) string {
 	var name string
 	for i := 0; i < 10; i++ {
-		name = nameAdjectives[rand.IntN(len(nameAdjectives))] + "-" +
-			nameAnimals[rand.IntN(len(nameAnimals))] + "-" + strconv.Itoa(rand.IntN(1001))
+		name = nameAdjectives[intN(len(nameAdjectives))] + "-" +
+			nameAnimals[intN(len(nameAnimals))] + "-" + strconv.Itoa(intN(1001))
 		if len(name) <= maxRunNameLen {
 			return name
 		}

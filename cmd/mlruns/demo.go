@@ -52,6 +52,9 @@ func cmdDemo(e *env, args []string) error {
 	tags := sourceTags()
 	parent, err := store.CreateRun(ctx, filestore.CreateRunOptions{
 		ExperimentID: expID, UserID: currentUser(), StartTime: nowMillis(),
+		// its own stream of the seed, so the simulation's values stay those
+		// of earlier versions for a given seed
+		RunName: filestore.RandomRunNameFrom(rand.New(rand.NewPCG(*seed, 8))),
 		Tags: append(tags, entities.RunTag{Key: entities.TagNoteContent,
 			Value: "Simulated training run logged by `mlruns demo`."}),
 	})

@@ -60,6 +60,41 @@ func TestDemo(t *testing.T) {
 	require.Len(t, exps, 2) // Default and mlruns-demo
 }
 
+// The same --seed gives the same parent run name and loss curve in two
+// stores (the run ids and times differ); another seed another name.
+func TestDemo_SeedRepeats(t *testing.T) {
+	ctx := context.Background()
+	parent := func(seed string) (string, []float64) {
+		t.Helper()
+		root := filepath.Join(t.TempDir(), "mlruns")
+		var out, errOut bytes.Buffer
+		code := run(ctx, []string{"--root", root, "demo", "--epochs", "5", "--folds", "0", "--seed", seed}, &out, &errOut)
+		require.Equal(t, 0, code, errOut.String())
+		s, err := filestore.Open(root, nil)
+		require.NoError(t, err)
+		defer s.Close()
+		exp, err := s.GetExperimentByName(ctx, demoExperiment)
+		require.NoError(t, err)
+		runs, _, err := s.ListRuns(ctx, exp.ExperimentID, entities.ViewAll)
+		require.NoError(t, err)
+		require.Len(t, runs, 1)
+		hist, err := s.GetMetricHistory(ctx, runs[0].Info.RunID, "train/loss")
+		require.NoError(t, err)
+		var vals []float64
+		for _, m := range hist {
+			vals = append(vals, m.Value)
+		}
+		return runs[0].Info.RunName, vals
+	}
+	n1, v1 := parent("42")
+	n2, v2 := parent("42")
+	n3, _ := parent("43")
+	require.Equal(t, n1, n2)
+	require.Equal(t, v1, v2)
+	require.NotEqual(t, n1, n3)
+	require.Regexp(t, `^[a-z]+-[a-z]+-\d+$`, n1)
+}
+
 func TestRun_ExitCodes(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
