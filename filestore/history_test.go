@@ -12,6 +12,7 @@ import (
 	"github.com/mlruns-go/mlruns/downsample"
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/layout"
 )
 
@@ -119,14 +120,9 @@ func TestStore_MetricHistoryIter_LongMatchesSlice(t *testing.T) {
 	ctx := context.Background()
 	r := newRun(t, s, "0")
 	id := r.Info.RunID
-	batch := make([]entities.Metric, 0, 1000)
-	for i := range 300_000 {
-		batch = append(batch, entities.Metric{Key: "loss", Value: 1 / float64(i+7), Timestamp: 1_700_000_000_000 + int64(i), Step: int64(i % 977)})
-		if len(batch) == cap(batch) {
-			require.NoError(t, s.LogBatch(ctx, id, batch, nil, nil))
-			batch = batch[:0]
-		}
-	}
+	logHistory(t, s, id, 300_000, func(i int) entities.Metric {
+		return entities.Metric{Key: "loss", Value: 1 / float64(i+7), Timestamp: 1_700_000_000_000 + int64(i), Step: int64(i % 977)}
+	})
 	check := func() {
 		t.Helper()
 		want, werr := s.GetMetricHistory(ctx, id, "loss")
@@ -161,6 +157,19 @@ func TestStore_MetricHistoryIter_LongMatchesSlice(t *testing.T) {
 	restore()
 }
 
+// logHistory logs n points made by point to run id, 1,000 per LogBatch.
+func logHistory(t *testing.T, s *filestore.Store, id string, n int, point func(i int) entities.Metric) {
+	t.Helper()
+	batch := make([]entities.Metric, 0, 1000)
+	for i := range n {
+		batch = append(batch, point(i))
+		if len(batch) == cap(batch) || i == n-1 {
+			require.NoError(t, s.LogBatch(context.Background(), id, batch, nil, nil))
+			batch = batch[:0]
+		}
+	}
+}
+
 // appendRaw appends text to the file p as a writer outside the store would
 // and returns a func that truncates it back (a store's cleanup check wants
 // its files sound).
@@ -187,18 +196,13 @@ func TestStore_BigMetricFileLatest(t *testing.T) {
 	ctx := context.Background()
 	r := newRun(t, s, "0")
 	id := r.Info.RunID
-	batch := make([]entities.Metric, 0, 1000)
-	for i := range 120_000 { // ~4.6 MB
+	logHistory(t, s, id, 120_000, func(i int) entities.Metric { // ~4.6 MB
 		step := int64(i % 1000)
 		if i == 61_234 {
 			step = 5000 // the latest: highest step, though not the last line
 		}
-		batch = append(batch, entities.Metric{Key: "loss", Value: 1 / float64(i+7), Timestamp: 1_700_000_000_000 + int64(i), Step: step})
-		if len(batch) == cap(batch) {
-			require.NoError(t, s.LogBatch(ctx, id, batch, nil, nil))
-			batch = batch[:0]
-		}
-	}
+		return entities.Metric{Key: "loss", Value: 1 / float64(i+7), Timestamp: 1_700_000_000_000 + int64(i), Step: step}
+	})
 	require.NoError(t, s.LogMetric(id, entities.Metric{Key: "acc", Value: 0.5, Timestamp: 1, Step: 1}))
 	hist, err := s.GetMetricHistory(ctx, id, "loss")
 	require.NoError(t, err)
@@ -241,18 +245,13 @@ func TestStore_GetMetricHistoryDownsampled_MatchesApply(t *testing.T) {
 	ctx := context.Background()
 	r := newRun(t, s, "0")
 	id := r.Info.RunID
-	batch := make([]entities.Metric, 0, 1000)
-	for i := range 200_000 {
+	logHistory(t, s, id, 200_000, func(i int) entities.Metric {
 		v := math.Sin(float64(i)/500) + float64(i%7)/10
 		if i%9973 == 0 {
 			v = math.NaN()
 		}
-		batch = append(batch, entities.Metric{Key: "loss", Value: v, Timestamp: int64(i), Step: int64(i)})
-		if len(batch) == cap(batch) {
-			require.NoError(t, s.LogBatch(ctx, id, batch, nil, nil))
-			batch = batch[:0]
-		}
-	}
+		return entities.Metric{Key: "loss", Value: v, Timestamp: int64(i), Step: int64(i)}
+	})
 	h, err := s.GetMetricHistory(ctx, id, "loss")
 	require.NoError(t, err)
 	for _, n := range []int{0, 2, 3, 1000, 4097, 199_999, 200_000} {
