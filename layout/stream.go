@@ -135,13 +135,15 @@ func scanMetricHistory(r io.Reader, key string, fn func(entities.Metric) bool, b
 // the block. A failed read ends the input: the block then holds the whole
 // lines read before it, as a MetricScanner yields them before the error.
 func readBlock(r io.Reader, buf, rest []byte, blockSize int) (*streamBlock, []byte) {
-	buf = append(buf, rest...)
+	buf = append(buf, rest...) // rest holds no '\n'
 	b := &streamBlock{done: make(chan struct{})}
-	for tries := 0; len(buf) < blockSize || bytes.IndexByte(buf, '\n') < 0; {
+	newline := false // seen in what was read since (each byte is looked at once)
+	for tries := 0; len(buf) < blockSize || !newline; {
 		if len(buf) == cap(buf) {
 			buf = append(buf, make([]byte, max(blockSize, cap(buf)))...)[:len(buf)]
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
+		newline = newline || bytes.IndexByte(buf[len(buf):len(buf)+n], '\n') >= 0
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			// the scanner drops a truncated UTF-8 tail, as Python does
