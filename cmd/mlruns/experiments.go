@@ -90,11 +90,7 @@ func cmdExperimentsList(e *env, args []string) error {
 	maxResults := fs.Int("max-results", 0, "experiments per page (default 1000, MLflow's)")
 	pageToken := fs.String("page-token", "", "page token printed by a previous listing")
 	ff := fs.formatFlags()
-	_, err := fs.parseArgs(args, 0)
-	if err != nil {
-		return err
-	}
-	format, err := ff.format()
+	_, format, err := fs.parseArgsFormat(args, 0, ff)
 	if err != nil {
 		return err
 	}

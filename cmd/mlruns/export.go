@@ -255,44 +255,11 @@ func (x *exporter) runs(expIDs []string, v entities.ViewType) ([]entities.Run, e
 // inf included); times are RFC 3339 UTC with milliseconds, as `runs list
 // --csv`; a run without a key has an empty cell.
 func exportRunsTable(runs []entities.Run) *cliout.Table {
-	var mk, pk, tk []string
-	for _, r := range runs {
-		mk = appendKeys(mk, r.Data.Metrics)
-		pk = appendKeys(pk, r.Data.Params)
-		tk = appendKeys(tk, r.Data.Tags)
-	}
-	mk, pk, tk = sortedUnique(mk), sortedUnique(pk), sortedUnique(tk)
-	t := &cliout.Table{Header: []string{"run_id", "experiment_id", "run_name", "status", "start_time", "end_time",
-		"artifact_uri", "lifecycle_stage"}}
-	for _, k := range mk {
-		t.Header = append(t.Header, "metrics."+k)
-	}
-	for _, k := range pk {
-		t.Header = append(t.Header, "params."+k)
-	}
-	for _, k := range tk {
-		t.Header = append(t.Header, "tags."+k)
-	}
-	for _, r := range runs {
-		i := r.Info
-		row := []string{i.RunID, i.ExperimentID, i.RunName, i.Status.String(), csvTimeOf(i.StartTime),
+	return keyColumnsTable(runs, []string{"run_id", "experiment_id", "run_name", "status", "start_time", "end_time",
+		"artifact_uri", "lifecycle_stage"}, func(i entities.RunInfo) []string {
+		return []string{i.RunID, i.ExperimentID, i.RunName, i.Status.String(), csvTimeOf(i.StartTime),
 			csvTimePtr(i.EndTime), i.ArtifactURI, string(i.LifecycleStage)}
-		for _, k := range mk {
-			cell := ""
-			if m, ok := r.Data.Metrics[k]; ok {
-				cell = fullFloat(m.Value)
-			}
-			row = append(row, cell)
-		}
-		for _, k := range pk {
-			row = append(row, r.Data.Params[k])
-		}
-		for _, k := range tk {
-			row = append(row, r.Data.Tags[k])
-		}
-		t.Append(row...)
-	}
-	return t
+	})
 }
 
 // histories streams each metric history of a run to

@@ -82,6 +82,16 @@ func (f *flagSet) formatFlags() formatFlags {
 	}
 }
 
+// parseArgsFormat is parseArgs that also reads the --json/--csv choice.
+func (f *flagSet) parseArgsFormat(args []string, n int, ff formatFlags) ([]string, cliout.Format, error) {
+	pos, err := f.parseArgs(args, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	format, err := ff.format()
+	return pos, format, err
+}
+
 func (ff formatFlags) format() (cliout.Format, error) {
 	f, err := cliout.ParseFormat(*ff.json, *ff.csv)
 	if err != nil {

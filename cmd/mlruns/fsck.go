@@ -41,11 +41,7 @@ func cmdFsck(e *env, args []string) error {
 	fs := newFlagSet(e, "fsck", "fsck [--repair] [--json|--csv]")
 	repair := fs.Bool("repair", false, "fix what holds no data (torn metric tails, empty metric files, temporary files, empty folders, gc leftovers)")
 	ff := fs.formatFlags()
-	_, err := fs.parseArgs(args, 0)
-	if err != nil {
-		return err
-	}
-	format, err := ff.format()
+	_, format, err := fs.parseArgsFormat(args, 0, ff)
 	if err != nil {
 		return err
 	}

@@ -54,11 +54,7 @@ func cmdMetricsHistory(e *env, args []string) error {
 	maxPoints := fs.Int("max-points", 0, "downsample to at most N points (0: every point, streamed)")
 	methodName := fs.String("method", "lttb", "downsampling with --max-points: lttb (keeps the shape) or minmax (keeps every extreme)")
 	ff := fs.formatFlags()
-	pos, err := fs.parseArgs(args, 2)
-	if err != nil {
-		return err
-	}
-	format, err := ff.format()
+	pos, format, err := fs.parseArgsFormat(args, 2, ff)
 	if err != nil {
 		return err
 	}

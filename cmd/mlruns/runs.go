@@ -197,11 +197,7 @@ func cmdRunsList(e *env, args []string) error {
 	columns := fs.String("columns", "", "table columns after the run's info, e.g. metrics.loss,params.lr,tags.team "+
 		"(default: the metrics and params the query names, then the most common ones; empty for none)")
 	ff := fs.formatFlags()
-	_, err := fs.parseArgs(args, 0)
-	if err != nil {
-		return err
-	}
-	format, err := ff.format()
+	_, format, err := fs.parseArgsFormat(args, 0, ff)
 	if err != nil {
 		return err
 	}
@@ -329,6 +325,16 @@ func runsTable(runs []entities.Run, cols []dataColumn, withStage bool) *cliout.T
 // empty cell (pandas writes NaN and None so). Metric values are Python's
 // repr, times RFC 3339 in UTC with milliseconds.
 func runsCSV(runs []entities.Run) *cliout.Table {
+	return keyColumnsTable(runs, []string{"run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"},
+		func(i entities.RunInfo) []string {
+			return []string{i.RunID, i.ExperimentID, i.Status.String(), i.ArtifactURI, csvTimeOf(i.StartTime), csvTimePtr(i.EndTime)}
+		})
+}
+
+// keyColumnsTable is one row per run: the info columns, then every metrics.*,
+// params.* and tags.* key of the runs, sorted, with the latest metric
+// values as Python's repr and an empty cell where a run lacks a key.
+func keyColumnsTable(runs []entities.Run, infoHeader []string, info func(entities.RunInfo) []string) *cliout.Table {
 	var mk, pk, tk []string
 	for _, r := range runs {
 		mk = appendKeys(mk, r.Data.Metrics)
@@ -336,7 +342,7 @@ func runsCSV(runs []entities.Run) *cliout.Table {
 		tk = appendKeys(tk, r.Data.Tags)
 	}
 	mk, pk, tk = sortedUnique(mk), sortedUnique(pk), sortedUnique(tk)
-	t := &cliout.Table{Header: []string{"run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"}}
+	t := &cliout.Table{Header: slices.Clone(infoHeader)}
 	for _, k := range mk {
 		t.Header = append(t.Header, "metrics."+k)
 	}
@@ -347,8 +353,7 @@ func runsCSV(runs []entities.Run) *cliout.Table {
 		t.Header = append(t.Header, "tags."+k)
 	}
 	for _, r := range runs {
-		row := []string{r.Info.RunID, r.Info.ExperimentID, r.Info.Status.String(), r.Info.ArtifactURI,
-			csvTimeOf(r.Info.StartTime), csvTimePtr(r.Info.EndTime)}
+		row := info(r.Info)
 		for _, k := range mk {
 			if m, ok := r.Data.Metrics[k]; ok {
 				row = append(row, fullFloat(m.Value))
@@ -373,11 +378,7 @@ func cmdRunsShow(e *env, args []string) error {
 		json: fs.Bool("json", false, "print MLflow's GetRun response: {\"run\": {info, data, inputs, outputs}}"),
 		csv:  fs.Bool("csv", false, "print the run as one row of 'runs list --csv' (metrics.*, params.*, tags.* columns)"),
 	}
-	pos, err := fs.parseArgs(args, 1)
-	if err != nil {
-		return err
-	}
-	format, err := ff.format()
+	pos, format, err := fs.parseArgsFormat(args, 1, ff)
 	if err != nil {
 		return err
 	}
