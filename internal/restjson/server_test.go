@@ -213,26 +213,15 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				token := ""
-				for page := 0; ; page++ {
-					req := map[string]any{
-						"experiment_ids": c.exps, "filter": c.filter, "max_results": c.max,
-						"run_view_type": viewName(c.view), "order_by": orderOrEmpty(c.orderBy),
-					}
-					if token != "" {
-						req["page_token"] = token
-					}
-					body := srv.Post(t, "/api/2.0/mlflow/runs/search", req)
+				req := map[string]any{
+					"experiment_ids": c.exps, "filter": c.filter, "max_results": c.max,
+					"run_view_type": viewName(c.view), "order_by": orderOrEmpty(c.orderBy),
+				}
+				comparePages(t, srv, "/api/2.0/mlflow/runs/search", req, func(token string) (any, string) {
 					runs, next, err := s.SearchRuns(ctx, c.exps, c.filter, c.view, c.max, c.orderBy, token)
 					require.NoError(t, err)
-					interop.RequireSameJSON(t, "runs/search page "+strconv.Itoa(page), body,
-						ours(t, restjson.SearchRunsResponse{Runs: restjson.FromRuns(runs), NextPageToken: next}))
-					if next == "" {
-						break
-					}
-					token = next
-					require.Less(t, page, 20, "paging ends")
-				}
+					return restjson.SearchRunsResponse{Runs: restjson.FromRuns(runs), NextPageToken: next}, next
+				})
 			})
 		}
 	})
@@ -253,26 +242,15 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				token := ""
-				for page := 0; ; page++ {
-					req := map[string]any{
-						"filter": c.filter, "max_results": c.max,
-						"view_type": viewName(c.view), "order_by": orderOrEmpty(c.orderBy),
-					}
-					if token != "" {
-						req["page_token"] = token
-					}
-					body := srv.Post(t, "/api/2.0/mlflow/experiments/search", req)
+				req := map[string]any{
+					"filter": c.filter, "max_results": c.max,
+					"view_type": viewName(c.view), "order_by": orderOrEmpty(c.orderBy),
+				}
+				comparePages(t, srv, "/api/2.0/mlflow/experiments/search", req, func(token string) (any, string) {
 					exps, next, err := s.SearchExperiments(ctx, c.view, c.max, c.filter, c.orderBy, token)
 					require.NoError(t, err)
-					interop.RequireSameJSON(t, "experiments/search page "+strconv.Itoa(page), body,
-						ours(t, restjson.SearchExperimentsResponse{Experiments: restjson.FromExperiments(exps), NextPageToken: next}))
-					if next == "" {
-						break
-					}
-					token = next
-					require.Less(t, page, 20, "paging ends")
-				}
+					return restjson.SearchExperimentsResponse{Experiments: restjson.FromExperiments(exps), NextPageToken: next}, next
+				})
 			})
 		}
 	})
@@ -323,6 +301,27 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 }
 
 // viewName is the REST enum name of a view type.
+// comparePages posts req to the server's path page by page, following its
+// tokens, and requires each response to equal mine(token), which returns
+// our response for that page and our next token.
+func comparePages(t *testing.T, srv *interop.Server, path string, req map[string]any, mine func(token string) (any, string)) {
+	t.Helper()
+	token := ""
+	for page := 0; ; page++ {
+		if token != "" {
+			req["page_token"] = token
+		}
+		body := srv.Post(t, path, req)
+		resp, next := mine(token)
+		interop.RequireSameJSON(t, path+" page "+strconv.Itoa(page), body, ours(t, resp))
+		if next == "" {
+			return
+		}
+		token = next
+		require.Less(t, page, 20, "paging ends")
+	}
+}
+
 func viewName(v entities.ViewType) string {
 	switch v {
 	case entities.ViewDeletedOnly:
