@@ -437,13 +437,7 @@ func (s *Store) appendHeld(u *undoLog, hf *heldFile, data []byte) (retry bool, e
 	defer hf.mu.Unlock()
 	f, path := hf.f, hf.path
 	fd := int(f.Fd())
-	for {
-		err = unix.Flock(fd, unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
+	if err = flockRetry(fd, unix.LOCK_EX); err != nil {
 		s.held.drop(hf)
 		return false, fmt.Errorf("filestore: lock %s: %w", path, err)
 	}
@@ -496,14 +490,7 @@ func (s *Store) openLocked(path string, create int) (vfs.File, int64, error) {
 		if err != nil {
 			return nil, 0, fmt.Errorf("filestore: open %s: %w", path, err)
 		}
-		fd := int(f.Fd())
-		for {
-			err = unix.Flock(fd, unix.LOCK_EX)
-			if err != unix.EINTR {
-				break
-			}
-		}
-		if err != nil {
+		if err = flockRetry(int(f.Fd()), unix.LOCK_EX); err != nil {
 			f.Close()
 			return nil, 0, fmt.Errorf("filestore: lock %s: %w", path, err)
 		}

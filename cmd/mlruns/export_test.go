@@ -386,17 +386,7 @@ func TestExport_Errors(t *testing.T) {
 	require.Equal(t, "mine", string(data), "a refused folder is left alone")
 	_, err = os.Stat(filepath.Join(tr.root, "export"))
 	require.ErrorIs(t, err, fs.ErrNotExist, "nothing made inside the store")
-	checkStoreClean(t, tr.root)
-}
-
-// checkStoreClean runs the consistency check an export must not upset.
-func checkStoreClean(t *testing.T, root string) {
-	t.Helper()
-	s, err := filestore.Open(root, nil)
-	require.NoError(t, err)
-	probs, err := s.Check(context.Background())
-	require.NoError(t, err)
-	require.Empty(t, probs)
+	checkStore(t, tr.root)
 }
 
 // --force writes into a used folder, replacing the export's own files and
