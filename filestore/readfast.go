@@ -205,9 +205,9 @@ func (r *fastReader) readFileHead(dirfd int, name string, lock bool, st *unix.St
 			return r.buf[:n], &fdReader{fd}, nil
 		default: // full: size the rest by the file, which may have grown
 			size := 0
-			var st unix.Stat_t
-			if unix.Fstat(fd, &st) == nil {
-				size = int(st.Size)
+			var now unix.Stat_t // not st: that is the state before the read
+			if unix.Fstat(fd, &now) == nil {
+				size = int(now.Size)
 			}
 			want := max(size-n, n) + 512
 			if limit > 0 {
