@@ -3,7 +3,7 @@ module github.com/mlruns-go/mlruns
 go 1.26.0
 
 require (
-	github.com/gofrs/flock v0.13.1
+	github.com/google/go-cmp v0.7.0
 	github.com/google/uuid v1.6.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/stretchr/testify v1.12.1

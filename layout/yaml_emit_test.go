@@ -13,6 +13,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
@@ -143,7 +144,7 @@ var yamlDocuments = []struct {
 	{"empty_root", map[string]any{}, "{}"},
 	{"experiment_meta", map[string]any{
 		"artifact_location": "file:///data/mlruns/0", "creation_time": int64(1700000001000),
-		"experiment_id": "0", "last_update_time": 1700000001000, "lifecycle_stage": "active",
+		"experiment_id": "0", "last_update_time": int64(1700000001000), "lifecycle_stage": "active",
 		"name": "Default", "tags": map[string]string{"team": "ml", "a/b": "c"}, "trace_location": nil,
 		"workspace": "default",
 	}, "{'artifact_location': 'file:///data/mlruns/0', 'creation_time': 1700000001000, " +
@@ -274,7 +275,12 @@ func TestEncodeYAML_GoldenLive(t *testing.T) {
 	checkYAMLGolden(t, live)
 	data, err := os.ReadFile(filepath.FromSlash(yamlGoldenPath))
 	require.NoError(t, err)
-	require.JSONEq(t, string(out), string(data), "golden file is stale; run go test ./layout -run TestEncodeYAML_Golden -update")
+	var want, got any
+	require.NoError(t, json.Unmarshal(data, &want))
+	require.NoError(t, json.Unmarshal(out, &got))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("golden file %s is stale (-want +got):\n%s\nrun go test ./layout -run TestEncodeYAML_Golden -update", yamlGoldenPath, diff)
+	}
 }
 
 // randomYAMLString draws from an alphabet biased towards what changes

@@ -2,32 +2,31 @@
 # The whole test suite, on a fresh machine: installs what it needs, then runs
 # go vet and go test -race with the interop tests against Python MLflow
 # required (they fail instead of skipping when Python MLflow is missing).
-#
-# Python MLflow lives in a venv outside the clone (a user cache folder keyed
-# by the version), so fresh clones and CI reuse it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MLFLOW_VERSION=3.18.0
-venv="${MLRUNS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mlruns-go/mlflow-$MLFLOW_VERSION}"
+
+# Python MLflow lives in a venv outside the clone, in the user cache, in a
+# folder named by the hash of scripts/interop.lock: a changed lock makes a
+# new venv, and a venv that no longer matches its lock is rebuilt, so an old
+# cached venv cannot hide drift. Everything is installed from the lock with
+# --require-hashes (exact versions, checked downloads) and --no-deps (the lock
+# is the whole set; nothing is resolved here), then checked against it.
+lock=scripts/interop.lock
+lock_hash=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest()[:16])' "$lock")
+venv="${MLRUNS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mlruns-go/venv-$lock_hash}"
 export MLRUNS_VENV="$venv"
 
-if ! "$venv/bin/python" -c "import mlflow, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
-  echo "== creating $venv with mlflow==$MLFLOW_VERSION"
+if ! "$venv/bin/python" scripts/check-venv.py "$lock" >/dev/null 2>&1; then
+  echo "== creating $venv from $lock"
   rm -rf "$venv"
   mkdir -p "$(dirname "$venv")"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip
-  # mlflow 3.18.0 pins mlflow-skinny==3.18.0, which some package indexes do
-  # not carry; the mlflow wheel holds the whole package, so install it
-  # without dependencies and then its dependency list (from the wheel's
-  # metadata, committed in scripts/interop-requirements.txt).
-  if ! "$venv/bin/pip" install -q "mlflow==$MLFLOW_VERSION"; then
-    "$venv/bin/pip" install -q --no-deps "mlflow==$MLFLOW_VERSION"
-    "$venv/bin/pip" install -q -r scripts/interop-requirements.txt
-  fi
-  "$venv/bin/python" -c "import mlflow; print('mlflow', mlflow.__version__)"
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/pip" install -q --require-hashes --no-deps -r "$lock"
 fi
+"$venv/bin/python" scripts/check-venv.py "$lock"
+"$venv/bin/python" -c "import mlflow, sys; v = mlflow.__version__; print('mlflow', v); sys.exit(v != '$MLFLOW_VERSION')"
 
 # The browser test (cmd/mlruns TestBrowser_*) opens MLflow's UI in headless
 # Chromium and is required like the other interop tests: install Debian's

@@ -9,9 +9,12 @@ package interop
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -21,8 +24,9 @@ import (
 const MLflowVersion = "3.18.0"
 
 // VenvDir returns the folder of the project's venv: $MLRUNS_VENV, else
-// <user cache>/mlruns-go/mlflow-<version>. It lives outside the clone so
-// that fresh clones (CI) reuse it.
+// <user cache>/mlruns-go/venv-<hash of scripts/interop.lock>, where
+// scripts/test.sh makes it. It lives outside the clone so that fresh clones
+// reuse it, and is named by the lock so that a changed lock is a new venv.
 func VenvDir() string {
 	if v := os.Getenv("MLRUNS_VENV"); v != "" {
 		return v
@@ -31,7 +35,48 @@ func VenvDir() string {
 	if err != nil {
 		cache = filepath.Join(os.TempDir(), "cache")
 	}
-	return filepath.Join(cache, "mlruns-go", "mlflow-"+MLflowVersion)
+	hash, err := lockHash()
+	if err != nil {
+		return filepath.Join(cache, "mlruns-go", "venv-unknown-lock")
+	}
+	return filepath.Join(cache, "mlruns-go", "venv-"+hash)
+}
+
+// LockFile is the lock of the venv, relative to the module root.
+const LockFile = "scripts/interop.lock"
+
+// lockHash is the first 16 hex digits of the SHA-256 of the lock file, as
+// scripts/test.sh names the venv. The lock is found by walking up from the
+// working directory (a test's is its package folder) to the module root.
+func lockHash() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(LockFile)))
+		if err == nil {
+			sum := sha256.Sum256(data)
+			return hex.EncodeToString(sum[:])[:16], nil
+		}
+		if _, statErr := os.Stat(filepath.Join(dir, "go.mod")); statErr == nil {
+			return "", err
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", err
+		}
+		dir = parent
+	}
+}
+
+// venvPython is the interpreter of a venv: bin/python, or Scripts\python.exe
+// on Windows.
+func venvPython(venv string) string {
+	if runtime.GOOS == "windows" {
+		return filepath.Join(venv, "Scripts", "python.exe")
+	}
+	return filepath.Join(venv, "bin", "python")
 }
 
 var (
@@ -41,7 +86,7 @@ var (
 )
 
 func find() {
-	py := filepath.Join(VenvDir(), "bin", "python")
+	py := venvPython(VenvDir())
 	if _, err := os.Stat(py); err != nil {
 		pyError = "no Python venv at " + VenvDir() + " (run ./scripts/test.sh to create it)"
 		return
@@ -121,4 +166,13 @@ func RunCode(t testing.TB, code string, stdin []byte, args ...string) []byte {
 		t.Fatalf("python -c: %v\n%s", err, stderr.String())
 	}
 	return stdout.Bytes()
+}
+
+// VenvBin is a program of the venv (mlflow, say): bin/NAME, or
+// Scripts\NAME.exe on Windows.
+func VenvBin(name string) string {
+	if runtime.GOOS == "windows" {
+		return filepath.Join(VenvDir(), "Scripts", name+".exe")
+	}
+	return filepath.Join(VenvDir(), "bin", name)
 }
