@@ -15,12 +15,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
+
 	"time"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/tracking"
 )
 
@@ -122,7 +123,7 @@ func findPython(flagPy string) (string, string) {
 	if flagPy != "" {
 		cands = []string{flagPy}
 	} else {
-		cands = []string{filepath.Join(interop.VenvDir(), "bin", "python"), "python3", "python"}
+		cands = []string{interop.VenvBin("python"), "python3", "python"}
 	}
 	var why []string
 	for _, py := range cands {
@@ -787,7 +788,7 @@ func appendLocked(path string, line []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := sysfs.Lock(f.Fd(), sysfs.Exclusive); err != nil {
 		f.Close()
 		return err
 	}
@@ -824,18 +825,18 @@ func floorHeld(dir string, n int) (result, error) {
 		return result{}, err
 	}
 	defer f.Close()
-	fd := int(f.Fd())
+	fd := f.Fd()
 	var buf []byte
 	return timed(n, func() error {
 		for i := range n {
 			buf = appendLine(buf[:0], i)
-			if err := syscall.Flock(fd, syscall.LOCK_EX); err != nil {
+			if err := sysfs.Lock(fd, sysfs.Exclusive); err != nil {
 				return err
 			}
 			if _, err := f.Write(buf); err != nil {
 				return err
 			}
-			if err := syscall.Flock(fd, syscall.LOCK_UN); err != nil {
+			if err := sysfs.Unlock(fd); err != nil {
 				return err
 			}
 		}
@@ -855,15 +856,15 @@ func floorBatched(dir string, n, size int) (result, error) {
 		return result{}, err
 	}
 	defer f.Close()
-	fd := int(f.Fd())
+	fd := f.Fd()
 	buf := make([]byte, 0, size)
 	flush := func() error {
-		if err := syscall.Flock(fd, syscall.LOCK_EX); err != nil {
+		if err := sysfs.Lock(fd, sysfs.Exclusive); err != nil {
 			return err
 		}
 		_, err := f.Write(buf)
 		buf = buf[:0]
-		return errors.Join(err, syscall.Flock(fd, syscall.LOCK_UN))
+		return errors.Join(err, sysfs.Unlock(fd))
 	}
 	return timed(n, func() error {
 		for i := range n {

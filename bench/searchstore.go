@@ -35,7 +35,7 @@ func makeSearchStore(dir string, runs, metrics, params int) (*filestore.Store, s
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < runs; i++ {
-		run, err := s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: expID, StartTime: int64(1_700_000_000_000 + i)})
+		run, err := s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: expID, StartTime: 1_700_000_000_000 + int64(i)})
 		if err != nil {
 			return nil, "", err
 		}

@@ -14,11 +14,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/validate"
 )
@@ -677,7 +677,7 @@ func (s *Store) artifactsToRemove(uri, expected, ownDir, id string) (remove, kep
 // that the run is deleted, removes the artifact folder, then moves the run
 // folder out of the tree in one rename and removes it.
 func (s *Store) removeRun(ctx context.Context, it GCItem) error {
-	err := withDirLock(ctx, it.Dir, func() error {
+	err := s.withDirLock(ctx, it.Dir, func() error {
 		info, err := readRunInfo(it.Dir)
 		if errors.Is(err, errs.ErrNotFound) {
 			return errGone
@@ -765,7 +765,7 @@ func (s *Store) removeTree(dir string) error {
 	target := dir
 	if err := s.fs.Rename(dir, tmp); err == nil {
 		target = tmp
-	} else if !errors.Is(err, syscall.EXDEV) {
+	} else if !sysfs.IsCrossDevice(err) {
 		return fmt.Errorf("filestore: gc: move %s out of the tree: %w", dir, err)
 	}
 	if s.durable {

@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"errors"
 	"sync"
-	"syscall"
 
 	"github.com/mlruns-go/mlruns/internal/vfs"
 )
@@ -131,10 +130,4 @@ func (h *heldFiles) closeAll() error {
 		}
 	}
 	return errors.Join(errList...)
-}
-
-// linkedSys reports whether the file behind a stat still has a name.
-func linkedSys(sys any) bool {
-	st, ok := sys.(*syscall.Stat_t)
-	return !ok || st.Nlink > 0
 }

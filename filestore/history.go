@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"iter"
-	"os"
 	"path/filepath"
 
 	"github.com/mlruns-go/mlruns/downsample"
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/search"
 	"github.com/mlruns-go/mlruns/validate"
@@ -50,7 +50,7 @@ func (s *Store) MetricHistoryIter(ctx context.Context, runID, key string) iter.S
 			yield(entities.Metric{}, err)
 			return
 		}
-		fh, err := os.Open(p)
+		fh, err := sysfs.Open(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			return
 		}

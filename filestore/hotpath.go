@@ -6,11 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/internal/vfs"
 	"github.com/mlruns-go/mlruns/layout"
 )
@@ -19,87 +17,37 @@ import (
 // resolve every folder of the absolute path, each time. The run cache below
 // is checked against one stat per use, so it cannot go stale.
 
-// fileSig identifies a file's version: which file (device, inode) and its
-// size and change times. A rename (our rewrites) gives a new inode; an
-// in-place rewrite (Python's) a new size or times.
-type fileSig struct {
-	dev, ino     uint64
-	size         int64
-	mtime, ctime int64
-	mode         fs.FileMode
+// A file's version is its sysfs.Sig: which file (device, inode) and its
+// size, mode and change times. A rename (our rewrites) gives a new inode;
+// an in-place rewrite (Python's) a new size or times.
+
+// pathSig is the signature of the file at path.
+func pathSig(path string) (sysfs.Sig, error) {
+	st, err := sysfs.PathStat(path)
+	return st.Sig(), err
 }
 
-func sigOf(fi fs.FileInfo) fileSig {
-	sig := fileSig{size: fi.Size(), mtime: fi.ModTime().UnixNano(), mode: fi.Mode()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		sig.dev, sig.ino = uint64(st.Dev), st.Ino
-		sig.ctime = st.Ctim.Nano()
-	}
-	return sig
-}
-
-// fstatSig is sigOf for an open file, without fs.FileInfo's allocation
-// for real files (a logged point does two of these).
-func fstatSig(f vfs.File) (sig fileSig, linked bool, err error) {
-	of, ok := f.(*os.File)
-	if !ok {
-		fi, err := f.Stat()
-		if err != nil {
+// fstatSig is the signature of an open file, and whether it still has a
+// name. A file of the error-injecting FS is asked for its Stat first, so
+// that tests can fail it.
+func fstatSig(f vfs.File) (sig sysfs.Sig, linked bool, err error) {
+	if _, ok := f.(*os.File); !ok {
+		if _, err := f.Stat(); err != nil {
 			return sig, false, err
 		}
-		return sigOf(fi), linkedSys(fi.Sys()), nil
 	}
-	var st unix.Stat_t
-	for {
-		err = unix.Fstat(int(of.Fd()), &st)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	st, err := sysfs.FileStat(f.Fd())
 	if err != nil {
-		return sig, false, &fs.PathError{Op: "fstat", Path: of.Name(), Err: err}
+		return sig, false, &fs.PathError{Op: "fstat", Path: f.Name(), Err: err}
 	}
-	return fileSig{
-		dev: uint64(st.Dev), ino: st.Ino, size: st.Size,
-		mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), mode: unixMode(st.Mode),
-	}, st.Nlink > 0, nil
-}
-
-// unixMode is os's conversion of st_mode to fs.FileMode, so signatures
-// from fstat and from os.Stat compare equal.
-func unixMode(m uint32) fs.FileMode {
-	mode := fs.FileMode(m & 0o777)
-	switch m & unix.S_IFMT {
-	case unix.S_IFBLK:
-		mode |= fs.ModeDevice
-	case unix.S_IFCHR:
-		mode |= fs.ModeDevice | fs.ModeCharDevice
-	case unix.S_IFDIR:
-		mode |= fs.ModeDir
-	case unix.S_IFIFO:
-		mode |= fs.ModeNamedPipe
-	case unix.S_IFLNK:
-		mode |= fs.ModeSymlink
-	case unix.S_IFSOCK:
-		mode |= fs.ModeSocket
-	}
-	if m&unix.S_ISGID != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if m&unix.S_ISUID != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if m&unix.S_ISVTX != 0 {
-		mode |= fs.ModeSticky
-	}
-	return mode
+	return st.Sig(), st.Linked(), nil
 }
 
 // cachedRun is a run's folder and the info read from its meta.yaml when the
 // file had signature meta.
 type cachedRun struct {
 	dir     string
-	meta    fileSig
+	meta    sysfs.Sig
 	info    entities.RunInfo
 	metaKey string // metaKey(dir), built once
 }
@@ -113,7 +61,7 @@ type cachedRun struct {
 func (s *Store) runForLogging(runID string) (string, entities.RunInfo, error) {
 	if v, ok := s.runInfos.Load(runID); ok {
 		c := v.(*cachedRun)
-		if fi, err := os.Stat(filepath.Join(c.dir, layout.MetaFile)); err == nil && sigOf(fi) == c.meta {
+		if sig, err := pathSig(filepath.Join(c.dir, layout.MetaFile)); err == nil && sig == c.meta {
 			return c.dir, c.info, nil
 		}
 		s.runInfos.Delete(runID)
@@ -123,14 +71,14 @@ func (s *Store) runForLogging(runID string) (string, entities.RunInfo, error) {
 		return "", entities.RunInfo{}, err
 	}
 	metaPath := filepath.Join(dir, layout.MetaFile)
-	before, errBefore := os.Stat(metaPath)
+	before, errBefore := pathSig(metaPath)
 	info, err := readRunInfo(dir)
 	if err != nil {
 		return "", info, err
 	}
 	// cache only if the file did not change while we read it
-	if after, err := os.Stat(metaPath); err == nil && errBefore == nil && sigOf(before) == sigOf(after) {
-		s.runInfos.Store(runID, &cachedRun{dir: dir, meta: sigOf(after), info: info, metaKey: metaKey(dir)})
+	if after, err := pathSig(metaPath); err == nil && errBefore == nil && before == after {
+		s.runInfos.Store(runID, &cachedRun{dir: dir, meta: after, info: info, metaKey: metaKey(dir)})
 	}
 	return dir, info, nil
 }
@@ -178,7 +126,7 @@ func (s *Store) holdMeta(runID, dir string) {
 	if !ok || v.(*cachedRun).dir != dir {
 		return
 	}
-	f, err := os.Open(filepath.Join(dir, layout.MetaFile))
+	f, err := sysfs.Open(filepath.Join(dir, layout.MetaFile))
 	if err != nil {
 		return
 	}
@@ -197,8 +145,8 @@ func (s *Store) verifyRunDir(runID, dir string) error {
 	if !ok {
 		return errRunMoved
 	}
-	fi, err := os.Stat(filepath.Join(dir, layout.MetaFile))
-	if err != nil || v.(*cachedRun).dir != dir || sigOf(fi) != v.(*cachedRun).meta {
+	sig, err := pathSig(filepath.Join(dir, layout.MetaFile))
+	if err != nil || v.(*cachedRun).dir != dir || sig != v.(*cachedRun).meta {
 		return errRunMoved
 	}
 	return nil

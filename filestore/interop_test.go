@@ -57,7 +57,7 @@ func writeRichTree(t testing.TB, root string) *filestore.Store {
 	odd := []float64{0.1, 1e-7, 1e20, 1e15, 1e16, math.Copysign(0, -1), math.NaN(), math.Inf(1), math.Inf(-1), 5e-324, 1e6, 123456789012345678, 0.1 + 0.2}
 	var ms []entities.Metric
 	for i, v := range odd {
-		ms = append(ms, entities.Metric{Key: "odd values", Value: v, Timestamp: int64(1700000000000 + i), Step: int64(i*7 - 20)})
+		ms = append(ms, entities.Metric{Key: "odd values", Value: v, Timestamp: 1700000000000 + int64(i), Step: int64(i*7 - 20)})
 	}
 	must(s.LogBatch(ctx, parent, ms, []entities.Param{
 		{Key: "lr", Value: "0.001"}, {Key: "nested/param", Value: "multi\nline\n"},

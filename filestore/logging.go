@@ -9,12 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/internal/vfs"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/validate"
@@ -232,7 +230,7 @@ func (s *Store) writeBatch(ctx context.Context, dir string, info entities.RunInf
 }
 
 func isKeyCollision(err error) bool {
-	return errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EEXIST)
+	return sysfs.IsNameConflict(err)
 }
 
 func (s *Store) writeBatchUndo(ctx context.Context, u *undoLog, dir string, info entities.RunInfo, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
@@ -265,7 +263,7 @@ func (s *Store) writeBatchUndo(ctx context.Context, u *undoLog, dir string, info
 // logParams checks every param against what is on disk, then writes them,
 // holding the run lock so two Go writers cannot both "win" a key.
 func (s *Store) logParams(ctx context.Context, u *undoLog, dir, runID string, params []entities.Param) error {
-	return withDirLock(ctx, dir, func() error {
+	return s.withDirLock(ctx, dir, func() error {
 		for i, p := range params {
 			if err := checkKey(p.Key); err != nil {
 				return err
@@ -422,7 +420,7 @@ func (s *Store) holdForAppend(path string, verify func() error) (*heldFile, erro
 	if err := s.mkdirs(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND|unix.O_NOFOLLOW|os.O_CREATE, 0o666)
+	f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND|sysfs.ONoFollow|os.O_CREATE, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("filestore: open %s: %w", path, err)
 	}
@@ -436,12 +434,12 @@ func (s *Store) appendHeld(u *undoLog, hf *heldFile, data []byte) (retry bool, e
 	hf.mu.Lock()
 	defer hf.mu.Unlock()
 	f, path := hf.f, hf.path
-	fd := int(f.Fd())
-	if err = flockRetry(fd, unix.LOCK_EX); err != nil {
+	fd := f.Fd()
+	if err = sysfs.Lock(fd, sysfs.Exclusive); err != nil {
 		s.held.drop(hf)
 		return false, fmt.Errorf("filestore: lock %s: %w", path, err)
 	}
-	defer unix.Flock(fd, unix.LOCK_UN)
+	defer sysfs.Unlock(fd)
 	sig, linked, err := fstatSig(f)
 	if err != nil {
 		s.held.drop(hf)
@@ -452,7 +450,7 @@ func (s *Store) appendHeld(u *undoLog, hf *heldFile, data []byte) (retry bool, e
 		s.held.drop(hf)
 		return true, nil
 	}
-	size := sig.size
+	size := sig.Size
 	n, err := f.Write(data)
 	if err == nil && n < len(data) {
 		err = fmt.Errorf("short write (%d of %d bytes)", n, len(data))
@@ -486,11 +484,11 @@ func (s *Store) Close() error {
 // have removed it meanwhile). It returns the size under the lock.
 func (s *Store) openLocked(path string, create int) (vfs.File, int64, error) {
 	for attempt := 0; ; attempt++ {
-		f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND|unix.O_NOFOLLOW|create, 0o666)
+		f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND|sysfs.ONoFollow|create, 0o666)
 		if err != nil {
 			return nil, 0, fmt.Errorf("filestore: open %s: %w", path, err)
 		}
-		if err = flockRetry(int(f.Fd()), unix.LOCK_EX); err != nil {
+		if err = sysfs.Lock(f.Fd(), sysfs.Exclusive); err != nil {
 			f.Close()
 			return nil, 0, fmt.Errorf("filestore: lock %s: %w", path, err)
 		}
@@ -517,15 +515,11 @@ func (s *Store) openLocked(path string, create int) (vfs.File, int64, error) {
 // removeIfEmptyLocked removes path if it is f (whose flock is held) and
 // empty: an empty metric file breaks Python's reader.
 func (s *Store) removeIfEmptyLocked(f vfs.File, path string) {
-	var st unix.Stat_t
-	if unix.Fstat(int(f.Fd()), &st) != nil || st.Size != 0 {
+	st, err := sysfs.FileStat(f.Fd())
+	if err != nil || st.Size != 0 {
 		return
 	}
-	pi, err := os.Lstat(path)
-	if err != nil {
-		return
-	}
-	if ps, ok := pi.Sys().(*syscall.Stat_t); ok && ps.Ino == st.Ino && ps.Dev == st.Dev {
+	if ps, err := sysfs.PathLstat(path); err == nil && sysfs.SameFile(&ps, &st) {
 		s.fs.Remove(path)
 	}
 }

@@ -6,9 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 )
 
 // A search reads the same small files again and again (every run's
@@ -52,20 +51,6 @@ const readCacheEntries = 200_000
 
 const readCacheShards = 64
 
-// statSig is what identifies a file's state for the cache.
-type statSig struct {
-	dev, ino     uint64
-	size         int64
-	mtime, ctime int64 // ns since the epoch
-}
-
-func statSigOf(st *unix.Stat_t) statSig {
-	return statSig{
-		dev: uint64(st.Dev), ino: uint64(st.Ino), size: st.Size,
-		mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(),
-	}
-}
-
 // cacheEnt is a folder entry of a cached listing.
 type cacheEnt struct {
 	name string
@@ -77,7 +62,7 @@ type cacheEnt struct {
 // stored; readers copy what they hand out.
 type cached struct {
 	key  string
-	sig  statSig
+	sig  sysfs.Sig
 	kind cacheKind
 
 	metric *entities.Metric  // kindMetric; nil: the file is empty
@@ -132,11 +117,11 @@ func (c *readCache) shard(key string) *cacheShard {
 
 // get returns the entry of key when it has the kind and the signature of
 // st, a stat of the file now; nil otherwise.
-func (c *readCache) get(key string, kind cacheKind, st *unix.Stat_t) *cached {
+func (c *readCache) get(key string, kind cacheKind, st *sysfs.Stat) *cached {
 	sh := c.shard(key)
 	sh.mu.Lock()
 	e := sh.mu.m[key]
-	if e == nil || e.kind != kind || e.sig != statSigOf(st) {
+	if e == nil || e.kind != kind || e.sig != st.Sig() {
 		sh.mu.Unlock()
 		return nil
 	}
@@ -209,25 +194,24 @@ func (c *readCache) ctx() cacheCtx {
 
 // settled reports whether a file (wantDir false) or folder (true) in the
 // state st may be cached or served from the cache.
-func (cc cacheCtx) settled(st *unix.Stat_t, wantDir bool) bool {
-	typ := st.Mode & unix.S_IFMT
-	if wantDir && typ != unix.S_IFDIR || !wantDir && typ != unix.S_IFREG {
+func (cc cacheCtx) settled(st *sysfs.Stat, wantDir bool) bool {
+	if wantDir && !st.IsDir() || !wantDir && !st.IsRegular() {
 		return false
 	}
-	return st.Nlink > 0 && st.Ctim.Nano() <= cc.oldBefore
+	return st.Linked() && st.Ctime <= cc.oldBefore
 }
 
-// cachedFile serves the entry of the file name (relative to dirfd,
+// cachedFile serves the entry of the file name (relative to d,
 // followed if a symlink, as readFile) cached under key, or reads it (under
 // a shared flock when lock is set) and has decode make the entry, stored
 // when the file is settled. decode returns nil when the contents are not
 // what the fast readers accept; then data is what was read, for the
 // caller's own handling (valid until r's next read), and err is the read's
 // error.
-func (r *fastReader) cachedFile(dirfd int, name, key string, kind cacheKind, lock bool,
+func (r *fastReader) cachedFile(d sysfs.Dir, name, key string, kind cacheKind, lock bool,
 	decode func(data []byte) *cached) (e *cached, data []byte, err error) {
-	return r.cachedRead(dirfd, name, key, kind, func(st *unix.Stat_t) (*cached, []byte, error) {
-		data, err := r.readFileStat(dirfd, name, lock, st)
+	return r.cachedRead(d, name, key, kind, func(st *sysfs.Stat) (*cached, []byte, error) {
+		data, err := r.readFileStat(d, name, lock, st)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -236,80 +220,66 @@ func (r *fastReader) cachedFile(dirfd int, name, key string, kind cacheKind, loc
 }
 
 // cachedRead serves the entry cached under key for the file name relative
-// to dirfd when one stat shows the file unchanged, or has read read and
+// to d when one stat shows the file unchanged, or has read read and
 // decode it (fstat'ing the open file into st when st is not nil) and stores
 // the entry when the file is settled.
-func (r *fastReader) cachedRead(dirfd int, name, key string, kind cacheKind,
-	read func(st *unix.Stat_t) (*cached, []byte, error)) (e *cached, data []byte, err error) {
+func (r *fastReader) cachedRead(d sysfs.Dir, name, key string, kind cacheKind,
+	read func(st *sysfs.Stat) (*cached, []byte, error)) (e *cached, data []byte, err error) {
 	cc := r.cache
 	if cc.c == nil || !r.eof {
 		return read(nil)
 	}
 	if cc.c.has(key) {
-		var st unix.Stat_t
-		if fstatatRetry(dirfd, name, &st, 0) == nil && cc.settled(&st, false) {
+		if st, err := d.StatAt(name, true); err == nil && cc.settled(&st, false) {
 			if e := cc.c.get(key, kind, &st); e != nil {
 				return e, nil, nil
 			}
 		}
 	}
-	var st unix.Stat_t
+	var st sysfs.Stat
 	e, data, err = read(&st)
 	if err != nil {
 		return nil, nil, err
 	}
 	if e != nil && cc.settled(&st, false) {
-		e.key, e.kind, e.sig = key, kind, statSigOf(&st)
+		e.key, e.kind, e.sig = key, kind, st.Sig()
 		cc.c.put(e)
 	}
 	return e, data, nil
 }
 
-func fstatatRetry(dirfd int, name string, st *unix.Stat_t, flags int) error {
-	for {
-		err := unix.Fstatat(dirfd, name, st, flags)
-		if err != unix.EINTR {
-			return err
-		}
-	}
-}
-
-func fstatRetry(fd int, st *unix.Stat_t) error {
-	for {
-		err := unix.Fstat(fd, st)
-		if err != unix.EINTR {
-			return err
-		}
-	}
-}
-
 // cachedList returns the entries (name, folder or not, not following
-// symlinks) of the open folder fd whose listing is cached under key, from
+// symlinks) of the open folder d whose listing is cached under key, from
 // the cache when the folder's signature is unchanged, else listed. ok is
 // false when it could not be listed.
-func (r *fastReader) cachedList(fd int, key string) ([]cacheEnt, bool) {
+func (r *fastReader) cachedList(d sysfs.Dir, key string) ([]cacheEnt, bool) {
 	cc := r.cache
-	var st unix.Stat_t
-	useCache := cc.c != nil && r.eof && fstatRetry(fd, &st) == nil && cc.settled(&st, true)
+	var st sysfs.Stat
+	useCache := false
+	if cc.c != nil && r.eof {
+		var err error
+		st, err = d.Stat()
+		useCache = err == nil && cc.settled(&st, true)
+	}
 	if useCache {
 		if e := cc.c.get(key, kindList, &st); e != nil {
 			return e.ents, true
 		}
 	}
-	ents, err := r.list(fd)
+	ents, err := r.list(d)
 	if err != nil {
 		return nil, false
 	}
 	out := make([]cacheEnt, len(ents))
 	for i, e := range ents {
-		dir, err := isDirEntry(fd, dirent{e.name, e.typ})
+		dir, err := isDirEntry(d, e)
 		if err != nil {
 			return nil, false
 		}
-		out[i] = cacheEnt{e.name, dir}
+		out[i] = cacheEnt{e.Name, dir}
 	}
 	if useCache {
-		cc.c.put(&cached{key: key, kind: kindList, sig: statSigOf(&st), ents: out})
+		cc.c.put(&cached{key: key, kind: kindList, sig: st.Sig(), ents: out})
 	}
 	return out, true
 }

@@ -11,19 +11,17 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/layout"
 )
 
@@ -156,7 +154,7 @@ func TestFastReader_MatchesPathReaders(t *testing.T) {
 				r.eof = eof
 				fastOK := true
 
-				m, ok := r.latestMetrics(unix.AT_FDCWD, dir, nil)
+				m, ok := r.latestMetrics(sysfs.CWD, dir, nil)
 				wantM, err := readLatestMetrics(dir, "0")
 				if ok {
 					require.NoError(t, err)
@@ -164,7 +162,7 @@ func TestFastReader_MatchesPathReaders(t *testing.T) {
 				}
 				fastOK = fastOK && ok
 				for _, sub := range []string{"params", "tags"} {
-					kv, ok := r.keyFiles(unix.AT_FDCWD, dir, sub, nil)
+					kv, ok := r.keyFiles(sysfs.CWD, dir, sub, nil)
 					want, err := readKeyFiles(filepath.Join(dir, sub))
 					if ok {
 						require.NoError(t, err)
@@ -172,22 +170,22 @@ func TestFastReader_MatchesPathReaders(t *testing.T) {
 					}
 					fastOK = fastOK && ok
 				}
-				in, inErr := s.readInputsAt(r, unix.AT_FDCWD, dir, dir)
+				in, inErr := s.readInputsAt(r, sysfs.CWD, dir, dir)
 				wantIn, wantInErr := s.readInputs(dir)
 				require.Equal(t, wantInErr, inErr)
 				require.Equal(t, wantIn, in)
-				out, outErr := s.readOutputsAt(r, unix.AT_FDCWD, dir, dir)
+				out, outErr := s.readOutputsAt(r, sysfs.CWD, dir, dir)
 				wantOut, wantOutErr := s.readOutputs(dir)
 				require.Equal(t, wantOutErr, outErr)
 				require.Equal(t, wantOut, out)
 				for _, sub := range []string{layout.InputsDir, layout.OutputsDir} {
-					fastOK = fastOK && r.eachMeta(unix.AT_FDCWD, dir, sub, func(string, []byte) bool { return true })
+					fastOK = fastOK && r.eachMeta(sysfs.CWD, dir, sub, func(string, []byte) bool { return true })
 				}
 				if c.fast {
 					require.True(t, fastOK, "the fast readers must take this shape")
 				}
 
-				full, fullErr := s.readRunAt(r, unix.AT_FDCWD, dir, dir, run.Info, nil)
+				full, fullErr := s.readRunAt(r, sysfs.CWD, dir, dir, run.Info, nil)
 				ref, refErr := s.readRunByPaths(dir, run.Info)
 				require.Equal(t, refErr, fullErr)
 				require.Equal(t, ref, full)
@@ -284,26 +282,26 @@ func TestFastReader_List(t *testing.T) {
 	require.NoError(t, os.Symlink("sub", filepath.Join(dir, "link")))
 	want["sub"], want["link"] = true, false
 	r := &fastReader{buf: make([]byte, 16), dents: make([]byte, 64)} // smaller than one long entry
-	fd, err := r.openDir(unix.AT_FDCWD, dir, false)
+	d, err := r.openDir(sysfs.CWD, dir, false)
 	require.NoError(t, err)
-	defer unix.Close(fd)
-	ents, err := r.list(fd)
+	defer d.Close()
+	ents, err := r.list(d)
 	require.NoError(t, err)
 	got := map[string]bool{}
 	for _, e := range ents {
-		isDir, err := isDirEntry(fd, e)
+		isDir, err := isDirEntry(d, e)
 		require.NoError(t, err)
-		got[e.name] = isDir
+		got[e.Name] = isDir
 		// d_type is DT_UNKNOWN on some file systems: the fallback agrees.
-		isDir, err = isDirEntry(fd, dirent{name: e.name, typ: unix.DT_UNKNOWN})
+		isDir, err = isDirEntry(d, sysfs.Dirent{Name: e.Name, Kind: sysfs.KindUnknown})
 		require.NoError(t, err)
-		require.Equal(t, got[e.name], isDir, e.name)
+		require.Equal(t, got[e.Name], isDir, e.Name)
 	}
 	require.Equal(t, want, got)
 
-	_, err = r.openDir(unix.AT_FDCWD, filepath.Join(dir, "link"), false)
+	_, err = r.openDir(sysfs.CWD, filepath.Join(dir, "link"), false)
 	require.Error(t, err, "a symlinked folder is not walked")
-	_, err = r.openDir(unix.AT_FDCWD, filepath.Join(dir, "nothing"), false)
+	_, err = r.openDir(sysfs.CWD, filepath.Join(dir, "nothing"), false)
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
@@ -317,7 +315,7 @@ func TestFastReader_ReadFile(t *testing.T) {
 		for _, eof := range []bool{true, false} {
 			for _, lock := range []bool{true, false} {
 				r.eof = eof
-				got, err := r.readFile(unix.AT_FDCWD, p, lock)
+				got, err := r.readFile(sysfs.CWD, p, lock)
 				require.NoError(t, err)
 				require.Equal(t, data, string(got), "%d bytes, eof %v", n, eof)
 			}
@@ -326,13 +324,13 @@ func TestFastReader_ReadFile(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, data, string(got))
 	}
-	_, err := r.readFile(unix.AT_FDCWD, filepath.Join(dir, "nothing"), false)
+	_, err := r.readFile(sysfs.CWD, filepath.Join(dir, "nothing"), false)
 	require.ErrorIs(t, err, os.ErrNotExist)
 	_, err = readMetricFile(filepath.Join(dir, "nothing"))
 	require.ErrorIs(t, err, os.ErrNotExist)
-	_, err = r.readFile(unix.AT_FDCWD, dir, false)
-	require.ErrorIs(t, err, unix.EISDIR)
-	require.True(t, absent(unix.AT_FDCWD, dir, err), "a folder is no key")
+	_, err = r.readFile(sysfs.CWD, dir, false)
+	require.Error(t, err, "a folder is not read as a file")
+	require.True(t, absent(sysfs.CWD, dir, err), "a folder is no key")
 }
 
 // TestFastReader_ReadFile_WaitsForWriter: a metric read waits while a
@@ -343,12 +341,12 @@ func TestFastReader_ReadFile_WaitsForWriter(t *testing.T) {
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
 	require.NoError(t, err)
 	defer f.Close()
-	require.NoError(t, unix.Flock(int(f.Fd()), unix.LOCK_EX))
+	require.NoError(t, sysfs.Lock(f.Fd(), sysfs.Exclusive))
 	done := make(chan string, 2)
 	go func() {
 		r := getFastReader()
 		defer putFastReader(r)
-		data, err := r.readFile(unix.AT_FDCWD, p, true)
+		data, err := r.readFile(sysfs.CWD, p, true)
 		if err != nil {
 			done <- err.Error()
 			return
@@ -370,64 +368,10 @@ func TestFastReader_ReadFile_WaitsForWriter(t *testing.T) {
 	}
 	_, err = f.WriteString("2 2.0 2\n")
 	require.NoError(t, err)
-	require.NoError(t, unix.Flock(int(f.Fd()), unix.LOCK_UN))
+	require.NoError(t, sysfs.Unlock(f.Fd()))
 	for range 2 {
 		require.Equal(t, "1 1.0 1\n2 2.0 2\n", <-done)
 	}
-}
-
-// TestFastReader_NoatimeNotOwner: O_NOATIME is refused (EPERM) on a file
-// of another user without CAP_FOWNER; the reader then reads without it.
-// Root may ask for O_NOATIME on any file, so as root (CI) the test runs
-// itself again as nobody from a copy of the test binary.
-func TestFastReader_NoatimeNotOwner(t *testing.T) {
-	if os.Geteuid() == 0 {
-		runAsNobody(t, "^TestFastReader_NoatimeNotOwner$")
-		return
-	}
-	var p string
-	for _, c := range []string{"/etc/passwd", "/etc/hostname", "/etc/os-release"} {
-		var st unix.Stat_t
-		if unix.Stat(c, &st) == nil && int(st.Uid) != os.Geteuid() {
-			p = c
-			break
-		}
-	}
-	if p == "" {
-		t.Skip("no readable file of another user")
-	}
-	want, err := os.ReadFile(p)
-	require.NoError(t, err)
-	r := getFastReader()
-	defer putFastReader(r)
-	got, err := r.readFile(unix.AT_FDCWD, p, false)
-	require.NoError(t, err)
-	require.Equal(t, string(want), string(got))
-	require.False(t, r.noatime)
-}
-
-// runAsNobody runs the tests matching pattern in a copy of this test
-// binary as user and group 65534, failing t with their output if they fail
-// or skip. The copy sits in a folder nobody may enter (go test's are 0700).
-func runAsNobody(t *testing.T, pattern string) {
-	t.Helper()
-	exe, err := os.Executable()
-	require.NoError(t, err)
-	dir, err := os.MkdirTemp("", "mlruns-nobody-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o755))
-	bin, err := os.ReadFile(exe)
-	require.NoError(t, err)
-	copyPath := filepath.Join(dir, "filestore.test")
-	require.NoError(t, os.WriteFile(copyPath, bin, 0o755))
-	cmd := exec.Command(copyPath, "-test.run", pattern, "-test.v", "-test.count=1")
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "as nobody:\n%s", out)
-	require.Contains(t, string(out), "--- PASS", "as nobody the test must run, not skip:\n%s", out)
-	require.NotContains(t, string(out), "--- SKIP", "%s", out)
 }
 
 // readFileHead stops at about its limit and hands over the open file
@@ -440,7 +384,7 @@ func TestReadFileHead_Limit(t *testing.T) {
 	r := getFastReader()
 	defer putFastReader(r)
 	r.eof = true
-	data, more, err := r.readFileHead(unix.AT_FDCWD, filepath.Join(dir, "big"), true, nil, streamMetricPast)
+	data, more, err := r.readFileHead(sysfs.CWD, filepath.Join(dir, "big"), true, nil, streamMetricPast)
 	require.NoError(t, err)
 	require.NotNil(t, more)
 	require.GreaterOrEqual(t, len(data), streamMetricPast)
@@ -451,11 +395,11 @@ func TestReadFileHead_Limit(t *testing.T) {
 	require.Equal(t, big, append(slices.Clone(data), rest...))
 	require.Less(t, cap(r.buf), 2*streamMetricPast, "the buffer grew toward the file's size")
 
-	data, more, err = r.readFileHead(unix.AT_FDCWD, filepath.Join(dir, "small"), true, nil, streamMetricPast)
+	data, more, err = r.readFileHead(sysfs.CWD, filepath.Join(dir, "small"), true, nil, streamMetricPast)
 	require.NoError(t, err)
 	require.Nil(t, more)
 	require.Equal(t, big[:1000], data)
-	data, more, err = r.readFileHead(unix.AT_FDCWD, filepath.Join(dir, "big"), false, nil, 0)
+	data, more, err = r.readFileHead(sysfs.CWD, filepath.Join(dir, "big"), false, nil, 0)
 	require.NoError(t, err)
 	require.Nil(t, more)
 	require.Equal(t, big, data)

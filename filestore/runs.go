@@ -11,10 +11,10 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"golang.org/x/sys/unix"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/store"
 	"github.com/mlruns-go/mlruns/validate"
@@ -221,8 +221,8 @@ func (s *Store) GetRun(ctx context.Context, runID string) (entities.Run, error) 
 func (s *Store) readRun(dir string, info entities.RunInfo) (entities.Run, error) {
 	r := getFastReader()
 	defer putFastReader(r)
-	r.eof = statfsLocal(dir)
-	return s.readRunAt(r, unix.AT_FDCWD, dir, dir, info, nil)
+	r.eof = sysfs.PathLocal(dir)
+	return s.readRunAt(r, sysfs.CWD, dir, dir, info, nil)
 }
 
 type runInfoDir struct {
@@ -330,7 +330,7 @@ func (s *Store) updateRunMeta(ctx context.Context, runDir string, change func(*e
 
 // updateRunMetaUndo is updateRunMeta recording the undo step in u.
 func (s *Store) updateRunMetaUndo(ctx context.Context, u *undoLog, runDir string, change func(*entities.RunInfo) error) error {
-	return withDirLock(ctx, runDir, func() error {
+	return s.withDirLock(ctx, runDir, func() error {
 		info, err := readRunInfo(runDir)
 		if err != nil {
 			return err

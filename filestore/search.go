@@ -12,10 +12,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/search"
 )
@@ -28,11 +27,11 @@ func searchWorkers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
 // runRef is where a run folder of a search is.
 type runRef struct {
-	base    int    // descriptor of its experiment folder, held for the search
-	name    string // its name there
-	expName string // the experiment folder's name
-	dir     string // its path, for messages and the path-based readers
-	eof     bool   // fastReader.eof for its files
+	base    sysfs.Dir // its experiment folder, held open for the search
+	name    string    // its name there
+	expName string    // the experiment folder's name
+	dir     string    // its path, for messages and the path-based readers
+	eof     bool      // fastReader.eof for its files
 }
 
 // runQuery is what a search reads of each run besides meta.yaml, and in
@@ -124,11 +123,11 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 	defer putFastReader(r)
 	var refs []runRef
 	defer func() {
-		seen := map[int]bool{}
+		seen := map[sysfs.Dir]bool{}
 		for _, ref := range refs {
 			if !seen[ref.base] {
 				seen[ref.base] = true
-				unix.Close(ref.base)
+				ref.base.Close()
 			}
 		}
 	}()
@@ -198,35 +197,34 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 // does), in name order as os.ReadDir. The refs share the folder's
 // descriptor, which the caller closes.
 func (r *fastReader) listRuns(expDir string) ([]runRef, error) {
-	fd, err := r.openDir(unix.AT_FDCWD, expDir, true)
+	d, err := r.openDir(sysfs.CWD, expDir, true)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: expDir, Err: err}
 	}
-	ents, err := r.list(fd)
+	ents, err := r.list(d)
 	if err != nil {
-		unix.Close(fd)
+		d.Close()
 		return nil, &fs.PathError{Op: "readdirent", Path: expDir, Err: err}
 	}
-	slices.SortFunc(ents, func(a, b dirent) int { return strings.Compare(a.name, b.name) })
-	local := localFS(fd)
+	slices.SortFunc(ents, func(a, b sysfs.Dirent) int { return strings.Compare(a.Name, b.Name) })
+	local := d.Local()
 	expName := filepath.Base(expDir)
 	refs := make([]runRef, 0, len(ents))
 	for _, e := range ents {
-		if layout.IsReservedExperimentDir(e.name) {
+		if layout.IsReservedExperimentDir(e.Name) {
 			continue
 		}
-		ref := runRef{base: fd, name: e.name, expName: expName, dir: filepath.Join(expDir, e.name), eof: local}
-		if e.typ != unix.DT_DIR {
-			var st unix.Stat_t
-			if unix.Fstatat(fd, e.name, &st, 0) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		ref := runRef{base: d, name: e.Name, expName: expName, dir: filepath.Join(expDir, e.Name), eof: local}
+		if e.Kind != sysfs.KindDir {
+			if st, err := d.StatAt(e.Name, true); err != nil || !st.IsDir() {
 				continue
 			}
-			ref.eof = statfsLocal(ref.dir) // a symlink may lead to another file system
+			ref.eof = sysfs.PathLocal(ref.dir) // a symlink may lead to another file system
 		}
 		refs = append(refs, ref)
 	}
 	if len(refs) == 0 {
-		unix.Close(fd)
+		d.Close()
 	}
 	return refs, nil
 }

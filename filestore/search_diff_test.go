@@ -146,7 +146,7 @@ func buildSearchStore(t *testing.T, seed uint64, nRuns int) (*filestore.Store, *
 	}
 	for i := 0; i < nRuns; i++ {
 		expID := w.expIDs[r.IntN(4)] // experiments 4 and 5 stay empty
-		start := int64(1_700_000_000_000 + r.IntN(nRuns/3+1)*1000)
+		start := 1_700_000_000_000 + int64(r.IntN(nRuns/3+1))*1000
 		w.startTimes = append(w.startTimes, start)
 		o := filestore.CreateRunOptions{ExperimentID: expID, UserID: w.users[r.IntN(len(w.users))], StartTime: start}
 		if r.IntN(3) == 0 {

@@ -14,9 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gofrs/flock"
-
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/internal/vfs"
 	"github.com/mlruns-go/mlruns/layout"
 )
@@ -185,23 +184,20 @@ func (s *Store) abs(p layout.Path) string {
 
 // ---- locks and atomic files ----
 
-// withRootLock runs fn holding an exclusive flock on the root folder, which
+// withRootLock runs fn holding an exclusive lock of the root folder, which
 // serialises experiment creation and renames across Go processes.
 func (s *Store) withRootLock(ctx context.Context, fn func() error) error {
-	return withDirLock(ctx, s.root, fn)
+	return s.withDirLock(ctx, s.root, fn)
 }
 
-// withDirLock runs fn holding an exclusive flock on a folder.
-func withDirLock(ctx context.Context, dir string, fn func() error) error {
-	l := flock.New(dir, flock.SetFlag(os.O_RDONLY))
-	ok, err := l.TryLockContext(ctx, time.Millisecond)
+// withDirLock runs fn holding an exclusive lock of a folder of the tree
+// (sysfs.LockDir), waiting for it until ctx is done.
+func (s *Store) withDirLock(ctx context.Context, dir string, fn func() error) error {
+	unlock, err := sysfs.LockDir(ctx, s.root, dir)
 	if err != nil {
 		return fmt.Errorf("filestore: lock %s: %w", dir, err)
 	}
-	if !ok {
-		return fmt.Errorf("filestore: lock %s: %w", dir, ctx.Err())
-	}
-	defer l.Close()
+	defer unlock()
 	return fn()
 }
 
@@ -286,6 +282,9 @@ func (s *Store) createTemp(dir string) (string, vfs.File, error) {
 }
 
 func (s *Store) syncDir(dir string) error {
+	if !sysfs.SyncDirs {
+		return nil
+	}
 	d, err := s.fs.OpenFile(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("filestore: sync dir: %w", err)
@@ -342,47 +341,6 @@ func (s *Store) confine(p string) error {
 		}
 		q = parent
 	}
-}
-
-// createTemp creates a new temporary file in dir with mode 0666 less the
-// umask (os.CreateTemp would give 0600).
-func createTemp(dir string) (string, *os.File, error) {
-	var b [8]byte
-	for i := 0; i < 10; i++ {
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", nil, err
-		}
-		name := filepath.Join(dir, layout.TempPrefix+hex.EncodeToString(b[:]))
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return "", nil, fmt.Errorf("filestore: create temporary file: %w", err)
-		}
-		return name, f, nil
-	}
-	return "", nil, fmt.Errorf("filestore: create temporary file in %s: too many collisions", dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("filestore: sync dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("filestore: sync dir %s: %w", dir, err)
-	}
-	return nil
-}
-
-// mkdirs creates a folder and its parents with 0777 less the umask.
-func mkdirs(dir string) error {
-	if err := os.MkdirAll(dir, 0o777); err != nil {
-		return fmt.Errorf("filestore: %w", err)
-	}
-	return nil
 }
 
 func isDir(p string) bool {

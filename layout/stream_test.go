@@ -26,7 +26,7 @@ func streamFile(rng *rand.Rand, n int, bad bool) []byte {
 	for i := range n {
 		switch k := rng.IntN(40); {
 		case k < 25:
-			fmt.Fprintf(&b, "%d %s %d\n", 1_700_000_000_000+i, FormatPythonFloat(1/float64(i+3)), i)
+			fmt.Fprintf(&b, "%d %s %d\n", int64(1_700_000_000_000)+int64(i), FormatPythonFloat(1/float64(i+3)), i)
 		case k < 28:
 			fmt.Fprintf(&b, "%d %d.5\n", i, i)
 		case k < 30:
@@ -47,7 +47,7 @@ func streamFile(rng *rand.Rand, n int, bad bool) []byte {
 			if bad && rng.IntN(200) == 0 {
 				b.WriteString([]string{"1 x 2\n", "1 2 3 4\n", "\xff 1 2\n", "1\n"}[rng.IntN(4)])
 			} else {
-				fmt.Fprintf(&b, "%d %d %d\n", -i, i, 1<<40+i)
+				fmt.Fprintf(&b, "%d %d %d\n", -i, i, int64(1)<<40+int64(i))
 			}
 		}
 	}
@@ -171,7 +171,7 @@ func TestScanMetricHistory_ReadError(t *testing.T) {
 	// in the block being read
 	var data []byte
 	for i := range 20_000 {
-		data = fmt.Appendf(data, "%d %s %d\n", 1_700_000_000_000+i, FormatPythonFloat(1/float64(i+3)), i)
+		data = fmt.Appendf(data, "%d %s %d\n", int64(1_700_000_000_000)+int64(i), FormatPythonFloat(1/float64(i+3)), i)
 	}
 	boom := errors.New("boom")
 	for i, at := range []int{0, 10, 70_000, len(data)/2 + 7, 5000, 33_333} {

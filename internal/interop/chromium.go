@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -103,7 +102,7 @@ func StartBrowser(t testing.TB, width, height int) *Browser {
 		"--window-size="+strconv.Itoa(width)+","+strconv.Itoa(height),
 		"about:blank")
 	cmd.ExtraFiles = []*os.File{cmdR, respW} // fd 3 and fd 4
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	b := &Browser{width: width, height: height, cmd: cmd, send: cmdW, exited: make(chan struct{}), stderr: &lockedBuffer{}}
 	b.mu.pending = map[int64]chan cdpMessage{}
 	cmd.Stdout, cmd.Stderr = b.stderr, b.stderr
@@ -234,10 +233,10 @@ func (b *Browser) stop() {
 	select {
 	case <-b.exited:
 	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		killGroup(pgid)
 		<-b.exited
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL) // renderers and helpers left behind
+	killGroup(pgid) // renderers and helpers left behind
 	b.send.Close()
 }
 

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -90,13 +89,13 @@ func startServer(t testing.TB, root, work string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(filepath.Join(VenvDir(), "bin", "mlflow"), "server",
+	cmd := exec.Command(VenvBin("mlflow"), "server",
 		"--backend-store-uri", "file://"+root,
 		"--default-artifact-root", "file://"+filepath.Join(work, "artifacts"),
 		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--workers", "1")
 	cmd.Env = Env()
 	cmd.Dir = work // the server may create ./mlartifacts: keep it out of the package
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	s := &Server{
 		URL:    "http://127.0.0.1:" + strconv.Itoa(port),
 		cmd:    cmd,
@@ -165,15 +164,15 @@ func (s *Server) waitReady(timeout time.Duration) error {
 // group reaches both.
 func (s *Server) stop() {
 	pgid := s.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	terminateGroup(pgid)
 	select {
 	case <-s.exited:
 	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		killGroup(pgid)
 		<-s.exited
 	}
 	// The worker may outlive the leader by a moment; make sure the group is gone.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	killGroup(pgid)
 }
 
 // PID returns the server's process id, which is also its process group id.

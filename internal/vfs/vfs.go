@@ -11,6 +11,8 @@ package vfs
 import (
 	"io/fs"
 	"os"
+
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 )
 
 // File is an open file of an FS.
@@ -45,7 +47,7 @@ var OS FS = osFS{}
 type osFS struct{}
 
 func (osFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
-	f, err := os.OpenFile(name, flag, perm)
+	f, err := sysfs.OpenFile(name, flag, perm) // FILE_SHARE_DELETE on Windows
 	if err != nil {
 		return nil, err // not a typed nil
 	}
