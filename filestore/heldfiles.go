@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/internal/vfs"
 )
 
@@ -16,7 +17,9 @@ import (
 // file removed or replaced by rename is reopened by path, so no point is
 // ever written into an unlinked file. Writes go through the descriptor,
 // so a symlink planted after the open cannot redirect them; the path was
-// confined when the file was opened. Store.Close closes them.
+// confined when the file was opened. Store.Close closes them. Where an
+// open file stops renames of its folder (Windows: sysfs.HoldOpen), nothing
+// is held: add hands the file back unheld, closed on release.
 
 const maxHeldFiles = 128
 
@@ -67,7 +70,7 @@ func (h *heldFiles) add(path string, f vfs.File) *heldFile {
 		return hf
 	}
 	hf := &heldFile{path: path, f: f, refs: 1}
-	if h.closed {
+	if h.closed || !sysfs.HoldOpen {
 		hf.gone = true
 		return hf
 	}
@@ -83,15 +86,17 @@ func (h *heldFiles) add(path string, f vfs.File) *heldFile {
 }
 
 // release drops a reference, closing the file if it was removed from the
-// set meanwhile and this was the last user.
-func (h *heldFiles) release(hf *heldFile) {
+// set meanwhile (or never held) and this was the last user; the error is
+// the close's.
+func (h *heldFiles) release(hf *heldFile) error {
 	h.mu.Lock()
 	hf.refs--
 	closeIt := hf.gone && hf.refs == 0
 	h.mu.Unlock()
 	if closeIt {
-		hf.f.Close()
+		return hf.f.Close()
 	}
+	return nil
 }
 
 // drop stops holding hf (its file was removed or replaced); it is closed

@@ -122,6 +122,9 @@ func (s *Store) runForMetrics(runID string) (dir string, info entities.RunInfo, 
 // holdMeta keeps the run's meta.yaml open when it is still the version
 // cached for the run.
 func (s *Store) holdMeta(runID, dir string) {
+	if !sysfs.HoldOpen {
+		return
+	}
 	v, ok := s.runInfos.Load(runID)
 	if !ok || v.(*cachedRun).dir != dir {
 		return

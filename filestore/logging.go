@@ -395,7 +395,11 @@ func (s *Store) appendFileUndo(u *undoLog, path string, data []byte, verify func
 			return err
 		}
 		retry, err := s.appendHeld(u, hf, data)
-		s.held.release(hf)
+		if cerr := s.held.release(hf); cerr != nil && err == nil && !retry {
+			// the file was not held (Windows), or was let go meanwhile: its
+			// close is part of the append
+			err = fmt.Errorf("filestore: close %s: %w", path, cerr)
+		}
 		if !retry {
 			return err
 		}

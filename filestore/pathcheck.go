@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/layout"
 )
 
@@ -36,6 +37,9 @@ func checkComponents(field, name string) error {
 		if len(c) > nameMax {
 			return errs.New(errs.ErrInternal, fmt.Sprintf(
 				"%s %.40q... has a path component of %d bytes; the file system allows %d", field, name, len(c), nameMax))
+		}
+		if why := sysfs.NameProblem(c); why != "" {
+			return errs.New(errs.ErrInvalidParameter, fmt.Sprintf("%s %q cannot be a file name here: %s", field, name, why))
 		}
 	}
 	return nil

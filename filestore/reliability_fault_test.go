@@ -15,6 +15,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/internal/testkit"
 	"github.com/mlruns-go/mlruns/internal/vfs"
 )
 
@@ -127,8 +128,10 @@ func dumpTree(t *testing.T, root string, known map[string]bool, otherRoots ...st
 		if err != nil {
 			return err
 		}
-		text := strings.ReplaceAll(string(data), root, "<ROOT>")
-		for _, o := range otherRoots {
+		text := string(data)
+		for _, o := range append([]string{root}, otherRoots...) {
+			// the root as a file: URI (file:///C:/... on Windows) and as a path
+			text = strings.ReplaceAll(text, filestore.FileURI(o), "file://<ROOT>")
 			text = strings.ReplaceAll(text, o, "<ROOT>")
 		}
 		lines = append(lines, rel+" = "+text)
@@ -152,12 +155,7 @@ func dumpTree(t *testing.T, root string, known map[string]bool, otherRoots ...st
 // the filesystem underneath does not matter), else t.TempDir().
 func fastTempDir(t *testing.T) string {
 	t.Helper()
-	d, err := os.MkdirTemp("/dev/shm", "mlruns-fault-")
-	if err != nil {
-		return t.TempDir()
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	return d
+	return testkit.FastTempDir(t)
 }
 
 var newIDs = regexp.MustCompile(`[0-9a-f]{32}|[1-9][0-9]{17}`)

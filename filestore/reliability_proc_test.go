@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -458,7 +459,9 @@ func TestStore_Crash(t *testing.T) {
 		err := cmd.Wait()
 		var ee *exec.ExitError
 		require.True(t, errors.As(err, &ee), "child ended by itself: %v\n%s", err, out.String())
-		require.False(t, ee.Exited(), "child exited: %s", out.String())
+		if runtime.GOOS != "windows" { // there a killed process exits with code 1
+			require.False(t, ee.Exited(), "child exited: %s", out.String())
+		}
 
 		s2, err := filestore.Open(root, nil)
 		require.NoError(t, err)

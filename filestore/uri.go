@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 
 	"github.com/mlruns-go/mlruns/errs"
@@ -17,30 +18,94 @@ import (
 // path must stay a plain path and a file: URI a URI, with the same
 // normalisation (or lack of it) as Python.
 
+// onWindows: paths and file: URIs follow Windows' rules (drive letters,
+// backslashes, UNC shares), as MLflow's is_windows() branches do. The
+// helpers below take it as a parameter so that tests cover both forms on
+// every system.
+const onWindows = runtime.GOOS == "windows"
+
 // LocalPath turns a path or a file: URI into a local path, as MLflow's
-// local_file_uri_to_path does. Other schemes are ErrNotSupported.
-func LocalPath(uri string) (string, error) {
+// local_file_uri_to_path does. A file: URI naming another host is refused
+// as MLflow's is_local_uri refuses it; other schemes are ErrNotSupported.
+func LocalPath(uri string) (string, error) { return localPath(uri, onWindows) }
+
+func localPath(uri string, win bool) (string, error) {
 	scheme, _ := splitScheme(uri)
 	switch scheme {
 	case "":
 		return uri, nil
 	case "file":
 		u := parseURI(uri)
+		if remoteHost(u.netloc) {
+			return "", errs.New(errs.ErrInvalidParameter, uri+" is not a valid remote uri. For remote access on windows, "+
+				"please consider using a different scheme such as SMB (e.g. smb://<hostname>/<path>).")
+		}
 		p, err := url.PathUnescape(u.path)
 		if err != nil {
 			return "", fmt.Errorf("%w: file URI %q: %v", errs.ErrInvalidParameter, uri, err)
+		}
+		if win {
+			p = windowsURLPath(p)
 		}
 		return p, nil
 	}
 	return "", fmt.Errorf("%w: tracking URI %q: scheme %q is not supported by the file store", errs.ErrNotSupported, uri, scheme)
 }
 
+// remoteHost reports whether the host part of a file: URI names another
+// machine (is_local_uri: anything but none, ".", localhost... and
+// 127.0.0.1...).
+func remoteHost(netloc string) bool {
+	host := netloc
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		host = host[i+1:]
+	}
+	if strings.HasPrefix(host, "[") {
+		if i := strings.IndexByte(host, ']'); i >= 0 {
+			host = host[1:i]
+		}
+	} else if i := strings.IndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	host = strings.ToLower(host)
+	return host != "" && host != "." && !strings.HasPrefix(host, "localhost") && !strings.HasPrefix(host, "127.0.0.1")
+}
+
+// windowsURLPath is url2pathname on Windows for the path of a file: URI:
+// "/C:/x/y" is C:\x\y.
+func windowsURLPath(p string) string {
+	if len(p) >= 3 && p[0] == '/' && isDriveLetter(p[1]) && (p[2] == ':' || p[2] == '|') {
+		p = p[1:2] + ":" + p[3:]
+	}
+	return strings.ReplaceAll(p, "/", `\`)
+}
+
+func isDriveLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
 // FileURI returns the file:// URI of an absolute local path, as MLflow's
-// path_to_local_file_uri does (percent-encoding what a URI path must).
-func FileURI(abs string) string {
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
+// path_to_local_file_uri (pathlib's as_uri) does, percent-encoding what a
+// URI path must: file:///data/x, file:///C:/data/x, file://host/share/x.
+func FileURI(abs string) string { return fileURI(abs, onWindows) }
+
+func fileURI(abs string, win bool) string {
+	host := ""
+	p := abs
+	if win {
+		p = strings.ReplaceAll(p, `\`, "/")
+		if strings.HasPrefix(p, "//") { // a UNC share: \\host\share\x
+			rest := p[2:]
+			i := strings.IndexByte(rest, '/')
+			if i < 0 {
+				i = len(rest)
+			}
+			host, p = rest[:i], rest[i:]
+		} else if !strings.HasPrefix(p, "/") {
+			p = "/" + p // C:/x is file:///C:/x
+		}
+	}
+	u := url.URL{Scheme: "file", Host: host, Path: p}
 	s := u.String()
-	if strings.HasPrefix(s, "file:/") && !strings.HasPrefix(s, "file:///") {
+	if host == "" && strings.HasPrefix(s, "file:/") && !strings.HasPrefix(s, "file:///") {
 		s = "file://" + strings.TrimPrefix(s, "file:")
 	}
 	return s
@@ -49,10 +114,11 @@ func FileURI(abs string) string {
 var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.\-]*):`)
 
 // splitScheme returns the lower-case scheme of uri ("" for a plain path)
-// and the rest after the colon.
+// and the rest after the colon. A one-letter scheme is a Windows drive
+// (C:\x), a plain path, as MLflow's get_uri_scheme takes it.
 func splitScheme(uri string) (string, string) {
 	m := schemeRE.FindStringSubmatch(uri)
-	if m == nil {
+	if m == nil || len(m[1]) == 1 {
 		return "", uri
 	}
 	return strings.ToLower(m[1]), uri[len(m[0]):]
@@ -166,23 +232,37 @@ func resolveURIIfLocal(uri string) string {
 		return uri
 	}
 	local, err := LocalPath(uri)
-	if err != nil || path.IsAbs(local) {
+	if err != nil || path.IsAbs(local) || filepath.IsAbs(local) {
 		return uri
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
 		return uri
 	}
-	joined := pathlibJoin(filepath.ToSlash(cwd), local)
+	joined := pathlibJoin(filepath.ToSlash(cwd), filepath.ToSlash(local), onWindows)
 	if u.scheme == "" {
+		if onWindows { // Python gives a file: URI there (urlunsplit, nothing escaped)
+			return uriParts{scheme: "file", path: joined}.unparse()
+		}
 		return joined
 	}
 	return uriParts{scheme: "file", path: joined, query: u.query, fragment: u.fragment}.unparse()
 }
 
 // pathlibJoin is pathlib.Path(base).joinpath(rel).as_posix(): empty and
-// "." parts are dropped, ".." is kept.
-func pathlibJoin(base, rel string) string {
+// "." parts are dropped, ".." is kept. A rooted rel (/x) replaces base,
+// keeping only its drive on Windows (C:/x).
+func pathlibJoin(base, rel string, win bool) string {
+	if strings.HasPrefix(rel, "/") {
+		drive := ""
+		if win && len(base) >= 2 && base[1] == ':' {
+			drive = base[:2]
+		}
+		return pathlibJoin(drive, strings.TrimLeft(rel, "/"), false)
+	}
+	if base == "" {
+		base = "/"
+	}
 	parts := []string{strings.TrimRight(base, "/")}
 	for _, p := range strings.Split(rel, "/") {
 		if p != "" && p != "." {

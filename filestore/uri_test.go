@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -66,6 +67,9 @@ func TestLocalPath(t *testing.T) {
 	cases := map[string]string{
 		"mlruns": "mlruns", "/a/b": "/a/b", "file:///a/b": "/a/b", "file:rel": "rel",
 		"file:///a%20b": "/a b", "file://localhost/x": "/x",
+	}
+	if runtime.GOOS == "windows" { // url2pathname: backslashes (TestURI_WindowsForms has the rest)
+		cases = map[string]string{"mlruns": "mlruns", "file:///a/b": `\a\b`, "file:///a%20b": `\a b`, "file://localhost/x": `\x`}
 	}
 	for in, want := range cases {
 		got, err := filestore.LocalPath(in)

@@ -5,8 +5,10 @@
 // It owns the rules and their messages only. It must not touch the
 // filesystem, read the environment or build paths: settings MLflow reads from
 // environment variables (MLFLOW_TRUNCATE_LONG_VALUES,
-// MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH, the Windows key alphabet) are passed in
-// by the caller, and joining keys to folders is package layout's job.
+// MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH) are passed in by the caller, and
+// joining keys to folders is package layout's job. The Windows key alphabet
+// (no ':') applies where the program runs on Windows, as MLflow's
+// is_windows() chooses it.
 //
 // Every failure is a *Error that unwraps to errs.ErrInvalidParameter, or to
 // errs.ErrInvalidPath when a name would resolve to another file. Error()

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"runtime"
 	"strings"
 	"unicode"
 
@@ -37,6 +38,11 @@ func IsWordRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsNumber(r)
 }
 
+// onWindows selects MLflow's Windows key alphabet for the key checks, as
+// MLflow's is_windows() does where the program runs (a platform fact, not
+// the environment).
+const onWindows = runtime.GOOS == "windows"
+
 // keyRune is the class [/\w.\- :] (no ':' on Windows).
 func keyRune(r rune, windows bool) bool {
 	switch r {
@@ -50,16 +56,16 @@ func keyRune(r rune, windows bool) bool {
 
 // MetricName checks a metric key the way _validate_metric_name does
 // (field "name").
-func MetricName(key string) error { return keyName("name", key, false) }
+func MetricName(key string) error { return keyName("name", key, onWindows) }
 
 // ParamName checks a param key the way _validate_param_name does (field
 // "key").
-func ParamName(key string) error { return keyName("key", key, false) }
+func ParamName(key string) error { return keyName("key", key, onWindows) }
 
 // TagName checks a run, experiment, trace or model tag key the way
 // _validate_tag_name does (field "key"). It is all FileStore.set_tag checks:
 // no key or value length.
-func TagName(key string) error { return keyName("key", key, false) }
+func TagName(key string) error { return keyName("key", key, onWindows) }
 
 // KeyName is the common rule of metric, param and tag names with a chosen
 // field path. windows selects MLflow's Windows alphabet, which has no ':'.

@@ -68,7 +68,7 @@ func metricKeyOK(key string) bool {
 }
 
 func metric(path string, m entities.Metric) error {
-	if err := keyName(join(path, "name"), m.Key, false); err != nil {
+	if err := keyName(join(path, "name"), m.Key, onWindows); err != nil {
 		return err
 	}
 	if m.Timestamp < 0 {
@@ -91,7 +91,7 @@ func Param(p entities.Param, truncate bool) (entities.Param, error) {
 }
 
 func param(path string, p entities.Param, truncate bool) (entities.Param, error) {
-	if err := keyName(join(path, "key"), p.Key, false); err != nil {
+	if err := keyName(join(path, "key"), p.Key, onWindows); err != nil {
 		return entities.Param{}, err
 	}
 	if _, err := length(join(path, "key"), "Param key", MaxKeyLength, p.Key, false); err != nil {
@@ -126,7 +126,7 @@ func RunTag(t entities.RunTag, truncate bool) (entities.RunTag, error) {
 
 func runTag(path string, t entities.RunTag, truncate bool) (entities.RunTag, error) {
 	kf, vf := join(path, "key"), join(path, "value")
-	if err := keyName(kf, t.Key, false); err != nil {
+	if err := keyName(kf, t.Key, onWindows); err != nil {
 		return entities.RunTag{}, err
 	}
 	if _, err := length(kf, kf, MaxKeyLength, t.Key, false); err != nil {
@@ -179,7 +179,7 @@ var retentionRe = regexp.MustCompile(`^[1-9][0-9]*[mhd]$`)
 // key <= 250, value <= 20000 (never truncated), and the JSON value of the
 // trace archival tags.
 func ExperimentTag(key, value string) error {
-	if err := keyName("key", key, false); err != nil {
+	if err := keyName("key", key, onWindows); err != nil {
 		return err
 	}
 	if _, err := length("key", "key", MaxExperimentTagKeyLength, key, false); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/testkit"
 )
 
 // exportListing is every file of an export folder with its contents,
@@ -406,7 +407,7 @@ func TestExport_Force(t *testing.T) {
 	outside := t.TempDir()
 	linked := filepath.Join(t.TempDir(), "linked")
 	require.NoError(t, os.MkdirAll(linked, 0o755))
-	require.NoError(t, os.Symlink(outside, filepath.Join(linked, "metrics")))
+	testkit.Symlink(t, outside, filepath.Join(linked, "metrics"))
 	_, stderr, code = tr.cli(t, "export", "--out", linked, "--force")
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "export metrics/")

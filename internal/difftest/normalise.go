@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,8 +66,13 @@ func Normalise(root string, res Result) (Tree, error) {
 			repl = append(repl, id, idName[id])
 		}
 	}
-	// The root as a file URI (FileStore's artifact root) and as a path.
+	// The root as a file URI (FileStore's artifact root) and as a path; on
+	// Windows the URI is file:///C:/... and becomes file://ROOT, the form
+	// of a Unix root.
 	repl = append([]string{root, RootPlaceholder}, repl...)
+	if runtime.GOOS == "windows" {
+		repl = append([]string{"file:///" + filepath.ToSlash(root), "file://" + RootPlaceholder}, repl...)
+	}
 	replacer := strings.NewReplacer(repl...)
 
 	t := Tree{Files: map[string]string{}}

@@ -42,14 +42,17 @@
 // work between clients.
 //
 // Atomic replace. Every rewritten file is written to a temporary file and
-// renamed over the old one: rename(2) on Unix, MoveFileEx with
-// MOVEFILE_REPLACE_EXISTING on Windows (os.Rename). A reader sees the old or
-// the new bytes. Windows refuses to replace a file that another handle has
-// open without FILE_SHARE_DELETE, so every file this package opens (and
-// OpenFile for the write paths) is opened with it; a Python process reading
-// the same file at that moment (Python opens without it) makes the rename
-// fail with "access denied", which the write path retries briefly
-// (IsTransientRenameError).
+// renamed over the old one (Rename): rename(2) on Unix; on Windows a rename
+// with POSIX semantics (SetFileInformationByHandle, FileRenameInfoEx,
+// Windows 10 1607 and later on NTFS), under which the replaced file may
+// still be open elsewhere, as on Unix, falling back to MoveFileEx. A reader
+// sees the old or the new bytes. MoveFileEx, and older systems, refuse to
+// replace a file another handle has open; Rename retries that for a short
+// while (IsTransientRenameError), which covers a Python reader or an
+// indexer. Files this package opens are opened with FILE_SHARE_DELETE, and
+// on Windows the store keeps no file open between calls (HoldOpen), since
+// a folder with an open file inside cannot be renamed (experiment deletion
+// and gc move folders).
 //
 // File identity. A signature (Stat) is device, inode, size, mtime, ctime,
 // mode and link count: fstat(2) or stat(2) on Unix; on Windows the volume

@@ -191,3 +191,15 @@ func IsTransientRenameError(err error) bool { return false }
 // SyncDirs is true where a folder opened for reading can be fsynced to make
 // its entries durable.
 const SyncDirs = true
+
+// Rename is os.Rename: rename(2) replaces a file atomically whoever has
+// it open.
+func Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
+
+// HoldOpen is true where the store may keep files open between calls:
+// an open file never stops a rename or removal on Unix.
+const HoldOpen = true
+
+// NameProblem says why name cannot be one element of a path here, or ""
+// when it can: on Unix any name without '/' or NUL can.
+func NameProblem(name string) string { return "" }

@@ -287,3 +287,88 @@ func IsTransientRenameError(err error) bool {
 // SyncDirs is false: FlushFileBuffers cannot be called on a folder opened
 // for reading, and NTFS journals folder entries itself.
 const SyncDirs = false
+
+// HoldOpen is false: a folder with an open file inside cannot be renamed
+// (experiment deletion moves it to .trash, gc moves a run out of the tree),
+// so the store keeps no file open between calls.
+const HoldOpen = false
+
+// fileRenameInfo is FILE_RENAME_INFO with its flags form (FileRenameInfoEx).
+type fileRenameInfo struct {
+	Flags          uint32
+	RootDirectory  windows.Handle
+	FileNameLength uint32
+	FileName       [1]uint16
+}
+
+// renameRetryFor bounds how long Rename retries a replace that another
+// process's open handle refuses.
+const renameRetryFor = 2 * time.Second
+
+// Rename replaces newpath with oldpath atomically. It asks for POSIX
+// semantics (FileRenameInfoEx with FILE_RENAME_FLAG_POSIX_SEMANTICS,
+// Windows 10 1607 and later on NTFS), under which a replaced file may still
+// be open elsewhere, as on Unix; where that is not available it falls back
+// to MoveFileEx (os.Rename). A replace refused because another process has
+// the target open without FILE_SHARE_DELETE (Python, an indexer, an
+// antivirus) is retried for a short while.
+func Rename(oldpath, newpath string) error {
+	delay := time.Millisecond
+	deadline := time.Now().Add(renameRetryFor)
+	for {
+		err := renamePosix(oldpath, newpath)
+		if err != nil {
+			err = os.Rename(oldpath, newpath)
+		}
+		if err == nil || !IsTransientRenameError(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 50*time.Millisecond)
+	}
+}
+
+func renamePosix(oldpath, newpath string) error {
+	abs, err := filepath.Abs(newpath)
+	if err != nil {
+		return err
+	}
+	name, err := windows.UTF16FromString(abs)
+	if err != nil {
+		return err
+	}
+	src, err := windows.UTF16PtrFromString(oldpath)
+	if err != nil {
+		return err
+	}
+	h, err := windows.CreateFile(src, windows.DELETE|windows.SYNCHRONIZE,
+		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE, nil,
+		windows.OPEN_EXISTING, windows.FILE_FLAG_BACKUP_SEMANTICS|windows.FILE_FLAG_OPEN_REPARSE_POINT, 0)
+	if err != nil {
+		return err
+	}
+	defer windows.CloseHandle(h)
+	var info fileRenameInfo
+	nameBytes := (len(name) - 1) * 2 // without the terminating NUL
+	buf := make([]byte, int(unsafe.Offsetof(info.FileName))+nameBytes+2)
+	ri := (*fileRenameInfo)(unsafe.Pointer(&buf[0]))
+	ri.Flags = windows.FILE_RENAME_REPLACE_IF_EXISTS | windows.FILE_RENAME_POSIX_SEMANTICS
+	ri.FileNameLength = uint32(nameBytes)
+	copy(unsafe.Slice(&ri.FileName[0], len(name)), name)
+	return windows.SetFileInformationByHandle(h, windows.FileRenameInfoEx, &buf[0], uint32(len(buf)))
+}
+
+// NameProblem says why name cannot be one element of a path on Windows, or
+// "" when it can: Windows refuses control characters and <>:"/\|?*, and
+// strips a trailing space or dot (so "a." would be the file "a").
+func NameProblem(name string) string {
+	for _, r := range name {
+		if r < 32 || strings.ContainsRune(`<>:"/\|?*`, r) {
+			return `Windows file names cannot hold control characters or any of <>:"/\|?*`
+		}
+	}
+	if strings.HasSuffix(name, " ") || strings.HasSuffix(name, ".") && name != "." && name != ".." {
+		return "Windows strips a trailing space or dot from file names"
+	}
+	return ""
+}

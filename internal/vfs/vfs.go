@@ -53,7 +53,7 @@ func (osFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
 	}
 	return f, nil
 }
-func (osFS) Rename(o, n string) error                     { return os.Rename(o, n) }
+func (osFS) Rename(o, n string) error                     { return sysfs.Rename(o, n) } // POSIX semantics on Windows
 func (osFS) Remove(name string) error                     { return os.Remove(name) }
 func (osFS) RemoveAll(name string) error                  { return os.RemoveAll(name) }
 func (osFS) MkdirAll(name string, perm fs.FileMode) error { return os.MkdirAll(name, perm) }
