@@ -430,4 +430,4 @@ func classifyMetricFile(p string, data []byte) (Problem, bool) {
 
 // metricLineChars are the characters of a metric line without dataset
 // fields: digits, signs, points, exponents, nan and inf, spaces.
-const metricLineChars = "0123456789+-.eE naNinfINFty"
+const metricLineChars = "0123456789+-.eE nNaAiIfFtTyY" // digits, signs, exponents, nan, inf(inity) in any case

@@ -127,7 +127,7 @@ func buildSearchStore(t *testing.T, seed uint64, nRuns int) (*filestore.Store, *
 	w.metricKeys = append([]string(nil), oddKeys...)
 	w.paramKeys = []string{"lr", "optimizer", "a b", "x.y", "batch"}
 	w.tagKeys = []string{"env", "stage", "mlflow.runName", "t k"}
-	w.metricVals = []float64{0, -0.0, 1, 0.5, -1.5, 2, 100, math.NaN(), math.Inf(1), math.Inf(-1), 1e-7, 3}
+	w.metricVals = []float64{0, math.Copysign(0, -1), 1, 0.5, -1.5, 2, 100, math.NaN(), math.Inf(1), math.Inf(-1), 1e-7, 3}
 	for i := 0; i < 6; i++ {
 		name := fmt.Sprintf("exp-%d", i)
 		if i%2 == 1 {

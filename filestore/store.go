@@ -116,12 +116,12 @@ func Open(root string, opts *Options) (*Store, error) {
 	} else {
 		s.artifactRoot = resolveURIIfLocal(s.artifactRoot)
 	}
-	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+	if err := CheckRoot(abs); errors.Is(err, fs.ErrNotExist) {
 		if err := s.bootstrap(); err != nil {
 			return nil, err
 		}
 	} else if err != nil {
-		return nil, fmt.Errorf("filestore: open root: %w", err)
+		return nil, err
 	}
 	if s.realRoot, err = filepath.EvalSymlinks(abs); err != nil {
 		return nil, fmt.Errorf("filestore: open root: %w", err)
@@ -133,6 +133,67 @@ func Open(root string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("filestore: create .trash: %w", err)
 	}
 	return s, nil
+}
+
+// CheckRoot says whether the folder at abs can be a store's root without
+// creating anything: nil for a folder, an error wrapping fs.ErrNotExist for
+// nothing there (Open would create it), and otherwise an
+// ErrInvalidParameter that names the path, what is wrong and what to do
+// (a file, a dangling symlink, a path through a file, no permission).
+func CheckRoot(abs string) error {
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if li, lerr := os.Lstat(abs); lerr == nil && li.Mode()&fs.ModeSymlink != 0 {
+			target, _ := os.Readlink(abs)
+			return errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
+				"store root %s is a symlink to %s, which does not exist; create that folder or point the root elsewhere", abs, target))
+		}
+		return err
+	case err != nil:
+		return rootError(abs, "cannot be read", err)
+	case !fi.IsDir():
+		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
+			"store root %s is not a folder (it is a %s); point the root (--root, MLFLOW_TRACKING_URI) at a folder, or move the file away",
+			abs, fileKind(fi.Mode())))
+	}
+	return nil
+}
+
+// rootError is the error of a root that cannot be used: what failed (how)
+// and why, naming the path.
+func rootError(abs, how string, err error) error {
+	why := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		why = pe.Err.Error()
+		if pe.Path != abs {
+			why = pe.Path + ": " + why
+		}
+	}
+	hint := "check the path and its permissions"
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		hint = "choose a folder you may write, or fix its permissions"
+	case sysfs.IsNameConflict(err):
+		hint = "a part of the path is a file, not a folder"
+	}
+	return errs.New(errs.ErrInvalidParameter, fmt.Sprintf("store root %s %s (%s); %s", abs, how, why, hint))
+}
+
+// fileKind names what a non-folder is, for messages.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "regular file"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 type discard struct{}
@@ -155,7 +216,7 @@ func truncateFromEnv() bool {
 // root lock so that two processes opening a new root race safely.
 func (s *Store) bootstrap() error {
 	if err := s.fs.MkdirAll(s.root, 0o777); err != nil {
-		return fmt.Errorf("filestore: create root: %w", err)
+		return rootError(s.root, "cannot be created", err)
 	}
 	var err error
 	if s.realRoot, err = filepath.EvalSymlinks(s.root); err != nil {
@@ -177,10 +238,6 @@ func (s *Store) Root() string { return s.root }
 func (s *Store) ArtifactRoot() string { return s.artifactRoot }
 
 func (s *Store) nowMillis() int64 { return s.now().UnixMilli() }
-
-func (s *Store) abs(p layout.Path) string {
-	return filepath.Join(s.root, filepath.FromSlash(p.Rel()))
-}
 
 // ---- locks and atomic files ----
 

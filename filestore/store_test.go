@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -80,7 +81,7 @@ func TestOpen_Bootstrap(t *testing.T) {
 	})
 	t.Run("file URI", func(t *testing.T) {
 		root := filepath.Join(t.TempDir(), "m")
-		s, err := filestore.Open("file://"+root, nil)
+		s, err := filestore.Open(filestore.FileURI(root), nil)
 		require.NoError(t, err)
 		require.Equal(t, root, s.Root())
 	})
@@ -563,4 +564,36 @@ func currentUmask(t *testing.T) os.FileMode {
 func TestStore_SkippedError(t *testing.T) {
 	err := &filestore.SkippedError{Path: "x", Err: errs.ErrCorrupt}
 	require.True(t, errors.Is(err, errs.ErrCorrupt))
+}
+
+// A root that cannot be a store gets one clear error from Open, naming the
+// path and what to do, and nothing is created.
+func TestOpen_RootNotAFolder(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "mlruns")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+	cases := []struct {
+		name, root, want string
+	}{
+		{"regular file", file, "is not a folder (it is a regular file); point the root"},
+		{"path through a file", filepath.Join(file, "sub"), "a part of the path is a file, not a folder"},
+	}
+	if runtime.GOOS != "windows" {
+		dangling := filepath.Join(dir, "dangling")
+		require.NoError(t, os.Symlink(filepath.Join(dir, "nothing"), dangling))
+		cases = append(cases, struct{ name, root, want string }{"dangling symlink", dangling, "which does not exist; create that folder"})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := filestore.Open(c.root, nil)
+			require.ErrorIs(t, err, errs.ErrInvalidParameter)
+			require.ErrorContains(t, err, c.root)
+			require.ErrorContains(t, err, c.want)
+			require.ErrorIs(t, filestore.CheckRoot(c.root), errs.ErrInvalidParameter)
+			data, err := os.ReadFile(file)
+			require.NoError(t, err)
+			require.Equal(t, "x", string(data), "the file is left alone")
+			require.NoFileExists(t, filepath.Join(dir, "nothing"))
+		})
+	}
 }

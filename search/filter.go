@@ -136,10 +136,9 @@ var (
 	expStringAttrs  = map[string]bool{"name": true, "experiment_id": true}
 	expNumericAttrs = map[string]bool{"creation_time": true, "last_update_time": true}
 
-	metricOps  = map[string]bool{">": true, ">=": true, "!=": true, "=": true, "<": true, "<=": true}
-	keyValOps  = map[string]bool{"!=": true, "=": true, "LIKE": true, "ILIKE": true, "IS NULL": true, "IS NOT NULL": true}
-	stringOps  = map[string]bool{"!=": true, "=": true, "LIKE": true, "ILIKE": true, "IN": true, "NOT IN": true}
-	datasetOps = stringOps
+	metricOps = map[string]bool{">": true, ">=": true, "!=": true, "=": true, "<": true, "<=": true}
+	keyValOps = map[string]bool{"!=": true, "=": true, "LIKE": true, "ILIKE": true, "IS NULL": true, "IS NOT NULL": true}
+	stringOps = map[string]bool{"!=": true, "=": true, "LIKE": true, "ILIKE": true, "IN": true, "NOT IN": true}
 )
 
 const runAttrList = "{'artifact_uri', 'created', 'Created', 'end_time', 'run_id', 'run_name', 'run name', 'Run name', 'Run Name', 'start_time', 'status', 'user_id'}"

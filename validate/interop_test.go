@@ -314,7 +314,7 @@ func differentialCases() []pyCase {
 	}
 
 	// Metrics: value text is parsed by both sides.
-	for _, v := range []float64{0, 1, -2.5, 1e16, 1.5e-5, 123456789.125, 1e-4, math.NaN(), math.Inf(1), 0.1, 1e22, -0.0, 5e-324} {
+	for _, v := range []float64{0, 1, -2.5, 1e16, 1.5e-5, 123456789.125, 1e-4, math.NaN(), math.Inf(1), 0.1, 1e22, math.Copysign(0, -1), 5e-324} {
 		add("metric", "m", pyFloatText(v), int64(-1), int64(0))
 		add("metric", "m", pyFloatText(v), int64(7), int64(-3))
 	}

@@ -159,15 +159,12 @@ func parseOlderThan(s string) (time.Duration, error) {
 // exist: gc and fsck must not create an empty store where a path was
 // mistyped.
 func openExisting(e *env) (*filestore.Store, error) {
-	fi, err := os.Stat(e.root)
+	err := filestore.CheckRoot(e.root)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, exitError{code: 1, msg: fmt.Sprintf("no mlruns folder at %s; check --root or MLFLOW_TRACKING_URI", e.root)}
 	}
 	if err != nil {
 		return nil, err
-	}
-	if !fi.IsDir() {
-		return nil, exitError{code: 1, msg: fmt.Sprintf("%s is not a folder; check --root or MLFLOW_TRACKING_URI", e.root)}
 	}
 	return e.open()
 }

@@ -20,13 +20,12 @@ import (
 
 // restTree is the tree the REST comparison runs on, and the ids in it.
 type restTree struct {
-	root                 string
-	store                *filestore.Store
-	expA, expB, expGone  string
-	runIDs               []string // every run, in creation order
-	parent, running      string
-	historyKeys          []string // metric keys of parent worth a history check
-	searchExps, allViews []string
+	root                string
+	store               *filestore.Store
+	expA, expB, expGone string
+	runIDs              []string // every run, in creation order
+	parent, running     string
+	historyKeys         []string // metric keys of parent worth a history check
 }
 
 func ptr[T any](v T) *T { return &v }
