@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mlruns-go/mlruns/errs"
@@ -148,6 +149,18 @@ func CheckRoot(abs string) error {
 			target, _ := os.Readlink(abs)
 			return errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
 				"store root %s is a symlink to %s, which does not exist; create that folder or point the root elsewhere", abs, target))
+		}
+		// Windows says "not found" for a path through a file, where Unix
+		// says ENOTDIR: find the nearest part of the path that exists.
+		for p := filepath.Dir(abs); p != filepath.Dir(p); p = filepath.Dir(p) {
+			pi, perr := os.Stat(p)
+			if perr != nil {
+				continue
+			}
+			if !pi.IsDir() {
+				return rootError(abs, "cannot be created", &fs.PathError{Op: "mkdir", Path: p, Err: syscall.ENOTDIR})
+			}
+			break
 		}
 		return err
 	case err != nil:

@@ -25,5 +25,8 @@
 //	        └── outputs/<model_id>/meta.yaml
 //
 // Every name and every byte layout here is part of the on-disk format that
-// Python MLflow reads; changing one breaks compatibility. See FORMAT.md.
+// Python MLflow reads; changing one breaks compatibility. The format is
+// described in docs/format.md: §2 the tree, §4 the YAML emitter, §5 and §6
+// experiment and run meta.yaml, §7 metric lines and Python float text, §8
+// params and tags, §13 inputs, outputs and logged models.
 package layout

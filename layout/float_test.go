@@ -17,7 +17,7 @@ import (
 	"github.com/mlruns-go/mlruns/layout"
 )
 
-// floatTable is FORMAT §7.3 and §17.5 plus the fixed/exponent boundaries,
+// floatTable is docs/format.md §7.3 and §17.5 plus the fixed/exponent boundaries,
 // each checked against Python 3.11's repr.
 var floatTable = []struct {
 	v    float64

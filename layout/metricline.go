@@ -1,6 +1,6 @@
 package layout
 
-// Metric files (FORMAT §7): one line per logged value, appended in call
+// Metric files (docs/format.md §7): one line per logged value, appended in call
 // order. Run files hold "<ts> <value> <step>" or, with a dataset,
 // "<ts> <value> <step> <dataset_name> <dataset_digest>"; pre-1.0 files also
 // hold "<ts> <value>". Logged-model files hold "<ts> <value> <step> <run_id>"

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/mlflow"
 	"github.com/mlruns-go/mlruns/validate"
 )
@@ -93,7 +95,7 @@ func TestTrackingURI_Resolution(t *testing.T) {
 	t.Setenv(mlflow.EnvTrackingURI, "")
 	wd, err := os.Getwd()
 	require.NoError(t, err)
-	require.Equal(t, "file://"+filepath.Join(wd, "mlruns"), mlflow.GetTrackingURI())
+	require.Equal(t, filestore.FileURI(filepath.Join(wd, "mlruns")), mlflow.GetTrackingURI())
 	t.Setenv(mlflow.EnvTrackingURI, "/from/env")
 	require.Equal(t, "/from/env", mlflow.GetTrackingURI())
 	mlflow.SetTrackingURI("relative/store")
@@ -108,10 +110,17 @@ func TestTrackingURI_Forms(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	ctx := context.Background()
-	for _, tc := range []struct{ uri, want string }{
+	forms := []struct{ uri, want string }{
 		{"rel", filepath.Join(dir, "rel") + "/0/"},
 		{"file:" + filepath.Join(dir, "abs"), "file://" + filepath.Join(dir, "abs") + "/0/"},
-	} {
+	}
+	if runtime.GOOS == "windows" { // Python gives file: URIs for paths there too
+		forms = []struct{ uri, want string }{
+			{"rel", filestore.FileURI(filepath.Join(dir, "rel")) + "/0/"},
+			{filestore.FileURI(filepath.Join(dir, "abs")), filestore.FileURI(filepath.Join(dir, "abs")) + "/0/"},
+		}
+	}
+	for _, tc := range forms {
 		mlflow.SetTrackingURI(tc.uri)
 		r, err := mlflow.StartRun(ctx)
 		require.NoError(t, err)

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs what it needs, then runs
-# go vet and go test -race with the interop tests against Python MLflow
-# required (they fail instead of skipping when Python MLflow is missing).
+# The whole test suite, on a fresh machine: installs what it needs (the
+# locked Python venv, Debian's chromium, wine64 and MinGW), then runs gofmt,
+# go vet for every platform, staticcheck, go test -race with the interop
+# tests against Python MLflow required (they fail instead of skipping when
+# Python MLflow is missing), the suite again with the portable OS layer, the
+# Windows build under Wine, the reliability test at full size, every fuzz
+# target briefly and every benchmark once. CONTRIBUTING.md has the fast loop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,9 +66,40 @@ fi
 echo "== go vet"
 go vet ./...
 
+# Every platform a user has: the module and its tests must compile and pass
+# vet for each (go vet type-checks the test files too).
+echo "== cross-compile and vet: darwin, windows, linux (amd64, arm64, 386)"
+for target in darwin/amd64 darwin/arm64 windows/amd64 windows/arm64 linux/arm64 linux/386; do
+  echo "-- $target"
+  GOOS=${target%/*} GOARCH=${target#*/} go build ./...
+  GOOS=${target%/*} GOARCH=${target#*/} go vet ./...
+done
+
+# The linter, pinned, built from the module proxy (nothing installed by
+# hand); run for Linux and for the two other systems' files.
+STATICCHECK_VERSION=v0.8.2
+echo "== staticcheck $STATICCHECK_VERSION (linux, windows, darwin)"
+tools=$(mktemp -d)
+GOBIN="$tools" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+for goos in linux windows darwin; do
+  echo "-- $goos"
+  GOOS=$goos "$tools/staticcheck" ./...
+done
+rm -rf "$tools"
+
 echo "== go test -race (interop required)"
 export MLRUNS_INTEROP=required
 go test -race -count=1 "$@" ./...
+
+# The portable implementation of internal/sysfs (what darwin, the BSDs and
+# Windows run) forced on Linux: the whole suite again, so the non-Linux
+# readers are executed, not just compiled.
+echo "== go test -tags mlruns_portable (the portable OS layer, interop required)"
+go test -tags mlruns_portable -count=1 "$@" ./...
+
+# The Windows build's tests, executed under Wine (scripts/wine-test.sh).
+echo "== Windows tests under Wine"
+./scripts/wine-test.sh
 
 # The multi-process reliability test at full size: under -race above its
 # helper processes are race-instrumented and it runs smaller.

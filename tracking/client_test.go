@@ -13,6 +13,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/testkit"
 	"github.com/mlruns-go/mlruns/store"
 	"github.com/mlruns-go/mlruns/tracking"
@@ -58,7 +59,7 @@ func TestOpenStore_URIs(t *testing.T) {
 		want      error
 	}{
 		{"plain", filepath.Join(dir, "a"), nil},
-		{"file URI", "file://" + filepath.Join(dir, "b"), nil},
+		{"file URI", filestore.FileURI(filepath.Join(dir, "b")), nil},
 		{"http", "http://localhost:5000", errs.ErrNotSupported},
 		{"https", "https://mlflow.example.com", errs.ErrNotSupported},
 		{"sqlite", "sqlite:///mlflow.db", errs.ErrNotSupported},

@@ -25,8 +25,8 @@ func OpenStore(trackingURI string, opts *filestore.Options) (*filestore.Store, e
 		return nil, errs.New(errs.ErrInvalidParameter, "tracking URI is empty")
 	}
 	scheme := ""
-	if m := uriScheme.FindStringSubmatch(trackingURI); m != nil {
-		scheme = strings.ToLower(m[1])
+	if m := uriScheme.FindStringSubmatch(trackingURI); m != nil && len(m[1]) > 1 {
+		scheme = strings.ToLower(m[1]) // one letter is a Windows drive (C:\mlruns), a path
 	}
 	switch {
 	case scheme == "" || scheme == "file":

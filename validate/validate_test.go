@@ -3,6 +3,7 @@ package validate_test
 import (
 	"errors"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -33,6 +34,13 @@ func TestKeyName_Accept(t *testing.T) {
 		"A_Z", strings.Repeat("k", 250),
 	} {
 		t.Run(key, func(t *testing.T) {
+			if runtime.GOOS == "windows" && strings.Contains(key, ":") {
+				// MLflow's Windows alphabet has no ':' (TestKeyName_Windows)
+				require.Error(t, validate.MetricName(key))
+				require.Error(t, validate.ParamName(key))
+				require.Error(t, validate.TagName(key))
+				return
+			}
 			require.NoError(t, validate.MetricName(key))
 			require.NoError(t, validate.ParamName(key))
 			require.NoError(t, validate.TagName(key))

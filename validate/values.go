@@ -60,7 +60,7 @@ func Metric(m entities.Metric) error { return metric("", m) }
 // timestamp), without building error strings.
 func metricKeyOK(key string) bool {
 	for _, r := range key {
-		if !keyRune(r, false) {
+		if !keyRune(r, onWindows) {
 			return false
 		}
 	}

@@ -27,6 +27,9 @@ var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome", "g
 // MLRUNS_INTEROP=required.
 func Chromium(t testing.TB) string {
 	t.Helper()
+	if Off() {
+		t.Skip("skipping browser test: MLRUNS_INTEROP=off or -short")
+	}
 	if p := os.Getenv("MLRUNS_CHROMIUM"); p != "" {
 		if _, err := os.Stat(p); err != nil {
 			t.Fatalf("MLRUNS_CHROMIUM=%s: %v", p, err)

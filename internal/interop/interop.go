@@ -4,7 +4,8 @@
 // Tests call Python(t). When the interpreter is missing, the test is skipped
 // with a message, unless MLRUNS_INTEROP=required (set by scripts/test.sh and
 // so by CI), in which case the test fails: interop tests cannot silently skip
-// where they are meant to run.
+// where they are meant to run. MLRUNS_INTEROP=off (or go test -short) skips
+// them for a fast loop.
 package interop
 
 import (
@@ -106,9 +107,22 @@ func find() {
 // Required reports whether interop tests must run (MLRUNS_INTEROP=required).
 func Required() bool { return os.Getenv("MLRUNS_INTEROP") == "required" }
 
-// Python returns the venv's interpreter, skipping or failing t when absent.
+// Off reports whether interop tests are switched off for a fast loop:
+// MLRUNS_INTEROP=off, or go test -short (unless they are required).
+func Off() bool {
+	if Required() {
+		return false
+	}
+	return os.Getenv("MLRUNS_INTEROP") == "off" || testing.Short()
+}
+
+// Python returns the venv's interpreter, skipping or failing t when absent,
+// and skipping t when interop tests are off.
 func Python(t testing.TB) string {
 	t.Helper()
+	if Off() {
+		t.Skip("skipping interop test: MLRUNS_INTEROP=off or -short")
+	}
 	once.Do(find)
 	if pyPath == "" {
 		if Required() {

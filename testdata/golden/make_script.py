@@ -1,4 +1,4 @@
-"""Writes script.json, the golden workload (FORMAT.md section 17 cases).
+"""Writes script.json, the golden workload (the conformance cases of docs/format.md §17).
 
 script.json is the source of truth and is committed; this file only makes
 the long and odd strings readable. Run: python3 make_script.py > script.json

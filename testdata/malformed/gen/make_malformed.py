@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Build testdata/malformed/: one small tree per defect, plus cases.json with Python's behaviour.
 
-Usage (MLflow 3.18.0 venv):
-  MLFLOW_ALLOW_FILE_STORE=true ~/.cache/mlruns-go/mlflow-3.18.0/bin/python \
+Usage (the MLflow 3.18.0 interop venv that scripts/test.sh makes from scripts/interop.lock,
+~/.cache/mlruns-go/venv-<hash of the lock>; MLRUNS_VENV below is that folder):
+  MLFLOW_ALLOW_FILE_STORE=true "$MLRUNS_VENV"/bin/python \
       testdata/malformed/gen/make_malformed.py
 
 1. A base tree is written by the real 3.18.0 FileStore (Default experiment + one experiment
