@@ -454,7 +454,11 @@ func TestStore_Crash(t *testing.T) {
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		require.NoError(t, cmd.Start())
-		time.Sleep(time.Duration(20+rand.IntN(60)) * time.Millisecond)
+		delay := 20 + rand.IntN(60)
+		if runtime.GOOS == "windows" { // processes start slowly there (and under Wine)
+			delay = 150 + rand.IntN(450)
+		}
+		time.Sleep(time.Duration(delay) * time.Millisecond)
 		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 		err := cmd.Wait()
 		var ee *exec.ExitError
