@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -64,11 +65,16 @@ const (
 	// or experiment into to remove it, left by a crash before the removal
 	// finished. No reader lists it. Repair removes it.
 	ProblemGCLeftover
+	// ProblemNotRegular: a named pipe, a device, a socket, or a symlink to
+	// one, where the tree holds files (regular.go): no read opens it.
+	// Reported only: it was put there by someone, and readers skip the
+	// entity it breaks.
+	ProblemNotRegular
 )
 
 var problemKindNames = [...]string{"corrupt file", "torn tail", "empty metric file",
 	"stray metric file", "temporary file", "meta mismatch", "unreadable meta", "bad experiment dir", "empty folder",
-	"gc leftover"}
+	"gc leftover", "not a regular file"}
 
 func (k ProblemKind) String() string {
 	if int(k) < len(problemKindNames) {
@@ -126,7 +132,13 @@ type CheckResult struct {
 // CheckWith is Check with options, returning the counts as well.
 func (s *Store) CheckWith(ctx context.Context, o CheckOptions) (CheckResult, error) {
 	var res CheckResult
-	add := func(p Problem) { res.Problems = append(res.Problems, p) }
+	add := func(p Problem) {
+		var nr *NotRegularError
+		if errors.As(p.Err, &nr) { // whatever read ran into it, name the file
+			p.Kind, p.Path = ProblemNotRegular, nr.Path
+		}
+		res.Problems = append(res.Problems, p)
+	}
 	type entry struct {
 		parent string
 		de     fs.DirEntry
@@ -244,7 +256,12 @@ func (s *Store) repairMetricFile(p Problem) error {
 		return err
 	}
 	defer f.Close()
-	data, err := os.ReadFile(p.Path)
+	r, _, err := openRegular(p.Path, 0) // not readMetricFile: its shared lock would wait for ours
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(r)
+	r.Close()
 	if err != nil {
 		return err
 	}
@@ -289,6 +306,10 @@ func (s *Store) checkExperiment(ctx context.Context, expDir string, add func(Pro
 		}
 		if name == layout.DatasetsDir && de.IsDir() {
 			s.checkMetaDirs(p, add)
+			continue
+		}
+		if name == layout.ModelsDir && de.IsDir() {
+			checkModels(p, add)
 			continue
 		}
 		if !de.IsDir() || layout.IsReservedExperimentDir(name) {
@@ -354,6 +375,29 @@ func (s *Store) checkRun(runDir string, info entities.RunInfo, add func(Problem)
 	if !s.checkMetaDirs(filepath.Join(runDir, layout.OutputsDir), add) {
 		if _, err := s.readOutputs(runDir); err != nil {
 			add(Problem{Kind: ProblemCorrupt, Path: filepath.Join(runDir, layout.OutputsDir), Err: err})
+		}
+	}
+}
+
+// checkModels reports the logged model folders under models whose
+// meta.yaml cannot be read (GetLoggedModel and search fail on them).
+func checkModels(models string, add func(Problem)) {
+	ents, err := os.ReadDir(models)
+	if err != nil {
+		add(Problem{Kind: ProblemCorrupt, Path: models, Err: err})
+		return
+	}
+	for _, de := range ents {
+		dir := filepath.Join(models, de.Name())
+		if !de.IsDir() {
+			continue
+		}
+		data, err := readRegular(filepath.Join(dir, layout.MetaFile))
+		if err == nil {
+			_, err = layout.DecodeLoggedModelMeta(data)
+		}
+		if err != nil && !(errors.Is(err, fs.ErrNotExist) && addIfEmptyDir(dir, add)) {
+			add(Problem{Kind: ProblemUnreadableMeta, Path: dir, Err: err})
 		}
 	}
 }

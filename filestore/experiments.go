@@ -178,7 +178,7 @@ func (s *Store) GetExperiment(id string) (entities.Experiment, error) {
 }
 
 func (s *Store) readExperiment(dir, id string, trashed bool) (entities.Experiment, error) {
-	data, err := os.ReadFile(filepath.Join(dir, layout.MetaFile))
+	data, err := readRegular(filepath.Join(dir, layout.MetaFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return entities.Experiment{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Experiment %s has no meta.yaml in %s", id, dir))
 	}
@@ -519,7 +519,7 @@ func readKeyFiles(dir string) (map[string]string, error) {
 		if err != nil {
 			return err
 		}
-		data, err := os.ReadFile(p)
+		data, err := readRegular(p)
 		if err != nil {
 			return err
 		}

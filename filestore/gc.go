@@ -254,7 +254,7 @@ func (s *Store) loggedModels(ctx context.Context) ([]loggedModelDir, error) {
 				if layout.IsReservedExperimentDir(de.Name()) || !isDir(dir) {
 					continue
 				}
-				data, err := os.ReadFile(filepath.Join(dir, layout.MetaFile))
+				data, err := readRegular(filepath.Join(dir, layout.MetaFile))
 				if err != nil {
 					continue
 				}
@@ -707,7 +707,7 @@ func (s *Store) removeRun(ctx context.Context, it GCItem) error {
 func (s *Store) removeModel(it GCItem) error {
 	err := func() error {
 		meta := filepath.Join(it.Dir, layout.MetaFile)
-		data, err := os.ReadFile(meta)
+		data, err := readRegular(meta)
 		if err != nil {
 			return fmt.Errorf("filestore: gc: %w", err)
 		}

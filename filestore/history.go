@@ -10,7 +10,6 @@ import (
 
 	"github.com/mlruns-go/mlruns/downsample"
 	"github.com/mlruns-go/mlruns/entities"
-	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/search"
 	"github.com/mlruns-go/mlruns/validate"
@@ -50,7 +49,7 @@ func (s *Store) MetricHistoryIter(ctx context.Context, runID, key string) iter.S
 			yield(entities.Metric{}, err)
 			return
 		}
-		fh, err := sysfs.Open(p)
+		fh, _, err := openRegular(p, 0)
 		if errors.Is(err, fs.ErrNotExist) {
 			return
 		}

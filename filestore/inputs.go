@@ -116,7 +116,7 @@ func eachMeta(root, what string, fn func(path string, data []byte) error) error 
 	}
 	for _, de := range ents {
 		p := filepath.Join(root, de.Name(), layout.MetaFile)
-		data, err := os.ReadFile(p)
+		data, err := readRegular(p)
 		if err != nil {
 			return fmt.Errorf("filestore: read %s: %w", what, err)
 		}
@@ -139,7 +139,7 @@ func (s *Store) readInputs(runDir string) (entities.RunInputs, error) {
 		switch meta.SourceType {
 		case layout.VertexDataset:
 			dp := filepath.Join(dsRoot, meta.SourceID, layout.MetaFile)
-			dd, err := os.ReadFile(dp)
+			dd, err := readRegular(dp)
 			if errors.Is(err, fs.ErrNotExist) {
 				s.log.Warn("mlruns: dataset of a run input is missing; skipping", "dataset", meta.SourceID, "run", filepath.Base(runDir))
 				return nil
@@ -190,7 +190,7 @@ func (s *Store) GetLoggedModel(ctx context.Context, modelID string) (entities.Lo
 			continue
 		}
 		dir := filepath.Join(expDir, layout.ModelsDir, modelID)
-		data, err := os.ReadFile(filepath.Join(dir, layout.MetaFile))
+		data, err := readRegular(filepath.Join(dir, layout.MetaFile))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -268,7 +268,7 @@ func (s *Store) logParams(ctx context.Context, u *undoLog, dir, runID string, pa
 			if err := checkKey(p.Key); err != nil {
 				return err
 			}
-			old, err := os.ReadFile(filepath.Join(dir, layout.ParamsDir, filepath.FromSlash(p.Key)))
+			old, err := readRegular(filepath.Join(dir, layout.ParamsDir, filepath.FromSlash(p.Key)))
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
@@ -424,7 +424,10 @@ func (s *Store) holdForAppend(path string, verify func() error) (*heldFile, erro
 	if err := s.mkdirs(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND|sysfs.ONoFollow|os.O_CREATE, 0o666)
+	if err := notRegularAt(path); err != nil {
+		return nil, err
+	}
+	f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND|sysfs.ONoFollow|sysfs.ONonBlock|os.O_CREATE, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("filestore: open %s: %w", path, err)
 	}
@@ -453,6 +456,10 @@ func (s *Store) appendHeld(u *undoLog, hf *heldFile, data []byte) (retry bool, e
 	if !linked {
 		s.held.drop(hf)
 		return true, nil
+	}
+	if !sig.Mode.IsRegular() { // swapped in after notRegularAt looked
+		s.held.drop(hf)
+		return false, &NotRegularError{Path: path, Mode: sig.Mode}
 	}
 	size := sig.Size
 	n, err := f.Write(data)
@@ -488,7 +495,10 @@ func (s *Store) Close() error {
 // have removed it meanwhile). It returns the size under the lock.
 func (s *Store) openLocked(path string, create int) (vfs.File, int64, error) {
 	for attempt := 0; ; attempt++ {
-		f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND|sysfs.ONoFollow|create, 0o666)
+		if err := notRegularAt(path); err != nil {
+			return nil, 0, err
+		}
+		f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND|sysfs.ONoFollow|sysfs.ONonBlock|create, 0o666)
 		if err != nil {
 			return nil, 0, fmt.Errorf("filestore: open %s: %w", path, err)
 		}
@@ -500,6 +510,10 @@ func (s *Store) openLocked(path string, create int) (vfs.File, int64, error) {
 		if err != nil {
 			s.dropEmptyLocked(f, path)
 			return nil, 0, fmt.Errorf("filestore: stat %s: %w", path, err)
+		}
+		if !fi.Mode().IsRegular() {
+			f.Close()
+			return nil, 0, &NotRegularError{Path: path, Mode: fi.Mode()}
 		}
 		pi, err := s.fs.Lstat(path)
 		if err == nil && os.SameFile(fi, pi) {

@@ -113,15 +113,23 @@ func (r *fastReader) readFileHead(d sysfs.Dir, name string, lock bool, st *sysfs
 		if *st, err = f.Stat(); err != nil {
 			return nil, nil, err
 		}
+		if !st.IsRegular() {
+			return nil, nil, errNotRegular
+		}
 	}
 	n := 0
 	for {
 		m, err := f.Read(r.buf[n:])
 		if err == io.EOF {
+			if n == 0 && st == nil { // empty, or a pipe without a writer (regular.go)
+				if now, err := f.Stat(); err != nil || !now.IsRegular() {
+					return nil, nil, errNotRegular
+				}
+			}
 			return r.buf[:n], nil, nil
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, err // EAGAIN: a pipe with a writer
 		}
 		n += m
 		switch {
@@ -130,10 +138,19 @@ func (r *fastReader) readFileHead(d sysfs.Dir, name string, lock bool, st *sysfs
 				return r.buf[:n], nil, nil
 			}
 		case limit > 0 && n >= limit:
+			if now, err := f.Stat(); err != nil || !now.IsRegular() {
+				return nil, nil, errNotRegular // streaming a device would never end
+			}
 			return r.buf[:n], &f, nil
+		case limit == 0 && n >= maxSmallFile:
+			return nil, nil, errNotRegular // too big to be read whole; the path readers say so
 		default: // full: size the rest by the file, which may have grown
 			size := 0
-			if now, err := f.Stat(); err == nil { // not st: that is the state before the read
+			now, err := f.Stat() // not st: that is the state before the read
+			if err == nil && !now.IsRegular() {
+				return nil, nil, errNotRegular // a device (a link to /dev/zero, say)
+			}
+			if err == nil {
 				size = int(now.Size)
 			}
 			want := max(size-n, n) + 512
@@ -144,6 +161,24 @@ func (r *fastReader) readFileHead(d sysfs.Dir, name string, lock bool, st *sysfs
 			r.buf = r.buf[:cap(r.buf)]
 		}
 	}
+}
+
+// errNotRegular is what the fast readers give for what regular.go refuses:
+// a file that is not a regular one, or one too large to read whole.
+// Callers ask the path readers, which name it (notRegularErr).
+var errNotRegular = errors.New("filestore: not a regular file of a readable size")
+
+// notRegularErr is the error of the entry at p that the fast readers
+// refused: a NotRegularError or TooLargeError naming it.
+func notRegularErr(p string) error {
+	st, err := sysfs.PathStat(p)
+	if err != nil {
+		return &fs.PathError{Op: "read", Path: p, Err: err}
+	}
+	if err := checkOpened(p, &st, maxSmallFile); err != nil {
+		return err
+	}
+	return &fs.PathError{Op: "read", Path: p, Err: errNotRegular} // changed back meanwhile
 }
 
 // absent reports whether a failed read of name means "no such key": the
@@ -447,5 +482,8 @@ func (s *Store) readRunAt(r *fastReader, base sysfs.Dir, rel, dir string, info e
 
 // readErr is the error of a failed read of path, as os.ReadFile gives it.
 func readErr(path string, err error) error {
+	if err == errNotRegular {
+		return notRegularErr(path)
+	}
 	return &fs.PathError{Op: "read", Path: path, Err: err}
 }

@@ -25,13 +25,17 @@ func readMetricFile(p string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: p, Err: err}
+	}
+	if err := checkOpened(p, &st, 0); err != nil {
+		return nil, err // a pipe or a device: never locked, never read
+	}
 	if err := f.Lock(sysfs.Shared); err != nil {
 		return nil, &fs.PathError{Op: "lock", Path: p, Err: err}
 	}
-	size := 0
-	if st, err := f.Stat(); err == nil {
-		size = int(st.Size)
-	}
+	size := int(st.Size)
 	buf := make([]byte, size+512)
 	n := 0
 	for {

@@ -164,7 +164,7 @@ func isRunDir(d string) bool {
 // id must match the folders it sits in.
 func readRunInfo(runDir string) (entities.RunInfo, error) {
 	metaPath := filepath.Join(runDir, layout.MetaFile)
-	data, err := os.ReadFile(metaPath)
+	data, err := readRegular(metaPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return entities.RunInfo{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Run folder %s has no meta.yaml", runDir))
 	}
@@ -195,7 +195,7 @@ func (s *Store) GetRunInfo(runID string) (entities.RunInfo, error) {
 		return info, err
 	}
 	if info.RunName == "" {
-		if v, err := os.ReadFile(filepath.Join(dir, layout.TagsDir, entities.TagRunName)); err == nil {
+		if v, err := readRegular(filepath.Join(dir, layout.TagsDir, entities.TagRunName)); err == nil {
 			info.RunName = string(v)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 )
 
 // undoLog makes a call that changes several files all-or-nothing against
@@ -48,7 +47,7 @@ func (u *undoLog) rollback(err error) error {
 // a failed directory sync can follow a successful rename.
 func (s *Store) replace(u *undoLog, tmpDir, path string, data []byte) error {
 	if u != nil {
-		old, err := os.ReadFile(path)
+		old, err := readRegular(path)
 		switch {
 		case err == nil:
 			u.add(func() error { return s.writeFileAtomic(tmpDir, path, old) })

@@ -61,9 +61,11 @@ func (o *Opener) OpenDir(d Dir, name string, follow bool) (Dir, error) {
 }
 
 // OpenFile opens the file name relative to d for reading, following a
-// symlink as os.Open does. Errors are bare errnos.
+// symlink as os.Open does, without waiting for a writer if it is a named
+// pipe (O_NONBLOCK): the caller checks what it opened (File.Stat) before
+// it trusts a read. Errors are bare errnos.
 func (o *Opener) OpenFile(d Dir, name string) (File, error) {
-	fd, err := o.open(d.fd, name, unix.O_RDONLY)
+	fd, err := o.open(d.fd, name, unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
 		return File{}, err
 	}

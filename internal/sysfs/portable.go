@@ -59,9 +59,10 @@ func (o *Opener) OpenDir(d Dir, name string, follow bool) (Dir, error) {
 }
 
 // OpenFile opens the file name relative to d for reading, following a
-// symlink as os.Open does.
+// symlink as os.Open does, without waiting for a writer if it is a named
+// pipe (ONonBlock).
 func (o *Opener) OpenFile(d Dir, name string) (File, error) {
-	f, err := Open(d.join(name))
+	f, err := OpenFile(d.join(name), os.O_RDONLY|ONonBlock, 0)
 	if err != nil {
 		return File{}, err
 	}

@@ -21,8 +21,9 @@ func OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
 	return os.OpenFile(name, flag, perm)
 }
 
-// Open opens name for reading, as os.Open.
-func Open(name string) (*os.File, error) { return os.Open(name) }
+// Open opens name for reading, as os.Open, but without waiting for a
+// writer if it is a named pipe (ONonBlock).
+func Open(name string) (*os.File, error) { return os.OpenFile(name, os.O_RDONLY|ONonBlock, 0) }
 
 func statOf(st *unix.Stat_t) Stat {
 	return Stat{
@@ -203,3 +204,7 @@ const HoldOpen = true
 // NameProblem says why name cannot be one element of a path here, or ""
 // when it can: on Unix any name without '/' or NUL can.
 func NameProblem(name string) string { return "" }
+
+// ONonBlock makes an open of a named pipe return at once (Unix would wait
+// for the other end); reads and writes of regular files ignore it.
+const ONonBlock = unix.O_NONBLOCK

@@ -372,3 +372,7 @@ func NameProblem(name string) string {
 	}
 	return ""
 }
+
+// ONonBlock is 0: a path in the tree cannot name a pipe on Windows (pipes
+// live under \\.\pipe\).
+const ONonBlock = 0

@@ -1,0 +1,86 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/filestore"
+)
+
+// A named pipe or a symlink to /dev/zero in place of a meta.yaml, a metric,
+// a param or a tag file: every command returns within seconds having
+// allocated little, and fsck names the file (exit 1).
+func TestCLI_SpecialFiles(t *testing.T) {
+	for _, target := range []string{"meta.yaml", "metrics/m", "params/p", "tags/t"} {
+		for _, kind := range []string{"fifo", "dev zero"} {
+			t.Run(target+"/"+kind, func(t *testing.T) {
+				root := filepath.Join(t.TempDir(), "mlruns")
+				s, err := filestore.Open(root, nil)
+				require.NoError(t, err)
+				r, err := s.CreateRun(t.Context(), filestore.CreateRunOptions{ExperimentID: "0", StartTime: 1})
+				require.NoError(t, err)
+				id := r.Info.RunID
+				require.NoError(t, s.LogBatch(t.Context(), id, []entities.Metric{{Key: "m", Value: 1, Timestamp: 1}},
+					[]entities.Param{{Key: "p", Value: "v"}}, []entities.RunTag{{Key: "t", Value: "v"}}))
+				p := filepath.Join(root, "0", id, filepath.FromSlash(target))
+				require.NoError(t, os.Remove(p))
+				if kind == "fifo" {
+					require.NoError(t, unix.Mkfifo(p, 0o666))
+				} else {
+					require.NoError(t, os.Symlink("/dev/zero", p))
+				}
+				out := filepath.Join(t.TempDir(), "export")
+				for _, args := range [][]string{
+					{"runs", "show", id}, {"runs", "list"}, {"runs", "list", "--json"},
+					{"runs", "compare", id, id}, {"metrics", "history", id, "m"},
+					{"experiments", "list"}, {"export", "--out", out}, {"gc", "--dry-run"},
+				} {
+					code, _ := invokeBounded(t, root, args...)
+					require.Contains(t, []int{0, 1}, code, "%v", args)
+				}
+				code, stdout := invokeBounded(t, root, "fsck")
+				require.Equal(t, 1, code, "fsck finds the problem")
+				require.Contains(t, stdout, "0/"+id+"/"+target, "fsck names the file")
+				require.Contains(t, stdout, "not a regular file")
+			})
+		}
+	}
+}
+
+// invokeBounded is invokeCLI that fails t when the command takes longer
+// than 10 s or allocates more than 200 MB; it returns the exit code and
+// everything printed.
+func invokeBounded(t *testing.T, root string, args ...string) (int, string) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	type result struct {
+		code int
+		out  string
+	}
+	done := make(chan result, 1)
+	go func() {
+		var out bytes.Buffer
+		code := run(t.Context(), append([]string{"--root", root}, args...), &out, &out)
+		done <- result{code, out.String()}
+	}()
+	select {
+	case r := <-done:
+		runtime.ReadMemStats(&after)
+		require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(200<<20), "%v allocated too much", args)
+		return r.code, r.out
+	case <-time.After(10 * time.Second):
+		t.Fatalf("mlruns %v did not return within 10 s", args)
+		return 0, ""
+	}
+}

@@ -1,0 +1,126 @@
+package filestore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/sysfs"
+)
+
+// The store reads only regular files. A named pipe, a device or a socket
+// in the tree (or a symlink to one: /dev/zero, /dev/urandom) would make a
+// read wait forever or never end; on a shared tree that is a denial of
+// service that one planted file causes, so every read opens without
+// waiting for a pipe's writer (sysfs.ONonBlock), checks what it opened, and
+// reads at most maxSmallFile of a file it reads whole. Such an entry is
+// reported as a broken entity, as a malformed file is (listings go on), and
+// Check names it.
+
+// maxSmallFile bounds the files read whole (meta.yaml, params, tags,
+// inputs, outputs): MLflow writes none past a few hundred kilobytes (an
+// experiment's tags are its largest, 20,000 characters each).
+const maxSmallFile = 64 << 20
+
+// NotRegularError is a file of the tree that is not a regular file.
+// It unwraps to errs.ErrCorrupt.
+type NotRegularError struct {
+	Path string
+	Mode fs.FileMode
+}
+
+func (e *NotRegularError) Error() string {
+	return fmt.Sprintf("mlruns: %s is a %s, not a regular file: the store reads only regular files (remove it, or put back the file it replaced)",
+		e.Path, fileKind(e.Mode))
+}
+
+func (e *NotRegularError) Unwrap() error { return errs.ErrCorrupt }
+
+// TooLargeError is a file read whole that is larger than the store reads
+// (maxSmallFile). It unwraps to errs.ErrCorrupt.
+type TooLargeError struct {
+	Path  string
+	Size  int64
+	Limit int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("mlruns: %s has %d bytes, more than the %d a file of its kind may hold: not read", e.Path, e.Size, e.Limit)
+}
+
+func (e *TooLargeError) Unwrap() error { return errs.ErrCorrupt }
+
+// checkOpened says whether a file opened at p, in state st, may be read
+// whole with at most limit bytes (0: no limit).
+func checkOpened(p string, st *sysfs.Stat, limit int64) error {
+	if !st.IsRegular() {
+		return &NotRegularError{Path: p, Mode: st.Mode}
+	}
+	if limit > 0 && st.Size > limit {
+		return &TooLargeError{Path: p, Size: st.Size, Limit: limit}
+	}
+	return nil
+}
+
+// openRegular opens p for reading, never waiting on a named pipe, and
+// returns it only if it is a regular file of at most limit bytes (0: any
+// size). Open errors keep their *fs.PathError (fs.ErrNotExist for a
+// missing file).
+func openRegular(p string, limit int64) (*os.File, sysfs.Stat, error) {
+	f, err := sysfs.Open(p)
+	if err != nil {
+		return nil, sysfs.Stat{}, err
+	}
+	st, err := sysfs.FileStat(f.Fd())
+	if err != nil {
+		f.Close()
+		return nil, st, &fs.PathError{Op: "stat", Path: p, Err: err}
+	}
+	if err := checkOpened(p, &st, limit); err != nil {
+		f.Close()
+		return nil, st, err
+	}
+	return f, st, nil
+}
+
+// readRegular is os.ReadFile for the small files of the tree: only a
+// regular file of at most maxSmallFile bytes is read (a file that grows
+// past it while read is cut off and refused).
+func readRegular(p string) ([]byte, error) {
+	f, st, err := openRegular(p, maxSmallFile)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, 0, st.Size+512)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > maxSmallFile {
+			return nil, &TooLargeError{Path: p, Size: int64(len(buf)), Limit: maxSmallFile}
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: p, Err: err}
+		}
+	}
+}
+
+// notRegularAt returns the NotRegularError of p when an entry exists there
+// and is not a regular file (a symlink is followed), else nil. The write
+// paths ask before they open a file to append to.
+func notRegularAt(p string) error {
+	st, err := sysfs.PathStat(p)
+	if err != nil || st.IsRegular() {
+		return nil
+	}
+	return &NotRegularError{Path: p, Mode: st.Mode}
+}
