@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
@@ -70,11 +71,16 @@ const (
 	// Reported only: it was put there by someone, and readers skip the
 	// entity it breaks.
 	ProblemNotRegular
+	// ProblemInvalidUTF8: a param or tag value, or a key's file name, that
+	// is not valid UTF-8 (another writer left it; we refuse to write such
+	// text). Python MLflow's readers fail on it, for the whole experiment
+	// listing. Reported only: the bytes may matter to someone.
+	ProblemInvalidUTF8
 )
 
 var problemKindNames = [...]string{"corrupt file", "torn tail", "empty metric file",
 	"stray metric file", "temporary file", "meta mismatch", "unreadable meta", "bad experiment dir", "empty folder",
-	"gc leftover", "not a regular file"}
+	"gc leftover", "not a regular file", "invalid UTF-8"}
 
 func (k ProblemKind) String() string {
 	if int(k) < len(problemKindNames) {
@@ -275,6 +281,13 @@ func (s *Store) repairMetricFile(p Problem) error {
 	return f.Truncate(q.keep)
 }
 
+// invalidUTF8 is the problem of a file whose name or content what is
+// not valid UTF-8.
+func invalidUTF8(p, what string) Problem {
+	return Problem{Kind: ProblemInvalidUTF8, Path: p, Err: errs.New(errs.ErrCorrupt,
+		what+" is not valid UTF-8: Python MLflow fails to read this run (and the listings that include it)")}
+}
+
 func tempProblem(p string) Problem {
 	return Problem{Kind: ProblemTempFile, Path: p, Err: errors.New("leftover temporary file")}
 }
@@ -350,6 +363,9 @@ func (s *Store) checkRun(runDir string, info entities.RunInfo, add func(Problem)
 		if d.IsDir() {
 			return nil
 		}
+		if rel, _ := filepath.Rel(root, p); !utf8.ValidString(rel) {
+			add(invalidUTF8(p, "the metric key (its file name)"))
+		}
 		data, err := readMetricFile(p)
 		if err != nil {
 			add(Problem{Kind: ProblemCorrupt, Path: p, Err: err})
@@ -363,8 +379,18 @@ func (s *Store) checkRun(runDir string, info entities.RunInfo, add func(Problem)
 		return nil
 	})
 	for _, sub := range []string{layout.ParamsDir, layout.TagsDir} {
-		if _, err := readKeyFiles(filepath.Join(runDir, sub)); err != nil {
+		kv, err := readKeyFiles(filepath.Join(runDir, sub))
+		if err != nil {
 			add(Problem{Kind: ProblemCorrupt, Path: filepath.Join(runDir, sub), Err: err})
+		}
+		for k, v := range kv {
+			p := filepath.Join(runDir, sub, filepath.FromSlash(k))
+			switch {
+			case !utf8.ValidString(k):
+				add(invalidUTF8(p, "the key (its file name)"))
+			case !utf8.ValidString(v):
+				add(invalidUTF8(p, "the value"))
+			}
 		}
 	}
 	if !s.checkMetaDirs(filepath.Join(runDir, layout.InputsDir), add) {

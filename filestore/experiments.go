@@ -70,6 +70,9 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 		if err := validate.ArtifactLocation(artifactLocation, artifactLocationMax()); err != nil {
 			return "", err
 		}
+		if err := validate.UTF8("artifact_location", artifactLocation); err != nil {
+			return "", err
+		}
 	}
 	for _, t := range tags {
 		if err := validate.ExperimentTag(t.Key, t.Value); err != nil {

@@ -23,6 +23,11 @@ func (s *Store) LogInputs(ctx context.Context, runID string, datasets []entities
 	for i, m := range models {
 		ids[i] = m.ModelID
 	}
+	for i, d := range datasets {
+		if err := checkDatasetUTF8(fmt.Sprintf("datasets[%d]", i), d); err != nil {
+			return err
+		}
+	}
 	dir, err := s.runForModelIO(runID, ids)
 	if err != nil {
 		return err
@@ -74,6 +79,24 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, models []entities.
 		}
 	}
 	return nil
+}
+
+// checkDatasetUTF8 refuses a dataset input with a string that is not valid
+// UTF-8 (validate.UTF8).
+func checkDatasetUTF8(path string, d entities.DatasetInput) error {
+	ds := d.Dataset
+	fv := []string{path + ".dataset.name", ds.Name, path + ".dataset.digest", ds.Digest,
+		path + ".dataset.source_type", ds.SourceType, path + ".dataset.source", ds.Source}
+	if ds.Schema != nil {
+		fv = append(fv, path+".dataset.schema", *ds.Schema)
+	}
+	if ds.Profile != nil {
+		fv = append(fv, path+".dataset.profile", *ds.Profile)
+	}
+	for j, t := range d.Tags {
+		fv = append(fv, fmt.Sprintf("%s.tags[%d].key", path, j), t.Key, fmt.Sprintf("%s.tags[%d].value", path, j), t.Value)
+	}
+	return checkUTF8(fv...)
 }
 
 // runForModelIO checks the run id and the model ids (each must be a single

@@ -104,6 +104,9 @@ func (s *Store) SetTag(runID, key, value string) error {
 	if err := validate.TagName(key); err != nil {
 		return err
 	}
+	if err := validate.UTF8("value", value); err != nil {
+		return err
+	}
 	dir, _, err := s.activeRunDir(runID)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/validate"
 )
 
 // nameMax is the longest file name (one path component) POSIX file
@@ -29,7 +30,20 @@ func checkID(field, id string) error {
 	if err := layout.CheckID(field, id); err != nil {
 		return err
 	}
+	if err := validate.UTF8(field, id); err != nil {
+		return err
+	}
 	return checkComponents(field, id)
+}
+
+// checkUTF8 is validate.UTF8 for (field, value) pairs.
+func checkUTF8(fieldValues ...string) error {
+	for i := 0; i+1 < len(fieldValues); i += 2 {
+		if err := validate.UTF8(fieldValues[i], fieldValues[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func checkComponents(field, name string) error {

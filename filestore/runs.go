@@ -42,6 +42,12 @@ func (s *Store) CreateRun(ctx context.Context, o CreateRunOptions) (entities.Run
 		if err := validate.TagName(t.Key); err != nil {
 			return entities.Run{}, err
 		}
+		if err := validate.UTF8("tags."+t.Key, t.Value); err != nil {
+			return entities.Run{}, err
+		}
+	}
+	if err := checkUTF8("run_name", o.RunName, "user_id", o.UserID); err != nil {
+		return entities.Run{}, err
 	}
 	tagName := ""
 	for _, t := range tags {
@@ -354,6 +360,9 @@ func activeRun(info entities.RunInfo) error {
 func (s *Store) UpdateRunInfo(ctx context.Context, runID string, status entities.RunStatus, endTime *int64, runName string) (entities.RunInfo, error) {
 	if !status.Valid() {
 		return entities.RunInfo{}, errs.New(errs.ErrInvalidParameter, fmt.Sprintf("Invalid run status %d", int(status)))
+	}
+	if err := validate.UTF8("run_name", runName); err != nil {
+		return entities.RunInfo{}, err
 	}
 	dir, err := s.runDir(runID)
 	if err != nil {

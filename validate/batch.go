@@ -34,7 +34,7 @@ func Batch(metrics []entities.Metric, params []entities.Param, tags []entities.R
 func LogBatch(metrics []entities.Metric, params []entities.Param, tags []entities.RunTag, truncate bool) ([]entities.Param, []entities.RunTag, error) {
 	okKey := "" // the last key that passed; batches repeat keys
 	for i, m := range metrics {
-		if m.Timestamp >= 0 && m.Key != "" && (m.Key == okKey || metricKeyOK(m.Key)) {
+		if m.Timestamp >= 0 && m.Key != "" && (m.Key == okKey || metricKeyOK(m.Key)) && metricTextOK(m) {
 			okKey = m.Key
 			continue // valid: skip building the field path of an error
 		}

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,6 +30,9 @@ const (
 // (MLflow's MLFLOW_TRUNCATE_LONG_VALUES, true by default) a long value is
 // cut to limit code points instead of rejected.
 func length(field, entity string, limit int, value string, truncate bool) (string, error) {
+	if err := UTF8(field, value); err != nil {
+		return "", err
+	}
 	n := utf8.RuneCountInString(value)
 	if n <= limit {
 		return value, nil
@@ -44,6 +48,28 @@ func length(field, entity string, limit int, value string, truncate bool) (strin
 	}
 	return "", plain(field, value, "exceeds the maximum length of "+strconv.Itoa(limit)+" characters",
 		exceedsMaximumLength(entity, limit))
+}
+
+// UTF8 refuses a string that is not valid UTF-8. Python's str cannot hold
+// such bytes, so a file or a meta.yaml holding them breaks Python MLflow's
+// readers (UnicodeDecodeError) for the whole listing; MLflow itself never
+// gets such input. Every string the store writes passes here: the length
+// checks call it, and the store calls it for the fields MLflow does not
+// check (run names, user ids, dataset fields, artifact locations).
+func UTF8(field, value string) error {
+	if utf8.ValidString(value) {
+		return nil
+	}
+	i := 0
+	for i < len(value) {
+		r, n := utf8.DecodeRuneInString(value[i:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		i += n
+	}
+	return invalidString(errs.ErrInvalidParameter, field, value, fmt.Sprintf(
+		"must be valid UTF-8, and byte 0x%02x at offset %d is not (Python MLflow cannot read such text)", value[i], i))
 }
 
 func exceedsMaximumLength(entity string, limit int) string {
@@ -79,8 +105,24 @@ func metric(path string, m entities.Metric) error {
 		return &Error{Field: f, Value: ts, Rule: rule, Kind: errs.ErrInvalidParameter,
 			msg: invalidValue(f, ts, rule)}
 	}
-	_, err := length(join(path, "name"), "Metric name", MaxKeyLength, m.Key, false)
-	return err
+	if _, err := length(join(path, "name"), "Metric name", MaxKeyLength, m.Key, false); err != nil {
+		return err
+	}
+	// Not MLflow's checks (its strings cannot be invalid), so after them.
+	for _, f := range [...]struct{ name, value string }{
+		{"dataset_name", m.DatasetName}, {"dataset_digest", m.DatasetDigest}, {"model_id", m.ModelID},
+	} {
+		if err := UTF8(join(path, f.name), f.value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// metricTextOK reports whether the metric's dataset and model strings are
+// valid UTF-8 (metric checks them).
+func metricTextOK(m entities.Metric) bool {
+	return utf8.ValidString(m.DatasetName) && utf8.ValidString(m.DatasetDigest) && utf8.ValidString(m.ModelID)
 }
 
 // Param checks a param the way _validate_param does (log_param, log_batch,
