@@ -76,11 +76,15 @@ const (
 	// text). Python MLflow's readers fail on it, for the whole experiment
 	// listing. Reported only: the bytes may matter to someone.
 	ProblemInvalidUTF8
+	// ProblemLinkOut: a file of a run (param, tag, metric) that is a
+	// symlink leading out of the store's root (LinkOutError): the store
+	// does not follow it. Reported only.
+	ProblemLinkOut
 )
 
 var problemKindNames = [...]string{"corrupt file", "torn tail", "empty metric file",
 	"stray metric file", "temporary file", "meta mismatch", "unreadable meta", "bad experiment dir", "empty folder",
-	"gc leftover", "not a regular file", "invalid UTF-8"}
+	"gc leftover", "not a regular file", "invalid UTF-8", "symlink out of the tree"}
 
 func (k ProblemKind) String() string {
 	if int(k) < len(problemKindNames) {
@@ -140,8 +144,12 @@ func (s *Store) CheckWith(ctx context.Context, o CheckOptions) (CheckResult, err
 	var res CheckResult
 	add := func(p Problem) {
 		var nr *NotRegularError
-		if errors.As(p.Err, &nr) { // whatever read ran into it, name the file
+		var lo *LinkOutError
+		switch { // whatever read ran into it, name the file
+		case errors.As(p.Err, &nr):
 			p.Kind, p.Path = ProblemNotRegular, nr.Path
+		case errors.As(p.Err, &lo):
+			p.Kind, p.Path = ProblemLinkOut, lo.Path
 		}
 		res.Problems = append(res.Problems, p)
 	}
@@ -379,7 +387,7 @@ func (s *Store) checkRun(runDir string, info entities.RunInfo, add func(Problem)
 		return nil
 	})
 	for _, sub := range []string{layout.ParamsDir, layout.TagsDir} {
-		kv, err := readKeyFiles(filepath.Join(runDir, sub))
+		kv, err := s.readKeyFiles(filepath.Join(runDir, sub))
 		if err != nil {
 			add(Problem{Kind: ProblemCorrupt, Path: filepath.Join(runDir, sub), Err: err})
 		}

@@ -201,7 +201,7 @@ func (s *Store) readExperiment(dir, id string, trashed bool) (entities.Experimen
 	if trashed {
 		exp.LifecycleStage = entities.StageDeleted
 	}
-	exp.Tags, err = readKeyFiles(filepath.Join(dir, layout.TagsDir))
+	exp.Tags, err = s.readKeyFiles(filepath.Join(dir, layout.TagsDir))
 	if err != nil {
 		return entities.Experiment{}, err
 	}
@@ -506,7 +506,7 @@ func (s *Store) DeleteExperimentTag(id, key string) error {
 
 // readKeyFiles reads every regular file under dir (recursively) as
 // key -> raw value, keys joined with '/'. A missing dir is empty.
-func readKeyFiles(dir string) (map[string]string, error) {
+func (s *Store) readKeyFiles(dir string) (map[string]string, error) {
 	out := map[string]string{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -522,7 +522,7 @@ func readKeyFiles(dir string) (map[string]string, error) {
 		if err != nil {
 			return err
 		}
-		data, err := readRegular(p)
+		data, err := s.readInside(p, d)
 		if err != nil {
 			return err
 		}

@@ -224,13 +224,13 @@ func (s *Store) GetLoggedModel(ctx context.Context, modelID string) (entities.Lo
 		if err != nil {
 			return lm, withPath(err, filepath.Join(dir, layout.MetaFile))
 		}
-		if lm.Params, err = readKeyFiles(filepath.Join(dir, layout.ParamsDir)); err != nil {
+		if lm.Params, err = s.readKeyFiles(filepath.Join(dir, layout.ParamsDir)); err != nil {
 			return lm, err
 		}
-		if lm.Tags, err = readKeyFiles(filepath.Join(dir, layout.TagsDir)); err != nil {
+		if lm.Tags, err = s.readKeyFiles(filepath.Join(dir, layout.TagsDir)); err != nil {
 			return lm, err
 		}
-		if lm.Metrics, err = readModelMetrics(filepath.Join(dir, layout.MetricsDir)); err != nil {
+		if lm.Metrics, err = s.readModelMetrics(filepath.Join(dir, layout.MetricsDir)); err != nil {
 			return lm, err
 		}
 		return lm, nil
@@ -241,8 +241,8 @@ func (s *Store) GetLoggedModel(ctx context.Context, modelID string) (entities.Lo
 // readModelMetrics reads the metrics of a logged model as Python reports
 // them: for each key (sorted), the latest value of each (dataset name,
 // dataset digest) group, groups in order of first appearance.
-func readModelMetrics(root string) ([]entities.Metric, error) {
-	files, err := readKeyFiles(root)
+func (s *Store) readModelMetrics(root string) ([]entities.Metric, error) {
+	files, err := s.readKeyFiles(root)
 	if err != nil {
 		return nil, err
 	}

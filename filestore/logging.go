@@ -271,7 +271,7 @@ func (s *Store) logParams(ctx context.Context, u *undoLog, dir, runID string, pa
 			if err := checkKey(p.Key); err != nil {
 				return err
 			}
-			old, err := readRegular(filepath.Join(dir, layout.ParamsDir, filepath.FromSlash(p.Key)))
+			old, err := s.readInside(filepath.Join(dir, layout.ParamsDir, filepath.FromSlash(p.Key)), nil)
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
@@ -632,7 +632,7 @@ func withMetricPath(err error, path, _ string) error {
 }
 
 // readLatestMetrics reads the latest value of every metric of a run.
-func readLatestMetrics(runDir, expID string) (map[string]entities.Metric, error) {
+func (s *Store) readLatestMetrics(runDir, expID string) (map[string]entities.Metric, error) {
 	root := filepath.Join(runDir, layout.MetricsDir)
 	out := map[string]entities.Metric{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -650,6 +650,9 @@ func readLatestMetrics(runDir, expID string) (map[string]entities.Metric, error)
 			return err
 		}
 		key := filepath.ToSlash(rel)
+		if err := s.linkInside(p, d); err != nil {
+			return err
+		}
 		data, err := readMetricFile(p)
 		if err != nil {
 			return err

@@ -95,7 +95,7 @@ func (r *fastReader) readFileStat(d sysfs.Dir, name string, lock bool, st *sysfs
 // file, lock held, positioned after it, for the caller to read on and
 // close.
 func (r *fastReader) readFileHead(d sysfs.Dir, name string, lock bool, st *sysfs.Stat, limit int) (data []byte, more *sysfs.File, err error) {
-	f, err := r.op.OpenFile(d, name)
+	f, err := r.op.OpenFile(d, name, false) // a symlink: the path readers decide (linkInside)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -454,17 +454,17 @@ func (s *Store) readRunAt(r *fastReader, base sysfs.Dir, rel, dir string, info e
 	var ok bool
 	var err error
 	if run.Data.Metrics, ok = r.latestMetricsAt(base, rel, dir, known.Metrics); !ok {
-		if run.Data.Metrics, err = readLatestMetrics(dir, info.ExperimentID); err != nil {
+		if run.Data.Metrics, err = s.readLatestMetrics(dir, info.ExperimentID); err != nil {
 			return run, err
 		}
 	}
 	if run.Data.Params, ok = r.keyFilesAt(base, rel, dir, layout.ParamsDir, known.Params); !ok {
-		if run.Data.Params, err = readKeyFiles(filepath.Join(dir, layout.ParamsDir)); err != nil {
+		if run.Data.Params, err = s.readKeyFiles(filepath.Join(dir, layout.ParamsDir)); err != nil {
 			return run, err
 		}
 	}
 	if run.Data.Tags, ok = r.keyFilesAt(base, rel, dir, layout.TagsDir, known.Tags); !ok {
-		if run.Data.Tags, err = readKeyFiles(filepath.Join(dir, layout.TagsDir)); err != nil {
+		if run.Data.Tags, err = s.readKeyFiles(filepath.Join(dir, layout.TagsDir)); err != nil {
 			return run, err
 		}
 	}

@@ -49,12 +49,18 @@ func fastCases() []fastCase {
 			write(t, filepath.Join(dir, "tags", "n", layout.TempPrefix+"y"), "half")
 			write(t, filepath.Join(dir, "metrics", layout.TempPrefix+"m"), "1 5.0 0\n") // read: metrics skip none
 		}, true},
-		{"symlinked files", func(t *testing.T, _ *Store, _ entities.Run, dir, out string) {
+		{"symlinked files out of the tree", func(t *testing.T, _ *Store, _ entities.Run, dir, out string) {
 			write(t, filepath.Join(out, "p"), "outside")
 			write(t, filepath.Join(out, "m"), "1 2.0 3\n")
 			testkit.Symlink(t, filepath.Join(out, "p"), filepath.Join(dir, "params", "link"))
 			testkit.Symlink(t, filepath.Join(out, "m"), filepath.Join(dir, "metrics", "link"))
-		}, true},
+		}, false}, // refused (LinkOutError), by the path readers
+		{"symlinked files in the tree", func(t *testing.T, _ *Store, _ entities.Run, dir, _ string) {
+			write(t, filepath.Join(dir, "params", "real"), "inside")
+			write(t, filepath.Join(dir, "metrics", "real"), "1 2.0 3\n")
+			testkit.Symlink(t, "real", filepath.Join(dir, "params", "link"))
+			testkit.Symlink(t, "real", filepath.Join(dir, "metrics", "link"))
+		}, false}, // followed, by the path readers
 		{"empty metric file", func(t *testing.T, _ *Store, _ entities.Run, dir, _ string) {
 			write(t, filepath.Join(dir, "metrics", "empty"), "")
 		}, true},
@@ -157,7 +163,7 @@ func TestFastReader_MatchesPathReaders(t *testing.T) {
 				fastOK := true
 
 				m, ok := r.latestMetrics(sysfs.CWD, dir, nil)
-				wantM, err := readLatestMetrics(dir, "0")
+				wantM, err := s.readLatestMetrics(dir, "0")
 				if ok {
 					require.NoError(t, err)
 					require.Equal(t, wantM, m)
@@ -165,7 +171,7 @@ func TestFastReader_MatchesPathReaders(t *testing.T) {
 				fastOK = fastOK && ok
 				for _, sub := range []string{"params", "tags"} {
 					kv, ok := r.keyFiles(sysfs.CWD, dir, sub, nil)
-					want, err := readKeyFiles(filepath.Join(dir, sub))
+					want, err := s.readKeyFiles(filepath.Join(dir, sub))
 					if ok {
 						require.NoError(t, err)
 						require.Equal(t, want, kv, sub)
@@ -201,13 +207,13 @@ func TestFastReader_MatchesPathReaders(t *testing.T) {
 func (s *Store) readRunByPaths(dir string, info entities.RunInfo) (entities.Run, error) {
 	run := entities.Run{Info: info}
 	var err error
-	if run.Data.Metrics, err = readLatestMetrics(dir, info.ExperimentID); err != nil {
+	if run.Data.Metrics, err = s.readLatestMetrics(dir, info.ExperimentID); err != nil {
 		return run, err
 	}
-	if run.Data.Params, err = readKeyFiles(filepath.Join(dir, layout.ParamsDir)); err != nil {
+	if run.Data.Params, err = s.readKeyFiles(filepath.Join(dir, layout.ParamsDir)); err != nil {
 		return run, err
 	}
-	if run.Data.Tags, err = readKeyFiles(filepath.Join(dir, layout.TagsDir)); err != nil {
+	if run.Data.Tags, err = s.readKeyFiles(filepath.Join(dir, layout.TagsDir)); err != nil {
 		return run, err
 	}
 	if run.Info.RunName == "" {

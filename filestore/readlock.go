@@ -20,7 +20,7 @@ import (
 // the whole read and released by the close.
 func readMetricFile(p string) ([]byte, error) {
 	var op sysfs.Opener
-	f, err := op.OpenFile(sysfs.CWD, p)
+	f, err := op.OpenFile(sysfs.CWD, p, true) // callers check links (linkInside)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 	}

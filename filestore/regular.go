@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/internal/sysfs"
@@ -123,4 +124,48 @@ func notRegularAt(p string) error {
 		return nil
 	}
 	return &NotRegularError{Path: p, Mode: st.Mode}
+}
+
+// linkInside refuses a symlink at p (d is its entry, or nil to look) that
+// leads out of the store's root: reads follow a link only where a write
+// through it would be allowed (confine), so a planted link cannot make the
+// store read, and echo in a message, a file outside the tree.
+func (s *Store) linkInside(p string, d fs.DirEntry) error {
+	if d != nil {
+		if d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+	} else if fi, err := os.Lstat(p); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return nil // missing (the read says so) or not a link
+	}
+	if st, err := sysfs.PathStat(p); err == nil && !st.IsRegular() && !st.IsDir() {
+		return &NotRegularError{Path: p, Mode: st.Mode} // a link to /dev/zero, say
+	}
+	if err := s.confine(p); err != nil {
+		target, _ := filepath.EvalSymlinks(p)
+		return &LinkOutError{Path: p, Target: target, Root: s.realRoot}
+	}
+	return nil
+}
+
+// LinkOutError is a symlink in the tree that leads out of the store's
+// root: the store neither reads nor writes through it. It unwraps to
+// errs.ErrInvalidPath.
+type LinkOutError struct {
+	Path, Target, Root string
+}
+
+func (e *LinkOutError) Error() string {
+	return fmt.Sprintf("mlruns: %s is a symlink to %s, outside the store root %s: not followed", e.Path, e.Target, e.Root)
+}
+
+func (e *LinkOutError) Unwrap() error { return errs.ErrInvalidPath }
+
+// readInside is readRegular of a file of the tree, refusing a symlink out
+// of it (linkInside).
+func (s *Store) readInside(p string, d fs.DirEntry) ([]byte, error) {
+	if err := s.linkInside(p, d); err != nil {
+		return nil, err
+	}
+	return readRegular(p)
 }

@@ -343,3 +343,79 @@ func TestStore_FileModes_Everywhere(t *testing.T) {
 	require.Greater(t, files, 10)
 	require.Greater(t, dirs, 10)
 }
+
+// TestStore_LinksOutOfTheTree: one rule for every folder and file of a
+// run. A symlinked artifacts folder that leads out of the root is refused
+// for writing, as symlinked metrics and tags folders are; a param file
+// that is a symlink to a file outside the tree is not read, so a conflict
+// error cannot echo that file's content.
+func TestStore_LinksOutOfTheTree(t *testing.T) {
+	testkit.NotOnWindows(t, "the test plants symlinks")
+	t.Run("artifacts folder", func(t *testing.T) {
+		s, root := newStore(t, nil)
+		r := newRun(t, s, "0")
+		outside := t.TempDir()
+		art := filepath.Join(root, "0", r.Info.RunID, "artifacts")
+		require.NoError(t, os.RemoveAll(art))
+		testkit.Symlink(t, outside, art)
+		_, err := s.ArtifactDir(r.Info.RunID)
+		var lo *filestore.LinkOutError
+		require.ErrorAs(t, err, &lo)
+		require.ErrorIs(t, err, errs.ErrInvalidPath)
+		require.NoError(t, os.Remove(art))
+		require.NoError(t, os.Mkdir(art, 0o777)) // a run folder has one (isRunDir)
+		dir, err := s.ArtifactDir(r.Info.RunID)
+		require.NoError(t, err, "a real folder is fine")
+		require.DirExists(t, dir)
+	})
+	t.Run("artifacts folder inside the tree", func(t *testing.T) {
+		s, root := newStore(t, nil)
+		r := newRun(t, s, "0")
+		inside := filepath.Join(root, "0", r.Info.RunID, "elsewhere")
+		require.NoError(t, os.MkdirAll(inside, 0o777))
+		art := filepath.Join(root, "0", r.Info.RunID, "artifacts")
+		require.NoError(t, os.RemoveAll(art))
+		testkit.Symlink(t, inside, art)
+		_, err := s.ArtifactDir(r.Info.RunID)
+		require.NoError(t, err, "a link that stays in the tree is followed")
+		require.NoError(t, os.WriteFile(filepath.Join(inside, "f"), []byte("x"), 0o666)) // not an empty folder for Check
+	})
+	t.Run("experiment artifact location outside the root", func(t *testing.T) {
+		s, _ := newStore(t, nil)
+		loc := filepath.Join(t.TempDir(), "artifacts")
+		exp, err := s.CreateExperiment(ctx, "ext", loc, nil)
+		require.NoError(t, err)
+		r := newRun(t, s, exp)
+		dir, err := s.ArtifactDir(r.Info.RunID)
+		require.NoError(t, err, "MLflow lets an experiment keep artifacts elsewhere")
+		require.Equal(t, filepath.Join(loc, r.Info.RunID, "artifacts"), dir)
+		require.NoError(t, os.Remove(dir))
+		testkit.Symlink(t, t.TempDir(), dir)
+		_, err = s.ArtifactDir(r.Info.RunID)
+		require.ErrorIs(t, err, errs.ErrInvalidPath, "but the run's folder must stay under that location")
+	})
+	t.Run("param file", func(t *testing.T) {
+		s, root := newStore(t, nil)
+		r := newRun(t, s, "0")
+		secret := filepath.Join(t.TempDir(), "secret")
+		require.NoError(t, os.WriteFile(secret, []byte("hunter2"), 0o600))
+		p := filepath.Join(root, "0", r.Info.RunID, "params", "p")
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o777))
+		testkit.Symlink(t, secret, p)
+		err := s.LogParam(r.Info.RunID, "p", "other")
+		require.ErrorIs(t, err, errs.ErrInvalidPath)
+		require.NotContains(t, err.Error(), "hunter2", "the file outside is not read")
+		_, err = s.GetRun(ctx, r.Info.RunID)
+		require.ErrorIs(t, err, errs.ErrInvalidPath)
+		require.NotContains(t, err.Error(), "hunter2")
+		page, _, err := s.SearchRuns(ctx, []string{"0"}, "params.p = 'hunter2'", entities.ViewAll, 0, nil, "")
+		require.NoError(t, err)
+		require.Empty(t, page, "a search does not match through the link")
+		probs, err := s.Check(ctx)
+		require.NoError(t, err)
+		require.Len(t, probs, 1)
+		require.Equal(t, filestore.ProblemLinkOut, probs[0].Kind)
+		require.Equal(t, p, probs[0].Path)
+		require.NoError(t, os.Remove(p))
+	})
+}

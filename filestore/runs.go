@@ -427,3 +427,61 @@ func (s *Store) ArtifactURI(runID string) (string, error) {
 	info, err := s.GetRunInfo(runID)
 	return info.ArtifactURI, err
 }
+
+// ArtifactDir returns the local folder of a run's artifacts (from its
+// artifact URI), created if missing, for writing into. The rule is the
+// one of every folder of a run: a folder inside the store's root must
+// resolve inside it, so a symlinked artifacts folder (or a folder on the
+// way) that leads out of the root is refused with a LinkOutError
+// (ErrInvalidPath), as a symlinked metrics folder is. An artifact location
+// outside the root is MLflow's to choose (an experiment created with one):
+// the run's folder under it must then resolve under that location. An
+// artifact URI that is not a path or a file: URI is ErrNotSupported.
+func (s *Store) ArtifactDir(runID string) (string, error) {
+	info, err := s.GetRunInfo(runID)
+	if err != nil {
+		return "", err
+	}
+	p, err := LocalPath(info.ArtifactURI)
+	if err != nil {
+		return "", fmt.Errorf("filestore: artifacts of run %s: %w", runID, err)
+	}
+	dir, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	base := s.root
+	if !within(s.root, dir) {
+		base = "" // somewhere the run's URI names: its experiment's location, if it is under it
+		if exp, err := s.GetExperiment(info.ExperimentID); err == nil {
+			if loc, err := LocalPath(exp.ArtifactLocation); err == nil {
+				if loc, err := filepath.Abs(loc); err == nil && within(loc, dir) {
+					base = loc
+				}
+			}
+		}
+	}
+	check := func() error {
+		if base == "" {
+			return nil
+		}
+		realBase := s.realRoot
+		if base != s.root {
+			if realBase, err = filepath.EvalSymlinks(base); err != nil {
+				return nil // the location itself is made below
+			}
+		}
+		if err := confineTo(realBase, dir); err != nil {
+			target, _ := filepath.EvalSymlinks(dir)
+			return &LinkOutError{Path: dir, Target: target, Root: realBase}
+		}
+		return nil
+	}
+	if err := check(); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return "", fmt.Errorf("filestore: artifacts of run %s: %w", runID, err)
+	}
+	return dir, check() // again: a link planted while the folders were made
+}

@@ -337,15 +337,15 @@ func (s *Store) readRunPartial(r *fastReader, ref runRef, view entities.ViewType
 func (s *Store) readKey(r *fastReader, ref runRef, k runKey, run *entities.Run) error {
 	switch k.entity {
 	case search.EntityMetric:
-		m, ok, err := r.latestMetric(ref, k.key)
+		m, ok, err := s.latestMetric(r, ref, k.key)
 		if ok {
 			run.Data.Metrics[k.key] = m
 		}
 		return err
 	case search.EntityParam:
-		return r.namedKey(ref, layout.ParamsDir, k.key, run.Data.Params)
+		return s.namedKey(r, ref, layout.ParamsDir, k.key, run.Data.Params)
 	case search.EntityTag:
-		return r.namedKey(ref, layout.TagsDir, k.key, run.Data.Tags)
+		return s.namedKey(r, ref, layout.TagsDir, k.key, run.Data.Tags)
 	case search.EntityDataset:
 		var err error
 		run.Inputs, err = s.readInputsAt(r, ref.base, ref.name, ref.dir)
@@ -366,7 +366,7 @@ func keyRel(ref runRef, sub, key string) string {
 
 // namedKey reads the param or tag file of key k into out; a missing key
 // is left out.
-func (r *fastReader) namedKey(ref runRef, sub, k string, out map[string]string) error {
+func (s *Store) namedKey(r *fastReader, ref runRef, sub, k string, out map[string]string) error {
 	rel := keyRel(ref, sub, k)
 	if rel == "" {
 		return nil
@@ -376,8 +376,15 @@ func (r *fastReader) namedKey(ref runRef, sub, k string, out map[string]string) 
 		if absent(ref.base, rel, err) {
 			return nil
 		}
-		p := filepath.Join(ref.dir, sub, k)
-		return fmt.Errorf("filestore: read %s: %w", p, readErr(p, err))
+		// a symlink (followed only into the tree), a pipe, a read error:
+		// the path reader decides
+		p := filepath.Join(ref.dir, sub, filepath.FromSlash(k))
+		data, err := s.readInside(p, nil)
+		if err != nil {
+			return fmt.Errorf("filestore: read %s: %w", p, err)
+		}
+		out[k] = string(data)
+		return nil
 	}
 	out[k] = e.str
 	return nil
@@ -387,7 +394,7 @@ func (r *fastReader) namedKey(ref runRef, sub, k string, out map[string]string) 
 // MLflow's rule without building the history; ok is false when the key was
 // never logged (or its file is empty, which MLflow's get_run also leaves
 // out).
-func (r *fastReader) latestMetric(ref runRef, key string) (entities.Metric, bool, error) {
+func (s *Store) latestMetric(r *fastReader, ref runRef, key string) (entities.Metric, bool, error) {
 	rel := keyRel(ref, layout.MetricsDir, key)
 	if rel == "" {
 		return entities.Metric{}, false, nil
@@ -397,7 +404,24 @@ func (r *fastReader) latestMetric(ref runRef, key string) (entities.Metric, bool
 		if absent(ref.base, rel, err) {
 			return entities.Metric{}, false, nil
 		}
-		return entities.Metric{}, false, fmt.Errorf("filestore: read metric: %w", readErr(filepath.Join(ref.dir, layout.MetricsDir, key), err))
+		// a symlink (followed only into the tree), a pipe, a read error:
+		// the path reader decides
+		p := filepath.Join(ref.dir, layout.MetricsDir, filepath.FromSlash(key))
+		if err := s.linkInside(p, nil); err != nil {
+			return entities.Metric{}, false, err
+		}
+		data, err := readMetricFile(p)
+		if err != nil {
+			return entities.Metric{}, false, fmt.Errorf("filestore: read metric: %w", err)
+		}
+		if len(data) == 0 {
+			return entities.Metric{}, false, nil
+		}
+		m, err := layout.DecodeLatestMetric(key, data)
+		if err != nil {
+			return entities.Metric{}, false, withMetricPath(err, p, "")
+		}
+		return m, true, nil
 	}
 	if e == nil {
 		return entities.Metric{}, false, withMetricPath(decodeErr, filepath.Join(ref.dir, layout.MetricsDir, key), "")

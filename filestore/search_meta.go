@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -35,7 +34,7 @@ func (r *fastReader) runInfo(ref runRef) (entities.RunInfo, error) {
 		return entities.RunInfo{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Run folder %s has no meta.yaml", ref.dir))
 	}
 	if err != nil {
-		return entities.RunInfo{}, fmt.Errorf("filestore: read run meta: %w", readErr(filepath.Join(ref.dir, layout.MetaFile), err))
+		return readRunInfo(ref.dir) // a symlink, a pipe, a read error: the path reader decides
 	}
 	if e == nil {
 		return readRunInfo(ref.dir)

@@ -395,14 +395,18 @@ func (s *Store) mkdirs(dir string) error {
 // check, not a guarantee against a concurrent attacker swapping folders
 // between the check and the write (openat2 RESOLVE_BENEATH would be, and is
 // Linux-only).
-func (s *Store) confine(p string) error {
+func (s *Store) confine(p string) error { return confineTo(s.realRoot, p) }
+
+// confineTo is confine with the real (symlinks resolved) folder realBase in
+// place of the store's root.
+func confineTo(realBase, p string) error {
 	for q := p; ; {
 		r, err := filepath.EvalSymlinks(q)
 		if err == nil {
-			if r == s.realRoot || strings.HasPrefix(r, s.realRoot+string(filepath.Separator)) {
+			if r == realBase || strings.HasPrefix(r, realBase+string(filepath.Separator)) {
 				return nil
 			}
-			return errs.New(errs.ErrInvalidPath, fmt.Sprintf("path %s resolves to %s, outside the store root %s", p, r, s.realRoot))
+			return errs.New(errs.ErrInvalidPath, fmt.Sprintf("path %s resolves to %s, outside the store root %s", p, r, realBase))
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("filestore: resolve %s: %w", q, err)

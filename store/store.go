@@ -58,6 +58,12 @@ type Store interface {
 	SearchExperiments(ctx context.Context, view entities.ViewType, maxResults int, filter string, orderBy []string, pageToken string) ([]entities.Experiment, string, error)
 	GetMetricHistoryPage(ctx context.Context, runID, key string, maxResults int, pageToken string) ([]entities.Metric, string, error)
 	MetricHistoryIter(ctx context.Context, runID, key string) iter.Seq2[entities.Metric, error]
+
+	// Artifacts. ArtifactDir is the local folder of a run's artifacts,
+	// created if missing and checked so that writes into it stay where
+	// the run's artifact URI says (no symlink out of the store); a store
+	// whose artifacts are not local folders returns ErrNotSupported.
+	ArtifactDir(runID string) (string, error)
 }
 
 // CreateRunOptions are the arguments of CreateRun.

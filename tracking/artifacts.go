@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/mlruns-go/mlruns/errs"
-	"github.com/mlruns-go/mlruns/filestore"
 )
 
 // ArtifactURI returns the run's artifact URI, as recorded in its meta.yaml.
@@ -26,18 +25,12 @@ func (c *Client) ArtifactURI(runID string) (string, error) {
 	return info.ArtifactURI, nil
 }
 
-// ArtifactDir returns the local folder of the run's artifacts. An
-// artifact URI that is not a plain path or a file: URI is ErrNotSupported.
+// ArtifactDir returns the local folder of the run's artifacts, created if
+// missing and checked as filestore's Store.ArtifactDir checks it (a
+// symlink out of the store's root is refused). An artifact URI that is
+// not a plain path or a file: URI is ErrNotSupported.
 func (c *Client) ArtifactDir(runID string) (string, error) {
-	uri, err := c.ArtifactURI(runID)
-	if err != nil {
-		return "", err
-	}
-	p, err := filestore.LocalPath(uri)
-	if err != nil {
-		return "", fmt.Errorf("tracking: artifacts of run %s: %w", runID, err)
-	}
-	return p, nil
+	return c.store.ArtifactDir(runID)
 }
 
 // LogArtifact copies the local file localPath into the run's artifacts, in

@@ -245,3 +245,26 @@ func TestClient_LogArtifact_Refused(t *testing.T) {
 	require.Empty(t, entries, "nothing may be written outside the artifact folder")
 	require.True(t, errors.Is(c.LogArtifact(ctx, runID, src, ""), errs.ErrInvalidParameter))
 }
+
+// A run whose artifacts folder is a symlink out of the store's root gets
+// no artifact: LogArtifact and LogArtifacts refuse, and nothing lands
+// outside.
+func TestClient_LogArtifact_SymlinkedArtifactsFolder(t *testing.T) {
+	c, _, runID := newClient(t, nil)
+	ctx := context.Background()
+	src := t.TempDir()
+	file := filepath.Join(src, "f.txt")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+	dir, err := c.ArtifactDir(runID)
+	require.NoError(t, err)
+	outside := t.TempDir()
+	require.NoError(t, os.Remove(dir))
+	testkit.Symlink(t, outside, dir)
+	require.ErrorIs(t, c.LogArtifact(ctx, runID, file, ""), errs.ErrInvalidPath)
+	require.ErrorIs(t, c.LogArtifacts(ctx, runID, src, "sub"), errs.ErrInvalidPath)
+	ents, err := os.ReadDir(outside)
+	require.NoError(t, err)
+	require.Empty(t, ents, "nothing written outside the store")
+	require.NoError(t, os.Remove(dir))
+	require.NoError(t, os.Mkdir(dir, 0o777))
+}

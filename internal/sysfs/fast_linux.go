@@ -60,12 +60,17 @@ func (o *Opener) OpenDir(d Dir, name string, follow bool) (Dir, error) {
 	return Dir{fd}, nil
 }
 
-// OpenFile opens the file name relative to d for reading, following a
-// symlink as os.Open does, without waiting for a writer if it is a named
-// pipe (O_NONBLOCK): the caller checks what it opened (File.Stat) before
-// it trusts a read. Errors are bare errnos.
-func (o *Opener) OpenFile(d Dir, name string) (File, error) {
-	fd, err := o.open(d.fd, name, unix.O_RDONLY|unix.O_NONBLOCK)
+// OpenFile opens the file name relative to d for reading, without waiting
+// for a writer if it is a named pipe (O_NONBLOCK): the caller checks what
+// it opened (File.Stat) before it trusts a read. A symlink as the last
+// element is followed only when follow is set (else ELOOP). Errors are
+// bare errnos.
+func (o *Opener) OpenFile(d Dir, name string, follow bool) (File, error) {
+	flags := unix.O_RDONLY | unix.O_NONBLOCK
+	if !follow {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := o.open(d.fd, name, flags)
 	if err != nil {
 		return File{}, err
 	}

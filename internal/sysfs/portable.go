@@ -58,11 +58,15 @@ func (o *Opener) OpenDir(d Dir, name string, follow bool) (Dir, error) {
 	return Dir{p}, nil
 }
 
-// OpenFile opens the file name relative to d for reading, following a
-// symlink as os.Open does, without waiting for a writer if it is a named
-// pipe (ONonBlock).
-func (o *Opener) OpenFile(d Dir, name string) (File, error) {
-	f, err := OpenFile(d.join(name), os.O_RDONLY|ONonBlock, 0)
+// OpenFile opens the file name relative to d for reading, without waiting
+// for a writer if it is a named pipe (ONonBlock); a symlink as the last
+// element is followed only when follow is set (where ONoFollow exists).
+func (o *Opener) OpenFile(d Dir, name string, follow bool) (File, error) {
+	flag := os.O_RDONLY | ONonBlock
+	if !follow {
+		flag |= ONoFollow
+	}
+	f, err := OpenFile(d.join(name), flag, 0)
 	if err != nil {
 		return File{}, err
 	}

@@ -179,7 +179,7 @@ func TestDir_Readers(t *testing.T) {
 	require.Equal(t, "sub", ents[1].Name)
 	require.Contains(t, []sysfs.Kind{sysfs.KindDir, sysfs.KindUnknown}, ents[1].Kind)
 
-	f, err := op.OpenFile(d, "sub/f")
+	f, err := op.OpenFile(d, "sub/f", false)
 	require.NoError(t, err)
 	require.NoError(t, f.Lock(sysfs.Shared))
 	data, err := io.ReadAll(f)
@@ -196,7 +196,7 @@ func TestDir_Readers(t *testing.T) {
 	st, err = d.StatAt("sub", false)
 	require.NoError(t, err)
 	require.True(t, st.IsDir())
-	_, err = op.OpenFile(d, "nothing")
+	_, err = op.OpenFile(d, "nothing", false)
 	require.True(t, sysfs.IsNotExist(err))
 	_, err = op.OpenDir(d, "file", true)
 	require.Error(t, err, "a file is not a folder")
@@ -208,6 +208,12 @@ func TestDir_Readers(t *testing.T) {
 		sub, err := op.OpenDir(d, "link", true)
 		require.NoError(t, err, "and followed when asked")
 		require.NoError(t, sub.Close())
+		require.NoError(t, os.Symlink("sub/f", filepath.Join(dir, "flink")))
+		_, err = op.OpenFile(d, "flink", false)
+		require.Error(t, err, "a symlinked file is refused when not followed")
+		lf, err := op.OpenFile(d, "flink", true)
+		require.NoError(t, err, "and followed when asked")
+		require.NoError(t, lf.Close())
 	}
 }
 
