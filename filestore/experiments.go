@@ -181,16 +181,15 @@ func (s *Store) GetExperiment(id string) (entities.Experiment, error) {
 }
 
 func (s *Store) readExperiment(dir, id string, trashed bool) (entities.Experiment, error) {
-	data, err := readRegular(filepath.Join(dir, layout.MetaFile))
+	exp, err, decodeErr := readMeta(filepath.Join(dir, layout.MetaFile), layout.DecodeExperimentMeta)
 	if errors.Is(err, fs.ErrNotExist) {
 		return entities.Experiment{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Experiment %s has no meta.yaml in %s", id, dir))
 	}
 	if err != nil {
 		return entities.Experiment{}, fmt.Errorf("filestore: read experiment %s: %w", id, err)
 	}
-	exp, err := layout.DecodeExperimentMeta(data)
-	if err != nil {
-		return entities.Experiment{}, withPath(err, filepath.Join(dir, layout.MetaFile))
+	if decodeErr != nil {
+		return entities.Experiment{}, withPath(decodeErr, filepath.Join(dir, layout.MetaFile))
 	}
 	if exp.ExperimentID != id {
 		return entities.Experiment{}, errs.New(errs.ErrInvalidState, fmt.Sprintf(

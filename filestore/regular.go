@@ -1,12 +1,14 @@
 package filestore
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/internal/sysfs"
@@ -168,4 +170,44 @@ func (s *Store) readInside(p string, d fs.DirEntry) ([]byte, error) {
 		return nil, err
 	}
 	return readRegular(p)
+}
+
+// Python MLflow rewrites a meta.yaml in place (write_yaml truncates, then
+// writes), so a reader can find it empty for a moment, or, for a file
+// past Python's write buffer, half written. Python's FileStore reads again
+// after an empty read (twice, 0.1 s and 0.2 s later); so do we, and also
+// after a decode error when a second read finds other bytes (the file is
+// being written), before calling it broken. A read that decodes costs
+// nothing more; a file broken for good, one more read (or, empty, a stat
+// showing it was not written just now).
+
+// metaRetryFor bounds how long readMeta waits for a rewrite to finish.
+const metaRetryFor = 500 * time.Millisecond
+
+// readMeta reads the meta.yaml at p and decodes it with decode, reading
+// again while the file is empty or changing under the read (see above).
+// The error is the read's (readErr) or the decoder's (decodeErr).
+func readMeta[T any](p string, decode func([]byte) (T, error)) (v T, readErr, decodeErr error) {
+	delay := time.Millisecond
+	deadline := time.Now().Add(metaRetryFor)
+	for {
+		data, err := readRegular(p)
+		if err != nil {
+			return v, err, nil
+		}
+		v, decodeErr = decode(data)
+		if decodeErr == nil || time.Now().After(deadline) {
+			return v, nil, decodeErr
+		}
+		if len(bytes.TrimSpace(data)) > 0 {
+			again, err := readRegular(p)
+			if err != nil || bytes.Equal(again, data) {
+				return v, nil, decodeErr // broken for good
+			}
+		} else if st, err := sysfs.PathStat(p); err != nil || time.Since(time.Unix(0, st.Mtime)) > metaRetryFor {
+			return v, nil, decodeErr // empty since long before: left by a crash, not being written
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 50*time.Millisecond)
+	}
 }

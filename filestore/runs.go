@@ -170,16 +170,15 @@ func isRunDir(d string) bool {
 // id must match the folders it sits in.
 func readRunInfo(runDir string) (entities.RunInfo, error) {
 	metaPath := filepath.Join(runDir, layout.MetaFile)
-	data, err := readRegular(metaPath)
+	info, err, decodeErr := readMeta(metaPath, layout.DecodeRunMeta)
 	if errors.Is(err, fs.ErrNotExist) {
 		return entities.RunInfo{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Run folder %s has no meta.yaml", runDir))
 	}
 	if err != nil {
 		return entities.RunInfo{}, fmt.Errorf("filestore: read run meta: %w", err)
 	}
-	info, err := layout.DecodeRunMeta(data)
-	if err != nil {
-		return info, withPath(err, metaPath)
+	if decodeErr != nil {
+		return info, withPath(decodeErr, metaPath)
 	}
 	runID := filepath.Base(runDir)
 	expID := filepath.Base(filepath.Dir(runDir))
