@@ -503,7 +503,7 @@ func classifyMetricFile(p string, data []byte) (Problem, bool) {
 		return Problem{Kind: ProblemStrayMetricFile, Err: errs.New(errs.ErrCorrupt, "not a metric file")}, true
 	}
 	return Problem{Kind: ProblemTornTail, keep: int64(i + 1), Err: errs.New(errs.ErrCorrupt,
-		fmt.Sprintf("last line %q has no newline: a torn append", data[i+1:]))}, true
+		fmt.Sprintf("last line %s has no newline: a torn append", layout.QuoteExcerpt(data[i+1:])))}, true
 }
 
 // metricLineChars are the characters of a metric line without dataset

@@ -556,6 +556,11 @@ func (s *Store) dropEmptyLocked(f vfs.File, path string) {
 // undoAppendLocked puts a file whose flock f holds back to size, removing
 // it if size is 0, and returns cause (joined with any failure to undo).
 func (s *Store) undoAppendLocked(f vfs.File, path string, size int64, cause error) error {
+	if size > 0 {
+		if st, err := sysfs.FileStat(f.Fd()); err == nil && st.Size == size {
+			return cause // the write left nothing (a full disk, a read-only one): nothing to undo
+		}
+	}
 	var uerr error
 	if size == 0 {
 		uerr = s.fs.Remove(path)

@@ -269,3 +269,43 @@ func TestStore_Faults(t *testing.T) {
 	}
 	t.Logf("%d faulted calls, %d faults injected", calls, total)
 }
+
+// On a disk that refuses every change from the start (full, or read-only),
+// a failed call changed nothing, and its error says only why it failed:
+// no "(and undoing it failed ...)" about undo steps that had nothing to
+// undo.
+func TestStore_Faults_NothingToUndo(t *testing.T) {
+	for _, e := range []error{syscall.ENOSPC, syscall.EROFS} {
+		t.Run(e.Error(), func(t *testing.T) {
+			base := buildFaultBase(t)
+			known := idsIn(dumpTree(t, base.root, nil))
+			want := dumpTree(t, base.root, known)
+			inj := &vfs.FailAt{N: -1, Err: e}
+			s, err := filestore.Open(base.root, &filestore.Options{Now: fixedNow, FS: vfs.WithErrors(vfs.OS, inj)})
+			require.NoError(t, err)
+			inj.Arm(0, true) // every operation from now on fails
+			for name, call := range map[string]func() error{
+				"SetTag existing":   func() error { return s.SetTag(base.run, "t", "new") },
+				"SetTag new":        func() error { return s.SetTag(base.run, "fresh", "v") },
+				"LogParam new":      func() error { return s.LogParam(base.run, "fresh", "v") },
+				"LogMetric":         func() error { return s.LogMetric(base.run, entities.Metric{Key: "m", Value: 2, Timestamp: 2}) },
+				"LogMetric new key": func() error { return s.LogMetric(base.run, entities.Metric{Key: "n", Value: 2, Timestamp: 2}) },
+				"UpdateRunInfo": func() error {
+					_, err := s.UpdateRunInfo(ctx, base.run, entities.StatusFinished, nil, "renamed")
+					return err
+				},
+				"LogBatch": func() error {
+					return s.LogBatch(ctx, base.run, []entities.Metric{{Key: "m", Value: 3, Timestamp: 3}},
+						[]entities.Param{{Key: "bp", Value: "v"}}, []entities.RunTag{{Key: "t", Value: "b"}})
+				},
+				"CreateExperiment": func() error { _, err := s.CreateExperiment(ctx, "new-exp", "", nil); return err },
+			} {
+				err := call()
+				require.Error(t, err, name)
+				require.NotContains(t, err.Error(), "undoing it failed", name)
+				require.NotContains(t, err.Error(), "truncating it back failed", name)
+			}
+			require.Equal(t, want, dumpTree(t, base.root, known), "nothing changed")
+		})
+	}
+}

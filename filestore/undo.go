@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -50,9 +51,19 @@ func (s *Store) replace(u *undoLog, tmpDir, path string, data []byte) error {
 		old, err := readRegular(path)
 		switch {
 		case err == nil:
-			u.add(func() error { return s.writeFileAtomic(tmpDir, path, old) })
+			u.add(func() error {
+				if cur, err := readRegular(path); err == nil && bytes.Equal(cur, old) {
+					return nil // never changed (the write failed): nothing to undo
+				}
+				return s.writeFileAtomic(tmpDir, path, old)
+			})
 		case errors.Is(err, fs.ErrNotExist):
-			u.add(func() error { return s.fs.Remove(path) })
+			u.add(func() error {
+				if !exists(path) {
+					return nil // never created (the write failed): nothing to undo
+				}
+				return s.fs.Remove(path)
+			})
 		default:
 			return fmt.Errorf("filestore: read %s: %w", path, err)
 		}
@@ -64,7 +75,12 @@ func (s *Store) replace(u *undoLog, tmpDir, path string, data []byte) error {
 // not exist.
 func (s *Store) createDir(u *undoLog, dir string) error {
 	if u != nil && !exists(dir) {
-		u.add(func() error { return s.fs.RemoveAll(dir) })
+		u.add(func() error {
+			if !exists(dir) {
+				return nil // never made (the mkdir failed): nothing to undo
+			}
+			return s.fs.RemoveAll(dir)
+		})
 	}
 	return s.mkdirs(dir)
 }

@@ -268,14 +268,14 @@ func (p *lineParser) parseSlow(key string, line []byte, model bool) (entities.Me
 	f := bytes.Split(line, []byte{' '})
 	var err error
 	if m.Timestamp, err = ParsePythonInt(string(f[0])); err != nil {
-		return m, valueError(key, "invalid literal for int() with base 10: %q", f[0])
+		return m, valueError(key, "invalid literal for int() with base 10: %s", f[0])
 	}
 	if m.Value, err = ParsePythonFloat(string(f[1])); err != nil {
-		return m, valueError(key, "could not convert string to float: %q", f[1])
+		return m, valueError(key, "could not convert string to float: %s", f[1])
 	}
 	if n >= 3 {
 		if m.Step, err = ParsePythonInt(string(f[2])); err != nil {
-			return m, valueError(key, "invalid literal for int() with base 10: %q", f[2])
+			return m, valueError(key, "invalid literal for int() with base 10: %s", f[2])
 		}
 	}
 	ds := f[min(n, 3):]
@@ -291,7 +291,25 @@ func (p *lineParser) parseSlow(key string, line []byte, model bool) (entities.Me
 }
 
 func valueError(key, format string, field []byte) error {
-	return &CorruptionError{Key: key, Msg: "Metric '" + key + "' is malformed: " + fmt.Sprintf(format, field)}
+	return &CorruptionError{Key: key, Msg: "Metric '" + key + "' is malformed: " + fmt.Sprintf(format, QuoteExcerpt(field))}
+}
+
+// excerptMax is how much of a bad field or line a message quotes: a file
+// of zeros or one 100 MB line must not become a 100 MB message.
+const excerptMax = 64
+
+// QuoteExcerpt is %q of b, or of its first bytes (cut at a character
+// boundary) followed by how long it is, when b is longer than a message
+// should quote.
+func QuoteExcerpt(b []byte) string {
+	if len(b) <= excerptMax {
+		return fmt.Sprintf("%q", b)
+	}
+	cut := excerptMax
+	for cut > 0 && !utf8.RuneStart(b[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q... (%d bytes)", b[:cut], len(b))
 }
 
 // pyStrip is Python's str.strip() on UTF-8.

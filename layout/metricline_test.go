@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -533,4 +534,17 @@ func TestDecodeMetricHistory_Parallel(t *testing.T) {
 	_, err = layout.DecodeMetricHistory("k", late)
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, lines/3+2, ce.Line)
+}
+
+// A bad field is quoted in an error, but only its start: a 100 MB line
+// must not become a 100 MB message.
+func TestMetricError_QuotesAnExcerpt(t *testing.T) {
+	long := "1 " + strings.Repeat("é", 50_000_000) + " 0\n" // 100 MB
+	_, err := layout.DecodeMetricHistory("k", []byte(long))
+	require.Error(t, err)
+	require.Less(t, len(err.Error()), 300, "the message quotes an excerpt")
+	require.Contains(t, err.Error(), "(100000000 bytes)")
+	require.True(t, utf8.ValidString(err.Error()), "cut at a character boundary")
+	_, err = layout.DecodeMetricHistory("k", []byte("1 abc 0\n"))
+	require.ErrorContains(t, err, `could not convert string to float: "abc"`, "short fields whole")
 }

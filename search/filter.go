@@ -277,6 +277,14 @@ func (p *parser) clause() (Clause, error) {
 			return c, p.invalidClause(opTok)
 		}
 	}
+	if p.peek().kind == tkEOF {
+		// "metrics.x >": sqlparse makes no comparison of two tokens, and
+		// MLflow lists them (quoted for runs, bare for experiments)
+		if p.d.experiments {
+			return c, errAt(p.src, opTok.pos, "Invalid clause(s) in filter string: %s, %s", raw, opTok.text)
+		}
+		return c, errAt(p.src, opTok.pos, "Invalid clause(s) in filter string: '%s', '%s'", raw, opTok.text)
+	}
 	if err := p.value(&c); err != nil {
 		return c, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -63,10 +62,9 @@ func cmdExport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Broken runs are left out of a listing and logged: say so, since an
-	// export that silently lacks a run is worse than one that warns.
-	warn := &exportWarnings{w: e.stderr}
-	s, err := filestore.Open(e.root, &filestore.Options{Logger: slog.New(warn)})
+	// Broken runs are left out of a listing and logged (e.open prints
+	// them): say so again at the end.
+	s, err := e.open()
 	if err != nil {
 		return err
 	}
@@ -101,8 +99,8 @@ func cmdExport(e *env, args []string) error {
 	bar.Finish()
 	fmt.Fprintf(e.stdout, "Exported %d run(s) of %d experiment(s), %d metric histories (%d points) to %s\n",
 		len(runs), len(expIDs), x.nHistories, x.points, *out)
-	if warn.n > 0 {
-		fmt.Fprintf(e.stderr, "mlruns: %d warning(s) above: what they name is not in the export; run 'mlruns fsck' to see what is damaged\n", warn.n)
+	if e.warnings.n > 0 {
+		fmt.Fprintf(e.stderr, "mlruns: %d warning(s) above: what they name is not in the export; run 'mlruns fsck' to see what is damaged\n", e.warnings.n)
 	}
 	return nil
 }
@@ -289,27 +287,3 @@ func (x *exporter) histories(r entities.Run, bar *progress.Bar) error {
 	}
 	return nil
 }
-
-// exportWarnings is the store's logger during an export: each warning
-// (a broken run or experiment left out) becomes a line on stderr.
-type exportWarnings struct {
-	w io.Writer
-	n int
-}
-
-func (h *exportWarnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
-
-func (h *exportWarnings) Handle(_ context.Context, r slog.Record) error {
-	h.n++
-	var b strings.Builder
-	b.WriteString(strings.TrimPrefix(r.Message, "mlruns: "))
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%s", a.Key, strings.TrimPrefix(a.Value.String(), "mlruns: "))
-		return true
-	})
-	_, err := fmt.Fprintf(h.w, "mlruns: warning: %s\n", strings.ReplaceAll(b.String(), "\n", " "))
-	return err
-}
-
-func (h *exportWarnings) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *exportWarnings) WithGroup(string) slog.Handler      { return h }

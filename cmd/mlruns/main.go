@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -46,14 +47,45 @@ type env struct {
 	root   string
 	stdout io.Writer
 	stderr io.Writer
+	// warnings counts what the store reported skipping (broken runs and
+	// experiments left out of a listing), each printed on stderr.
+	warnings *stderrWarnings
 }
 
 // open opens the store at the root. Commands that only read call it too:
 // Open creates nothing but the Default experiment of an empty folder, as
-// MLflow's FileStore does.
+// MLflow's FileStore does. Every broken entity a listing leaves out is
+// printed on stderr as a warning (a listing that silently lacks a run is
+// worse than one that says so).
 func (e *env) open() (*filestore.Store, error) {
-	return filestore.Open(e.root, nil)
+	if e.warnings == nil {
+		e.warnings = &stderrWarnings{w: e.stderr}
+	}
+	return filestore.Open(e.root, &filestore.Options{Logger: slog.New(e.warnings)})
 }
+
+// stderrWarnings prints the store's warnings on stderr, one line each.
+type stderrWarnings struct {
+	w io.Writer
+	n int
+}
+
+func (h *stderrWarnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+
+func (h *stderrWarnings) Handle(_ context.Context, r slog.Record) error {
+	h.n++
+	var b strings.Builder
+	b.WriteString(strings.TrimPrefix(r.Message, "mlruns: "))
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%s", a.Key, strings.TrimPrefix(a.Value.String(), "mlruns: "))
+		return true
+	})
+	_, err := fmt.Fprintf(h.w, "mlruns: warning: %s\n", strings.ReplaceAll(b.String(), "\n", " "))
+	return err
+}
+
+func (h *stderrWarnings) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *stderrWarnings) WithGroup(string) slog.Handler      { return h }
 
 // command is one top-level command. Files register theirs in init.
 type command struct {
@@ -158,11 +190,44 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !ok {
 		return usageError{fmt.Sprintf("unknown command %q", rest[0])}
 	}
+	sub, after, err := takeRoot(rest[1:])
+	if err != nil {
+		return err
+	}
+	if after != "" {
+		*root = after
+	}
+	rest = append(rest[:1], sub...)
 	r := *root
 	if p, err := filestore.LocalPath(r); err == nil {
 		r = p
 	}
 	return c.run(&env{ctx: ctx, root: r, stdout: stdout, stderr: stderr}, rest[1:])
+}
+
+// takeRoot lets --root come after the command too (mlruns demo --root
+// DIR), as users write it: it takes --root DIR or --root=DIR out of a
+// command's arguments (up to a "--") and returns the rest and the value
+// ("" if none).
+func takeRoot(args []string) (rest []string, root string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return append(rest, args[i:]...), root, nil
+		case a == "--root" || a == "-root":
+			if i+1 >= len(args) {
+				return nil, "", usageError{"flag needs an argument: --root"}
+			}
+			root = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--root=") || strings.HasPrefix(a, "-root="):
+			root = a[strings.IndexByte(a, '=')+1:]
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return rest, root, nil
 }
 
 // defaultRoot is MLFLOW_TRACKING_URI when it names a local store, else

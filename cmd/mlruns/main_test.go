@@ -143,3 +143,45 @@ print(len(runs), len(parent.data.params), len(hist), parent.info.status)
 `, nil, root)
 	require.Equal(t, "3 7 5 FINISHED\n", string(got))
 }
+
+// --root may come after the command, as users write it (mlruns demo
+// --root DIR), in both forms; a missing value is a usage error.
+func TestRun_RootAfterCommand(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "after")
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(ctx, []string{"demo", "--root", root, "--epochs", "2", "--folds", "2"}, &out, &errOut), errOut.String())
+	require.DirExists(t, filepath.Join(root, ".trash"))
+	out.Reset()
+	require.Equal(t, 0, run(ctx, []string{"runs", "list", "--root=" + root, "--csv"}, &out, &errOut), errOut.String())
+	require.Equal(t, 4, strings.Count(out.String(), "\n"), "header and the demo's three runs:\n%s", out.String())
+	require.Equal(t, 2, run(ctx, []string{"runs", "list", "--root"}, &out, &errOut))
+}
+
+// The detail view never shortens its fields to fit a narrow terminal: a
+// run id cut short cannot be copied.
+func TestRunsShow_NarrowTerminalKeepsIDs(t *testing.T) {
+	t.Setenv("COLUMNS", "40")
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "m")
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(ctx, []string{"--root", root, "demo", "--epochs", "2", "--folds", "2"}, &out, &errOut), errOut.String())
+	s, err := filestore.Open(root, nil)
+	require.NoError(t, err)
+	exps, _, err := s.ListExperiments(ctx, entities.ViewAll)
+	require.NoError(t, err)
+	var ids []string
+	for _, e := range exps {
+		rs, _, err := s.ListRuns(ctx, e.ExperimentID, entities.ViewAll)
+		require.NoError(t, err)
+		for _, r := range rs {
+			ids = append(ids, r.Info.RunID)
+		}
+	}
+	require.NotEmpty(t, ids)
+	for _, id := range ids {
+		out.Reset()
+		require.Equal(t, 0, run(ctx, []string{"--root", root, "runs", "show", id}, &out, &errOut), errOut.String())
+		require.Contains(t, out.String(), "run_id:           "+id+"\n")
+	}
+}

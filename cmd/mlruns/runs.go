@@ -426,7 +426,12 @@ func writeRun(w io.Writer, r *entities.Run, expName string, o cliout.Options) er
 	field("end_time", formatTimePtr(r.Info.EndTime))
 	field("duration", formatDuration(r.Info.StartTime, r.Info.EndTime))
 	field("artifact_uri", r.Info.ArtifactURI)
-	if err := cliout.WriteTable(&b, info, o); err != nil {
+	// The fields are never shortened to fit the terminal: a run id cut to
+	// "5bdb9db951a9…" cannot be copied, and a detail view is read, not
+	// scanned; long values wrap.
+	full := o
+	full.Width = 0
+	if err := cliout.WriteTable(&b, info, full); err != nil {
 		return err
 	}
 
