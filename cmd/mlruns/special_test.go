@@ -84,3 +84,36 @@ func invokeBounded(t *testing.T, root string, args ...string) (int, string) {
 		return 0, ""
 	}
 }
+
+// A run whose metric file does not parse is left out of every listing,
+// and every listing says so on stderr (export, runs list in each format,
+// experiments' runs through compare), instead of dropping it silently.
+func TestCLI_ListingsReportSkippedRuns(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "mlruns")
+	s, err := filestore.Open(root, nil)
+	require.NoError(t, err)
+	r, err := s.CreateRun(t.Context(), filestore.CreateRunOptions{ExperimentID: "0", StartTime: 1})
+	require.NoError(t, err)
+	p := filepath.Join(root, "0", r.Info.RunID, "metrics", "bad")
+	require.NoError(t, os.WriteFile(p, []byte("not a metric line\n"), 0o666))
+	for _, args := range [][]string{{"runs", "list"}, {"runs", "list", "--json"}, {"runs", "list", "--csv"},
+		{"export", "--out", filepath.Join(t.TempDir(), "x")}} {
+		_, stderr, code := invokeCLI(t, root, args...)
+		require.Equal(t, 0, code, "%v: %s", args, stderr)
+		require.Contains(t, stderr, "mlruns: warning: skipping broken entity", "%v", args)
+		require.Contains(t, stderr, r.Info.RunID, "%v", args)
+	}
+	require.NoError(t, os.Remove(p))
+}
+
+// A root that is a file gets the same one-line message from every command.
+func TestCLI_RootIsAFile(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "mlruns")
+	require.NoError(t, os.WriteFile(root, []byte("x"), 0o644))
+	for _, args := range [][]string{{"runs", "list"}, {"experiments", "list"}, {"fsck"}, {"gc", "--dry-run"}, {"demo"},
+		{"export", "--out", filepath.Join(t.TempDir(), "x")}} {
+		_, stderr, code := invokeCLI(t, root, args...)
+		require.Equal(t, 1, code, "%v", args)
+		require.Equal(t, "mlruns: store root "+root+" is not a folder (it is a regular file); point the root (--root, MLFLOW_TRACKING_URI) at a folder, or move the file away (INVALID_PARAMETER_VALUE)\n", stderr, "%v", args)
+	}
+}
