@@ -8,30 +8,23 @@ import (
 	"github.com/mlruns-go/mlruns/layout"
 )
 
-// FuzzParsePath: the path grammar round-trips (Parse then Rel gives the
-// input back) and an accepted path never leaves the root.
-func FuzzParsePath(f *testing.F) {
-	for _, s := range []string{
-		"0/meta.yaml", ".trash/1/meta.yaml", "1/tags/a/b", "1/r/meta.yaml", "1/r/metrics/loss/train",
-		"1/r/params/p", "1/r/tags/t", "1/r/artifacts", "1/r/inputs/x/meta.yaml", "1/r/outputs/m-1/meta.yaml",
-		"1/datasets/d/meta.yaml", "1/models/m/meta.yaml", "1/r/metrics/../x", "../x", "",
-	} {
+// FuzzCheckKey: a key CheckKey accepts, joined under a folder, names a
+// file strictly inside it, and the key reads back from the path unchanged
+// (the one rule every metric, param and tag path goes through).
+func FuzzCheckKey(f *testing.F) {
+	for _, s := range []string{"a", "a/b", "loss/train", ".hidden", "..a", "a/", "../x", "a/../b", "/abs", "a\x00b", "a//b", "."} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, rel string) {
-		p, err := layout.ParsePath(rel)
-		if err != nil {
+	f.Fuzz(func(t *testing.T, key string) {
+		if layout.CheckKey(key) != nil {
 			return
 		}
-		if got := p.Rel(); got != rel {
-			t.Fatalf("ParsePath(%q).Rel() = %q", rel, got)
+		p := path.Join("/root/run/metrics", key)
+		if !strings.HasPrefix(p, "/root/run/metrics/") {
+			t.Fatalf("key %q leaves its folder: %q", key, p)
 		}
-		if c := path.Clean(rel); c == ".." || strings.HasPrefix(c, "../") || path.IsAbs(c) {
-			t.Fatalf("%q escapes the root", rel)
-		}
-		again, err := layout.ParsePath(p.Rel())
-		if err != nil || again != p {
-			t.Fatalf("%q: second parse %+v, %v", rel, again, err)
+		if got := strings.TrimPrefix(p, "/root/run/metrics/"); got != key {
+			t.Fatalf("key %q reads back as %q", key, got)
 		}
 	})
 }
