@@ -1,31 +1,25 @@
 package filestore
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
-	"regexp"
-	"strconv"
-	"strings"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/layout"
 )
 
-// runInfo is readRunInfo for scans over many runs. Searching spends much
-// of its CPU time decoding run meta.yaml files, and nearly all of them are
-// in the one flat shape MLflow writes (key: scalar per line), which
-// fastRunMeta reads directly. Anything else - quoting it does not handle,
-// folded lines, unknown keys, values a YAML resolver could read as numbers,
-// booleans or null, ids that do not match the folders - goes to
-// readRunInfo, so the result is always the one it gives.
+// runInfo is readRunInfo for scans over many runs, through the fast
+// readers and the read cache (layout.DecodeRunMeta reads MLflow's flat
+// shape without the YAML decoder). Anything else - an unreadable or
+// undecodable file, ids that do not match the folders - goes to
+// readRunInfo, so the result and the error are always the ones it gives.
 func (r *fastReader) runInfo(ref runRef) (entities.RunInfo, error) {
 	e, _, err := r.cachedFile(ref.base, ref.name+"/"+layout.MetaFile, ref.dir+"/"+layout.MetaFile, kindInfo, false,
 		func(data []byte) *cached {
-			info, ok := fastRunMeta(data)
-			if !ok || info.ExperimentID != ref.expName || info.RunID != ref.name {
+			info, err := layout.DecodeRunMeta(data)
+			if err != nil || info.ExperimentID != ref.expName || info.RunID != ref.name {
 				return nil
 			}
 			return &cached{info: &info}
@@ -47,160 +41,4 @@ func (r *fastReader) runInfo(ref runRef) (entities.RunInfo, error) {
 		info.DeletedTime = new(*info.DeletedTime)
 	}
 	return info, nil
-}
-
-// fastRunMeta decodes the canonical run meta shape; ok is false when the
-// file needs the full YAML decoder.
-func fastRunMeta(data []byte) (info entities.RunInfo, ok bool) {
-	var runID, runUUID, expID, stage *string
-	status := int64(entities.StatusRunning)
-	for len(data) > 0 {
-		var line []byte
-		line, data, _ = bytes.Cut(data, []byte{'\n'})
-		if len(line) == 0 {
-			continue
-		}
-		k, v, found := bytes.Cut(line, []byte(": "))
-		if !found || len(k) == 0 || !plainKey(k) {
-			return info, false
-		}
-		switch string(k) {
-		case "artifact_uri", "run_name", "user_id", "run_id", "run_uuid", "experiment_id", "lifecycle_stage",
-			"entry_point_name", "source_name", "source_version":
-			s, ok := yamlString(v)
-			if !ok {
-				return info, false
-			}
-			switch string(k) {
-			case "artifact_uri":
-				info.ArtifactURI = s
-			case "run_name":
-				info.RunName = s
-			case "user_id":
-				info.UserID = s
-			case "run_id":
-				runID = &s
-			case "run_uuid":
-				runUUID = &s
-			case "experiment_id":
-				expID = &s
-			case "lifecycle_stage":
-				stage = &s
-			}
-		case "start_time", "status", "source_type":
-			n, err := strconv.ParseInt(string(v), 10, 64)
-			if err != nil {
-				return info, false
-			}
-			switch string(k) {
-			case "start_time":
-				info.StartTime = n
-			case "status":
-				status = n
-			}
-		case "end_time", "deleted_time":
-			var p *int64
-			if string(v) != "null" {
-				n, err := strconv.ParseInt(string(v), 10, 64)
-				if err != nil {
-					return info, false
-				}
-				p = &n
-			}
-			if string(k) == "end_time" {
-				info.EndTime = p
-			} else {
-				info.DeletedTime = p
-			}
-		case "tags":
-			if string(v) != "[]" {
-				return info, false
-			}
-		default:
-			return info, false
-		}
-	}
-	switch {
-	case runID != nil && *runID != "":
-		info.RunID = *runID
-	case runUUID != nil:
-		info.RunID = *runUUID
-	default:
-		return info, false
-	}
-	if expID == nil {
-		return info, false
-	}
-	info.ExperimentID = *expID
-	info.Status = entities.RunStatus(status)
-	if !info.Status.Valid() {
-		return info, false
-	}
-	info.LifecycleStage = entities.StageActive
-	if stage != nil {
-		st, err := entities.ParseLifecycleStage(*stage)
-		if err != nil {
-			return info, false
-		}
-		info.LifecycleStage = st
-	}
-	return info, true
-}
-
-// yamlNumberLike matches plain scalars a YAML 1.1 or 1.2 resolver may read
-// as a number, a date or a special float (generously: a false positive only
-// costs the full decoder).
-var yamlNumberLike = regexp.MustCompile(`^[-+]?([0-9._:-]*|0[bBoOxX][0-9a-fA-F_]*|[0-9._]*[eE][-+]?[0-9]+|\.(inf|Inf|INF|nan|NaN|NAN))$`)
-
-func plainKey(k []byte) bool {
-	for _, c := range k {
-		if !(c == '_' || c >= 'a' && c <= 'z') {
-			return false
-		}
-	}
-	return true
-}
-
-// yamlString reads a one-line scalar that YAML can only read as this
-// string: a single-quoted scalar without line breaks, or a plain scalar of
-// safe characters that no resolver reads as a number, boolean or null.
-func yamlString(v []byte) (string, bool) {
-	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
-		body := string(v[1 : len(v)-1])
-		if strings.ContainsAny(body, "\r\t") || strings.HasSuffix(body, " ") || strings.HasPrefix(body, " ") {
-			return "", false
-		}
-		// '' is the only escape; a lone quote means something else.
-		if strings.Count(body, "'")%2 != 0 || strings.Contains(strings.ReplaceAll(body, "''", ""), "'") {
-			return "", false
-		}
-		return strings.ReplaceAll(body, "''", "'"), true
-	}
-	if len(v) == 0 {
-		return "", false
-	}
-	for i, c := range v {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
-			c == '.', c == '_', c == '+', c == '/', c == '@', c == '=':
-		case c == '-' || c == ':' || c == '%':
-			if i == 0 {
-				return "", false // indicators
-			}
-		case c == ' ' && i > 0 && i < len(v)-1 && v[i+1] != ' ' && v[i+1] != '#' && v[i-1] != ':':
-		default:
-			return "", false
-		}
-	}
-	if yamlNumberLike.Match(v) {
-		return "", false
-	}
-	switch strings.ToLower(string(v)) {
-	case "null", "true", "false", "yes", "no", "on", "off", "y", "n":
-		return "", false
-	}
-	if bytes.HasSuffix(v, []byte{':'}) {
-		return "", false
-	}
-	return string(v), true
 }

@@ -156,6 +156,14 @@ type runMeta struct {
 // lifecycle_stage is active and a missing status RUNNING, as in Python;
 // run_uuid stands in for run_id in files older than MLflow 1.0.
 func DecodeRunMeta(data []byte) (entities.RunInfo, error) {
+	if info, ok := decodeRunMetaFast(data); ok {
+		return info, nil
+	}
+	return decodeRunMetaYAML(data)
+}
+
+// decodeRunMetaYAML is DecodeRunMeta through the YAML decoder.
+func decodeRunMetaYAML(data []byte) (entities.RunInfo, error) {
 	var m runMeta
 	if err := decodeMeta(data, &m); err != nil {
 		return entities.RunInfo{}, err

@@ -108,15 +108,20 @@ go test -count=1 -run '^TestStore_Concurrent_Processes$' ./filestore/
 
 # Fuzz every target for a short fixed time (MLRUNS_FUZZTIME, default 10s).
 # A crasher fails the step and is kept by go test under
-# fuzz/testdata/fuzz/<target>/ as a regression seed: commit it with the fix.
+# <package>/testdata/fuzz/<target>/ as a regression seed: commit it with the fix.
 echo "== fuzz"
 fuzztime="${MLRUNS_FUZZTIME:-10s}"
 # Go's fuzz coordinator sometimes reports its own time limit as a failure
 # ("context deadline exceeded" with no failing input written): that is not a
 # finding and does not fail the step; any other failure does.
-for target in $(go test ./fuzz -list '^Fuzz' | grep '^Fuzz'); do
-  echo "-- $target ($fuzztime)"
-  if out=$(go test ./fuzz -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 2s 2>&1); then
+# Package fuzz holds the targets of exported parsers; a package keeps its
+# own where the target compares unexported code paths (layout's fast
+# meta.yaml decoder against its YAML decoder).
+for target in $(for pkg in ./fuzz ./layout; do go test "$pkg" -list '^Fuzz' | grep '^Fuzz' | sed "s|^|$pkg:|"; done); do
+  pkg=${target%%:*}
+  target=${target#*:}
+  echo "-- $pkg $target ($fuzztime)"
+  if out=$(go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 2s 2>&1); then
     printf '%s\n' "$out" | tail -n 3
   elif grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written' <<<"$out"; then
     printf '%s\n' "$out" | tail -n 4
