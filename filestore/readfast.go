@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -165,21 +164,8 @@ func (r *fastReader) readFileHead(d sysfs.Dir, name string, lock bool, st *sysfs
 
 // errNotRegular is what the fast readers give for what regular.go refuses:
 // a file that is not a regular one, or one too large to read whole.
-// Callers ask the path readers, which name it (notRegularErr).
+// Callers ask the path readers, which name it.
 var errNotRegular = errors.New("filestore: not a regular file of a readable size")
-
-// notRegularErr is the error of the entry at p that the fast readers
-// refused: a NotRegularError or TooLargeError naming it.
-func notRegularErr(p string) error {
-	st, err := sysfs.PathStat(p)
-	if err != nil {
-		return &fs.PathError{Op: "read", Path: p, Err: err}
-	}
-	if err := checkOpened(p, &st, maxSmallFile); err != nil {
-		return err
-	}
-	return &fs.PathError{Op: "read", Path: p, Err: errNotRegular} // changed back meanwhile
-}
 
 // absent reports whether a failed read of name means "no such key": the
 // file is missing, or the name is a folder (of longer keys: a/b makes a).
@@ -478,12 +464,4 @@ func (s *Store) readRunAt(r *fastReader, base sysfs.Dir, rel, dir string, info e
 		return run, err
 	}
 	return run, nil
-}
-
-// readErr is the error of a failed read of path, as os.ReadFile gives it.
-func readErr(path string, err error) error {
-	if err == errNotRegular {
-		return notRegularErr(path)
-	}
-	return &fs.PathError{Op: "read", Path: path, Err: err}
 }
