@@ -9,13 +9,13 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/search"
 	"github.com/mlruns-go/mlruns/store"
 	"github.com/mlruns-go/mlruns/validate"
 )
@@ -287,26 +287,10 @@ func (s *Store) ListExperiments(ctx context.Context, view entities.ViewType) ([]
 			filtered = append(filtered, e)
 		}
 	}
-	SortExperiments(filtered)
+	search.SortExperiments(filtered, nil) // MLflow's default order
 	return filtered, skipped, nil
 }
 
-// SortExperiments sorts by creation_time descending (missing last), then
-// experiment_id ascending as strings: MLflow's default order.
-func SortExperiments(exps []entities.Experiment) {
-	sort.SliceStable(exps, func(i, j int) bool {
-		a, b := exps[i].CreationTime, exps[j].CreationTime
-		switch {
-		case a != nil && b != nil && *a != *b:
-			return *a > *b
-		case a != nil && b == nil:
-			return true
-		case a == nil && b != nil:
-			return false
-		}
-		return exps[i].ExperimentID < exps[j].ExperimentID
-	})
-}
 
 func (s *Store) skip(path string, err error) *SkippedError {
 	s.log.Warn("mlruns: skipping broken entity", "path", path, "err", err)
