@@ -291,7 +291,6 @@ func (s *Store) ListExperiments(ctx context.Context, view entities.ViewType) ([]
 	return filtered, skipped, nil
 }
 
-
 func (s *Store) skip(path string, err error) *SkippedError {
 	s.log.Warn("mlruns: skipping broken entity", "path", path, "err", err)
 	return &SkippedError{Path: path, Err: err}

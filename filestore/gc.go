@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/age"
 	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/validate"
@@ -456,7 +455,7 @@ func (s *Store) planGC(ctx context.Context, o GCOptions) ([]GCItem, error) {
 		}
 		if o.OlderThan > 0 && !oldRun[id] {
 			return nil, errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
-				"Run %s is not older than the required age. Only runs older than %s can be deleted.", id, FormatAge(o.OlderThan)))
+				"Run %s is not older than the required age. Only runs older than %s can be deleted.", id, age.Format(o.OlderThan)))
 		}
 		plan = append(plan, it)
 	}
@@ -471,7 +470,7 @@ func (s *Store) planGC(ctx context.Context, o GCOptions) ([]GCItem, error) {
 
 // planModels selects and checks the logged models GC removes.
 func (s *Store) planModels(ctx context.Context, o GCOptions, nowMs int64) ([]GCItem, error) {
-	age := o.OlderThan.Milliseconds()
+	ageMs := o.OlderThan.Milliseconds()
 	all, err := s.loggedModels(ctx)
 	if err != nil {
 		return nil, err
@@ -483,9 +482,9 @@ func (s *Store) planModels(ctx context.Context, o GCOptions, nowMs int64) ([]GCI
 		}
 	}
 	// Python's test: deleted, and last updated at or before now minus the
-	// age (so a future timestamp fails it even without an age).
+	// ageMs (so a future timestamp fails it even without an ageMs).
 	old := func(m entities.LoggedModel) bool {
-		return m.LifecycleStage == entities.StageDeleted && m.LastUpdatedTimestamp <= nowMs-age
+		return m.LifecycleStage == entities.StageDeleted && m.LastUpdatedTimestamp <= nowMs-ageMs
 	}
 	ids := map[string]bool{}
 	if len(o.LoggedModelIDs) > 0 {
@@ -498,9 +497,9 @@ func (s *Store) planModels(ctx context.Context, o GCOptions, nowMs int64) ([]GCI
 				return nil, errs.New(errs.ErrInvalidState, fmt.Sprintf(
 					"Logged model %s is not in `deleted` lifecycle stage. Only logged models in `deleted` lifecycle stage can be deleted.", id))
 			}
-			if age > 0 && !old(m.model) {
+			if ageMs > 0 && !old(m.model) {
 				return nil, errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
-					"Logged model %s is not older than the required age. Only logged models older than %s can be deleted.", id, FormatAge(o.OlderThan)))
+					"Logged model %s is not older than the required ageMs. Only logged models older than %s can be deleted.", id, age.Format(o.OlderThan)))
 			}
 			ids[id] = true
 		}
@@ -580,7 +579,7 @@ func (s *Store) planExperiment(id string, nowMs int64, olderThan time.Duration) 
 	if olderThan > 0 && !experimentOldEnough(exp, nowMs-olderThan.Milliseconds()) {
 		return GCItem{}, errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
 			"Experiments ['%s'] are not older than the required age. Only experiments older than %s can be deleted.",
-			id, FormatAge(olderThan)))
+			id, age.Format(olderThan)))
 	}
 	dir, _, err := s.experimentDir(id, entities.ViewDeletedOnly)
 	if err != nil {
@@ -777,67 +776,4 @@ func (s *Store) removeTree(dir string) error {
 		return fmt.Errorf("filestore: gc: remove %s: %w", dir, err)
 	}
 	return nil
-}
-
-// ageRE is mlflow gc's --older-than grammar (cli.py): optional days,
-// hours, minutes and seconds, in that order, each a decimal number.
-var ageRE = regexp.MustCompile(`^((?P<days>[.\d]+?)d)?((?P<hours>[.\d]+?)h)?((?P<minutes>[.\d]+?)m)?((?P<seconds>[.\d]+?)s)?$`)
-
-// ParseAge reads an age as mlflow gc's --older-than takes it (1d2h3m4s,
-// fractions allowed: 1.5d), rounded to the microsecond as Python's
-// timedelta rounds it. An empty value is no age limit (0); ages beyond
-// what a duration holds (292 years) are capped, which selects the same
-// nothing. Errors are ErrInvalidParameter.
-func ParseAge(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	m := ageRE.FindStringSubmatch(s)
-	if m == nil {
-		return 0, errs.New(errs.ErrInvalidParameter, fmt.Sprintf("could not parse any time information from %q; examples of valid values: 8h, 2d8h5m20s, 2m4s, 1.5d", s))
-	}
-	unit := map[string]float64{"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
-	secs := 0.0
-	for i, name := range ageRE.SubexpNames() {
-		if unit[name] == 0 || m[i] == "" {
-			continue
-		}
-		v, err := strconv.ParseFloat(m[i], 64)
-		if err != nil {
-			return 0, errs.New(errs.ErrInvalidParameter, fmt.Sprintf("%q in %q is not a number", m[i], s))
-		}
-		secs += v * unit[name]
-	}
-	us := math.Round(secs * 1e6)
-	if us >= float64(math.MaxInt64/int64(time.Microsecond)) {
-		return time.Duration(math.MaxInt64).Truncate(time.Millisecond), nil
-	}
-	return time.Duration(us) * time.Microsecond, nil
-}
-
-// FormatAge writes a duration the way mlflow gc's --older-than takes it:
-// 1d2h3m4s, with zero parts left out (0s for zero).
-func FormatAge(d time.Duration) string {
-	if d <= 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	days := d / (24 * time.Hour)
-	d -= days * 24 * time.Hour
-	h := d / time.Hour
-	d -= h * time.Hour
-	m := d / time.Minute
-	d -= m * time.Minute
-	for _, p := range []struct {
-		n    time.Duration
-		unit string
-	}{{days, "d"}, {h, "h"}, {m, "m"}} {
-		if p.n > 0 {
-			b.WriteString(strconv.FormatInt(int64(p.n), 10) + p.unit)
-		}
-	}
-	if d > 0 {
-		b.WriteString(strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s")
-	}
-	return b.String()
 }

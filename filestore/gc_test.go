@@ -538,20 +538,6 @@ func TestCheckWith_CountsAndProgress(t *testing.T) {
 	require.Equal(t, last[1], last[0], "the last call says done")
 }
 
-func TestFormatAge(t *testing.T) {
-	cases := map[time.Duration]string{
-		0:                             "0s",
-		time.Second:                   "1s",
-		90 * time.Minute:              "1h30m",
-		26*time.Hour + 3*time.Minute:  "1d2h3m",
-		1500 * time.Millisecond:       "1.5s",
-		30*24*time.Hour + time.Second: "30d1s",
-	}
-	for d, want := range cases {
-		require.Equal(t, want, filestore.FormatAge(d), d.String())
-	}
-}
-
 // Two gc processes at once: each item is removed once, and what the other
 // removed first is passed over, not an error.
 func TestGC_TwoAtOnce(t *testing.T) {

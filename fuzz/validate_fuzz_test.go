@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mlruns-go/mlruns/entities"
-	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/internal/age"
 	"github.com/mlruns-go/mlruns/validate"
 )
 
@@ -68,19 +68,19 @@ func FuzzParseAge(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := filestore.ParseAge(s)
+		d, err := age.Parse(s)
 		if err != nil {
 			return
 		}
 		if d < 0 {
 			t.Fatalf("ParseAge(%q) = %v, negative", s, d)
 		}
-		back, err := filestore.ParseAge(filestore.FormatAge(d))
+		back, err := age.Parse(age.Format(d))
 		if err != nil {
-			t.Fatalf("FormatAge(%v) = %q does not parse: %v", d, filestore.FormatAge(d), err)
+			t.Fatalf("FormatAge(%v) = %q does not parse: %v", d, age.Format(d), err)
 		}
 		if diff := back - d; diff > time.Microsecond || diff < -time.Microsecond {
-			t.Fatalf("ParseAge(%q) = %v, FormatAge %q reads back %v", s, d, filestore.FormatAge(d), back)
+			t.Fatalf("ParseAge(%q) = %v, FormatAge %q reads back %v", s, d, age.Format(d), back)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/internal/age"
 	"github.com/mlruns-go/mlruns/internal/progress"
 )
 
@@ -146,9 +147,9 @@ func splitIDs(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// parseOlderThan is filestore.ParseAge with its errors as usage errors.
+// parseOlderThan is age.Parse with its errors as usage errors.
 func parseOlderThan(s string) (time.Duration, error) {
-	d, err := filestore.ParseAge(s)
+	d, err := age.Parse(s)
 	if err != nil {
 		return 0, usageError{"--older-than: " + strings.TrimPrefix(err.Error(), "mlruns: ")}
 	}
