@@ -95,36 +95,47 @@ func MinMaxBuckets(h []entities.Metric, n int) []entities.Metric {
 	if n <= 0 || len(h) <= n {
 		return append([]entities.Metric(nil), h...)
 	}
-	buckets := max(n/2, 1)
-	out := make([]entities.Metric, 0, 2*buckets)
+	idx := MinMaxIndices(len(h), max(n/2, 1), func(i int) float64 { return h[i].Value })
+	out := make([]entities.Metric, len(idx))
+	for i, j := range idx {
+		out[i] = h[j]
+	}
+	return out
+}
+
+// MinMaxIndices splits count points into the given number of equal
+// buckets and returns, in order, the index of each bucket's minimum and
+// maximum value (one index when they coincide, the bucket's first when all
+// its values are NaN): the min/max bucketing of MinMaxBuckets, for callers
+// whose points are not entities.Metric (a chart's preselection).
+func MinMaxIndices(count, buckets int, value func(i int) float64) []int {
+	out := make([]int, 0, 2*buckets)
 	for b := 0; b < buckets; b++ {
-		lo := b * len(h) / buckets
-		hi := (b + 1) * len(h) / buckets
+		lo := b * count / buckets
+		hi := (b + 1) * count / buckets
 		if lo == hi {
 			continue
 		}
 		mi, ma := -1, -1
 		for j := lo; j < hi; j++ {
-			v := h[j].Value
-			if !finite(v) && !math.IsInf(v, 0) {
-				continue // NaN
+			v := value(j)
+			if math.IsNaN(v) {
+				continue
 			}
-			if mi < 0 || v < h[mi].Value {
+			if mi < 0 || v < value(mi) {
 				mi = j
 			}
-			if ma < 0 || v > h[ma].Value {
+			if ma < 0 || v > value(ma) {
 				ma = j
 			}
 		}
 		switch {
 		case mi < 0:
-			out = append(out, h[lo])
+			out = append(out, lo)
 		case mi == ma:
-			out = append(out, h[mi])
-		case mi < ma:
-			out = append(out, h[mi], h[ma])
+			out = append(out, mi)
 		default:
-			out = append(out, h[ma], h[mi])
+			out = append(out, min(mi, ma), max(mi, ma))
 		}
 	}
 	return out

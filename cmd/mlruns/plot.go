@@ -347,23 +347,10 @@ func plotDownsample(pts []plotPoint, m downsample.Method, n int) []entities.Metr
 			idx[i] = i
 		}
 	} else {
-		buckets := plotPreselect * n / 2
-		idx = make([]int, 1, 2*buckets+2) // the ends stay, as LTTB keeps them
-		for b := range buckets {
-			lo, hi := b*len(pts)/buckets, (b+1)*len(pts)/buckets
-			mi, ma := lo, lo
-			for j := lo + 1; j < hi; j++ {
-				if pts[j].v < pts[mi].v {
-					mi = j
-				}
-				if pts[j].v > pts[ma].v {
-					ma = j
-				}
-			}
-			for _, j := range []int{min(mi, ma), max(mi, ma)} {
-				if j > idx[len(idx)-1] {
-					idx = append(idx, j)
-				}
+		idx = []int{0} // the ends stay, as LTTB keeps them
+		for _, j := range downsample.MinMaxIndices(len(pts), plotPreselect*n/2, func(i int) float64 { return pts[i].v }) {
+			if j > idx[len(idx)-1] {
+				idx = append(idx, j)
 			}
 		}
 		if last := len(pts) - 1; idx[len(idx)-1] != last {
