@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
@@ -29,7 +30,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// No goroutine may outlive the tests: the asynchronous writer's, a
+	// run's background flush.
+	goleak.VerifyTestMain(m)
 }
 
 // worker is one process of TestStartRun_ManyProcesses: experiment and
