@@ -10,7 +10,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 )
 
 // dumpStore reads everything in s with the Go store, in the JSON shape of
@@ -62,10 +62,10 @@ func dumpStore(t testing.TB, s *filestore.Store, fileStoreSteps bool) map[string
 					m, _ = entities.LatestMetric(h)
 				}
 			}
-			latest[k] = layout.FormatPythonFloat(m.Value)
+			latest[k] = pynum.FormatFloat(m.Value)
 			rows := []any{}
 			for _, m := range h {
-				rows = append(rows, []any{m.Timestamp, layout.FormatPythonFloat(m.Value), m.Step, m.DatasetName, m.DatasetDigest})
+				rows = append(rows, []any{m.Timestamp, pynum.FormatFloat(m.Value), m.Step, m.DatasetName, m.DatasetDigest})
 			}
 			hist[k] = rows
 		}

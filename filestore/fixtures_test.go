@@ -16,8 +16,8 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 	"github.com/mlruns-go/mlruns/internal/testkit"
-	"github.com/mlruns-go/mlruns/layout"
 )
 
 // copyFixture copies testdata/<dir>/mlruns into a temp dir and recreates
@@ -205,12 +205,12 @@ func fixtureView(t *testing.T, s *filestore.Store, want map[string]any) map[stri
 		latest := map[string]string{}
 		hist := map[string]any{}
 		for k, m := range r.Data.Metrics {
-			latest[k] = layout.FormatPythonFloat(m.Value)
+			latest[k] = pynum.FormatFloat(m.Value)
 			h, err := s.GetMetricHistory(ctx, i.RunID, k)
 			require.NoError(t, err)
 			rows := []any{}
 			for _, m := range h {
-				row := []any{m.Timestamp, layout.FormatPythonFloat(m.Value), m.Step}
+				row := []any{m.Timestamp, pynum.FormatFloat(m.Value), m.Step}
 				if m.DatasetName != "" || m.DatasetDigest != "" {
 					row = append(row, m.DatasetName, m.DatasetDigest)
 				}
@@ -273,7 +273,7 @@ func fixtureView(t *testing.T, s *filestore.Store, want map[string]any) map[stri
 					dn, dd = m.DatasetName, m.DatasetDigest
 				}
 				ms = append(ms, map[string]any{
-					"key": m.Key, "value": layout.FormatPythonFloat(m.Value), "timestamp": m.Timestamp,
+					"key": m.Key, "value": pynum.FormatFloat(m.Value), "timestamp": m.Timestamp,
 					"step": m.Step, "run_id": m.RunID, "dataset_name": dn, "dataset_digest": dd,
 					"model_id": lm.ModelID,
 				})

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 	"github.com/mlruns-go/mlruns/layout"
 )
 
@@ -161,13 +162,13 @@ func FuzzPythonFloat(f *testing.F) {
 	f.Add(uint64(0), "-1700000000123")
 	f.Fuzz(func(t *testing.T, bits uint64, s string) {
 		v := math.Float64frombits(bits)
-		text := layout.FormatPythonFloat(v)
-		back, err := layout.ParsePythonFloat(text)
+		text := pynum.FormatFloat(v)
+		back, err := pynum.ParseFloat(text)
 		if err != nil || !sameBits(v, back) {
 			t.Fatalf("%016x -> %q -> %v, %v", bits, text, back, err)
 		}
-		if got, err := layout.ParsePythonFloat(s); err == nil {
-			again, err := layout.ParsePythonFloat(layout.FormatPythonFloat(got))
+		if got, err := pynum.ParseFloat(s); err == nil {
+			again, err := pynum.ParseFloat(pynum.FormatFloat(got))
 			if err != nil || !sameBits(got, again) {
 				t.Fatalf("%q -> %v -> %v, %v", s, got, again, err)
 			}
@@ -176,12 +177,12 @@ func FuzzPythonFloat(f *testing.F) {
 		// strconv's correctly rounded parse (the fast paths must agree).
 		if plainFloat.MatchString(s) {
 			want, _ := strconv.ParseFloat(s, 64)
-			got, err := layout.ParsePythonFloat(s)
+			got, err := pynum.ParseFloat(s)
 			if err != nil || !sameBits(got, want) {
 				t.Fatalf("float(%q) = %v %v, strconv %v", s, got, err, want)
 			}
 		}
-		n, err := layout.ParsePythonInt(s)
+		n, err := pynum.ParseInt(s)
 		if plainInt.MatchString(s) {
 			want, werr := strconv.ParseInt(s, 10, 64)
 			if (werr == nil) != (err == nil) || err == nil && n != want {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 )
 
 // CorruptionError reports a metric file that MLflow cannot read. It unwraps
@@ -105,7 +106,7 @@ func AppendModelMetricLine(dst []byte, m entities.Metric, runID string) []byte {
 func appendMetricHead(dst []byte, m entities.Metric) []byte {
 	dst = strconv.AppendInt(dst, m.Timestamp, 10)
 	dst = append(dst, ' ')
-	dst = AppendPythonFloat(dst, m.Value)
+	dst = pynum.AppendFloat(dst, m.Value)
 	dst = append(dst, ' ')
 	return strconv.AppendInt(dst, m.Step, 10)
 }
@@ -167,17 +168,17 @@ func (p *lineParser) parse(key string, line []byte, model bool) (entities.Metric
 // complete in b) is ok=false for the general paths; it accepts a subset of
 // what splitFast+build accept, with the same result.
 func parse3Line(b []byte, eof bool) (ts int64, v float64, step int64, n int, ok bool) {
-	ts, i, ok := parseIntPrefix(b)
+	ts, i, ok := pynum.ParseIntPrefix(b)
 	if !ok || i >= len(b) || b[i] != ' ' {
 		return 0, 0, 0, 0, false
 	}
 	i++
-	v, k, ok := parseFloatPrefix(b[i:])
+	v, k, ok := pynum.ParseFloatPrefix(b[i:])
 	if i += k; !ok || i >= len(b) || b[i] != ' ' {
 		return 0, 0, 0, 0, false
 	}
 	i++
-	step, k, ok = parseIntPrefix(b[i:])
+	step, k, ok = pynum.ParseIntPrefix(b[i:])
 	if i += k; !ok {
 		return 0, 0, 0, 0, false
 	}
@@ -231,14 +232,14 @@ func (p *lineParser) build(key string, f [][]byte, model bool) (entities.Metric,
 		return m, false
 	}
 	var ok bool
-	if m.Timestamp, ok = parseIntFast(f[0]); !ok {
+	if m.Timestamp, ok = pynum.ParseIntFast(f[0]); !ok {
 		return m, false
 	}
-	if m.Value, ok = parseFloatFast(f[1]); !ok {
+	if m.Value, ok = pynum.ParseFloatFast(f[1]); !ok {
 		return m, false
 	}
 	if len(f) >= 3 {
-		if m.Step, ok = parseIntFast(f[2]); !ok {
+		if m.Step, ok = pynum.ParseIntFast(f[2]); !ok {
 			return m, false
 		}
 	}
@@ -267,14 +268,14 @@ func (p *lineParser) parseSlow(key string, line []byte, model bool) (entities.Me
 	}
 	f := bytes.Split(line, []byte{' '})
 	var err error
-	if m.Timestamp, err = ParsePythonInt(string(f[0])); err != nil {
+	if m.Timestamp, err = pynum.ParseInt(string(f[0])); err != nil {
 		return m, valueError(key, "invalid literal for int() with base 10: %s", f[0])
 	}
-	if m.Value, err = ParsePythonFloat(string(f[1])); err != nil {
+	if m.Value, err = pynum.ParseFloat(string(f[1])); err != nil {
 		return m, valueError(key, "could not convert string to float: %s", f[1])
 	}
 	if n >= 3 {
-		if m.Step, err = ParsePythonInt(string(f[2])); err != nil {
+		if m.Step, err = pynum.ParseInt(string(f[2])); err != nil {
 			return m, valueError(key, "invalid literal for int() with base 10: %s", f[2])
 		}
 	}
@@ -316,14 +317,14 @@ func QuoteExcerpt(b []byte) string {
 func pyStrip(b []byte) []byte {
 	for len(b) > 0 {
 		r, size := utf8.DecodeRune(b)
-		if !pyIsSpace(r) {
+		if !pynum.IsSpace(r) {
 			break
 		}
 		b = b[size:]
 	}
 	for len(b) > 0 {
 		r, size := utf8.DecodeLastRune(b)
-		if !pyIsSpace(r) {
+		if !pynum.IsSpace(r) {
 			break
 		}
 		b = b[:len(b)-size]

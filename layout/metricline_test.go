@@ -19,6 +19,8 @@ import (
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/pynum"
+	"github.com/mlruns-go/mlruns/internal/testkit"
 	"github.com/mlruns-go/mlruns/layout"
 )
 
@@ -122,7 +124,7 @@ func TestParseModelMetricLine_Table(t *testing.T) {
 
 func requireSameMetric(t testing.TB, want, got entities.Metric) {
 	t.Helper()
-	requireSameFloat(t, want.Value, got.Value)
+	testkit.SameFloat(t, want.Value, got.Value)
 	want.Value, got.Value = 0, 0
 	require.Equal(t, want, got)
 }
@@ -203,10 +205,10 @@ func TestDecodeMetricHistory_Table(t *testing.T) {
 				require.Equal(t, "k", hist[i].Key)
 				require.Equal(t, w.ts, hist[i].Timestamp, "line %d", i+1)
 				require.Equal(t, w.step, hist[i].Step, "line %d", i+1)
-				requireSameFloat(t, w.v, hist[i].Value)
+				testkit.SameFloat(t, w.v, hist[i].Value)
 				requireSameMetric(t, hist[i], streamed[i])
 			}
-			requireSameFloat(t, tc.latest, latest.Value)
+			testkit.SameFloat(t, tc.latest, latest.Value)
 			l2, ok := entities.LatestMetric(hist)
 			require.True(t, ok)
 			requireSameMetric(t, latest, l2)
@@ -290,7 +292,7 @@ func randomMetricFile(rng *rand.Rand) []byte {
 		if rng.IntN(2) == 0 {
 			v = vals[rng.IntN(len(vals))]
 		} else {
-			v = layout.FormatPythonFloat(math.Float64frombits(rng.Uint64()))
+			v = pynum.FormatFloat(math.Float64frombits(rng.Uint64()))
 		}
 		var line string
 		switch rng.IntN(10) {
@@ -427,7 +429,7 @@ func requirePyMetric(t *testing.T, pm [5]any, m entities.Metric, name string) {
 	require.Equal(t, pm[0].(float64), float64(m.Timestamp), name)
 	bits, err := strconv.ParseUint(pm[1].(string), 16, 64)
 	require.NoError(t, err)
-	requireSameFloat(t, math.Float64frombits(bits), m.Value)
+	testkit.SameFloat(t, math.Float64frombits(bits), m.Value)
 	if pm[3].(string) == "" {
 		// For 5-field lines FileStore reports step 0 without reading the
 		// field; we keep the stored step (see ParseMetricLine).

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 )
 
 // streamFile builds a metric file of n lines mixing every line shape the
@@ -26,7 +27,7 @@ func streamFile(rng *rand.Rand, n int, bad bool) []byte {
 	for i := range n {
 		switch k := rng.IntN(40); {
 		case k < 25:
-			fmt.Fprintf(&b, "%d %s %d\n", int64(1_700_000_000_000)+int64(i), FormatPythonFloat(1/float64(i+3)), i)
+			fmt.Fprintf(&b, "%d %s %d\n", int64(1_700_000_000_000)+int64(i), pynum.FormatFloat(1/float64(i+3)), i)
 		case k < 28:
 			fmt.Fprintf(&b, "%d %d.5\n", i, i)
 		case k < 30:
@@ -171,7 +172,7 @@ func TestScanMetricHistory_ReadError(t *testing.T) {
 	// in the block being read
 	var data []byte
 	for i := range 20_000 {
-		data = fmt.Appendf(data, "%d %s %d\n", int64(1_700_000_000_000)+int64(i), FormatPythonFloat(1/float64(i+3)), i)
+		data = fmt.Appendf(data, "%d %s %d\n", int64(1_700_000_000_000)+int64(i), pynum.FormatFloat(1/float64(i+3)), i)
 	}
 	boom := errors.New("boom")
 	for i, at := range []int{0, 10, 70_000, len(data)/2 + 7, 5000, 33_333} {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mlruns-go/mlruns/internal/pynum"
 )
 
 // This file is a port of the parts of libyaml's emitter (emitter.c, as
@@ -477,7 +479,7 @@ func pyYAMLFloat(f float64) string {
 	case math.IsInf(f, -1):
 		return "-.inf"
 	}
-	s := FormatPythonFloat(f)
+	s := pynum.FormatFloat(f)
 	if i := strings.IndexByte(s, 'e'); i >= 0 && !strings.Contains(s[:i], ".") {
 		s = s[:i] + ".0" + s[i:]
 	}

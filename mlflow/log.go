@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/mlruns-go/mlruns/entities"
-	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 	"github.com/mlruns-go/mlruns/tracking"
 )
 
@@ -160,9 +160,9 @@ func Str(v any) string {
 		}
 		return "False"
 	case float64:
-		return layout.FormatPythonFloat(x)
+		return pynum.FormatFloat(x)
 	case float32:
-		return layout.FormatPythonFloat(float64(x))
+		return pynum.FormatFloat(float64(x))
 	case int:
 		return strconv.Itoa(x)
 	case int64:

@@ -6,11 +6,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 )
 
 // Limits of validation.py, in code points (Python len()).
@@ -194,17 +194,11 @@ func TagValue(key, value string, truncate bool) (string, error) {
 // points. It does not catch names with a single quote, which FileStore
 // accepts here and then fails to look up (its filter has no escaping).
 func ExperimentName(name string) error {
-	if strings.TrimFunc(name, pyIsSpace) == "" {
+	if strings.TrimFunc(name, pynum.IsSpace) == "" {
 		return plain("name", name, "must not be empty", "Invalid experiment name: '"+name+"'")
 	}
 	_, err := length("name", "name", MaxExperimentNameLength, name, false)
 	return err
-}
-
-// pyIsSpace is Python's str.isspace for one character: Go's White_Space
-// set plus the information separators U+001C..U+001F (bidi class B/S).
-func pyIsSpace(r rune) bool {
-	return unicode.IsSpace(r) || 0x1c <= r && r <= 0x1f
 }
 
 // Experiment tag keys whose values FileStore also parses (the trace
@@ -267,7 +261,7 @@ func archivalConfig(value, durationKey, wantType string, allowMissing bool) erro
 	if !ok {
 		return plain("value", value, "duration is not a string", badForm)
 	}
-	s = strings.TrimFunc(s, pyIsSpace)
+	s = strings.TrimFunc(s, pynum.IsSpace)
 	if utf8.RuneCountInString(s) > 32 {
 		return plain("value", value, "duration too long", tooLong)
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/cliout"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 	"github.com/mlruns-go/mlruns/internal/restjson"
-	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/search"
 )
 
@@ -326,12 +326,12 @@ func formatDuration(start int64, end *int64) string {
 
 // fullFloat is a value as Python MLflow prints it (repr): what show,
 // compare and CSV use, so nothing is lost.
-func fullFloat(v float64) string { return layout.FormatPythonFloat(v) }
+func fullFloat(v float64) string { return pynum.FormatFloat(v) }
 
 // shortFloat fits a value in a listing column: Python's repr when short,
 // else six significant digits (0.30800000000000005 -> 0.308).
 func shortFloat(v float64) string {
-	if s := layout.FormatPythonFloat(v); len(s) <= 10 {
+	if s := pynum.FormatFloat(v); len(s) <= 10 {
 		return s
 	}
 	return fmt.Sprintf("%.6g", v)

@@ -85,15 +85,6 @@ func storeRuns(t *testing.T, s *filestore.Store, v entities.ViewType) map[string
 }
 
 // sameFloat compares floats bit for bit, any NaN equal to any NaN.
-func sameFloat(t *testing.T, want, got float64, msg string) {
-	t.Helper()
-	if math.IsNaN(want) {
-		require.True(t, math.IsNaN(got), "%s: want NaN, got %v", msg, got)
-		return
-	}
-	require.Equal(t, math.Float64bits(want), math.Float64bits(got), "%s: want %v, got %v", msg, want, got)
-}
-
 func readCSV(t *testing.T, p string) []map[string]string {
 	t.Helper()
 	f, err := os.Open(p)
@@ -290,7 +281,7 @@ func TestExport_RoundTrip(t *testing.T) {
 					require.Equal(t, w.Info, g.info)
 					require.Len(t, g.metrics, len(w.Data.Metrics))
 					for k, m := range w.Data.Metrics {
-						sameFloat(t, m.Value, g.metrics[k], id+" "+k)
+						testkit.SameFloat(t, m.Value, g.metrics[k], id+" "+k)
 					}
 					require.Equal(t, w.Data.Params, g.params)
 					require.Equal(t, w.Data.Tags, g.tags)
@@ -302,7 +293,7 @@ func TestExport_RoundTrip(t *testing.T) {
 						for i := range hist {
 							require.Equal(t, hist[i].Step, back[i].Step)
 							require.Equal(t, hist[i].Timestamp, back[i].Timestamp)
-							sameFloat(t, hist[i].Value, back[i].Value, k)
+							testkit.SameFloat(t, hist[i].Value, back[i].Value, k)
 							points++
 						}
 					}

@@ -18,8 +18,8 @@ import (
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/cliout"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 	"github.com/mlruns-go/mlruns/internal/restjson"
-	"github.com/mlruns-go/mlruns/layout"
 )
 
 func init() {
@@ -271,7 +271,7 @@ func (t *tableHistory) write(m entities.Metric) error {
 	b = append(b, "  "...)
 	b = time.UnixMilli(m.Timestamp).UTC().AppendFormat(b, historyTime)
 	b = append(b, "  "...)
-	b = layout.AppendPythonFloat(b, m.Value)
+	b = pynum.AppendFloat(b, m.Value)
 	b = append(b, '\n')
 	t.buf = b
 	_, err := t.w.Write(b)
@@ -293,7 +293,7 @@ func (c *csvHistory) begin() error {
 }
 
 func (c *csvHistory) write(m entities.Metric) error {
-	c.row = [3]string{strconv.FormatInt(m.Step, 10), strconv.FormatInt(m.Timestamp, 10), layout.FormatPythonFloat(m.Value)}
+	c.row = [3]string{strconv.FormatInt(m.Step, 10), strconv.FormatInt(m.Timestamp, 10), pynum.FormatFloat(m.Value)}
 	return c.cw.Write(c.row[:])
 }
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 )
 
 // Dump reads everything a store holds through the Go API and renders it as
@@ -135,7 +135,7 @@ func pythonSteps(hist []entities.Metric) ([]entities.Metric, bool) {
 }
 
 func metricText(m entities.Metric) string {
-	s := fmt.Sprintf("%d %s %d", m.Timestamp, layout.FormatPythonFloat(m.Value), m.Step)
+	s := fmt.Sprintf("%d %s %d", m.Timestamp, pynum.FormatFloat(m.Value), m.Step)
 	if m.DatasetName != "" || m.DatasetDigest != "" {
 		s += " " + PyJSON(m.DatasetName) + " " + PyJSON(m.DatasetDigest)
 	}

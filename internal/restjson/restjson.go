@@ -21,7 +21,7 @@ import (
 	"strings"
 
 	"github.com/mlruns-go/mlruns/entities"
-	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 )
 
 // Float is a double as protobuf's JSON printer writes it: Python's repr for
@@ -30,7 +30,7 @@ type Float float64
 
 // MarshalJSON implements json.Marshaler.
 func (f Float) MarshalJSON() ([]byte, error) {
-	s := layout.FormatPythonFloat(float64(f))
+	s := pynum.FormatFloat(float64(f))
 	switch s {
 	case "nan":
 		return []byte(`"NaN"`), nil

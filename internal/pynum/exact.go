@@ -1,4 +1,4 @@
-package layout
+package pynum
 
 import (
 	"math"
@@ -9,7 +9,7 @@ import (
 
 // Metric values MLflow writes are Python reprs: shortest round-trip
 // decimals of up to 17 significant digits, which the exact fast path of
-// parseFloatFast (15 digits) misses for most real values (1/3, a loss). For
+// ParseFloatFast (15 digits) misses for most real values (1/3, a loss). For
 // those, Lemire's algorithm ("Number Parsing at a Gigabyte per Second",
 // 2021; the Eisel-Lemire variant Go's strconv also uses) turns the already
 // parsed mantissa and exponent into the correctly rounded float64 with one

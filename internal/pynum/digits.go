@@ -1,4 +1,4 @@
-package layout
+package pynum
 
 // Digit runs in metric lines (13-digit timestamps, 16-17 digit mantissas)
 // are converted eight bytes at a time ("SWAR": SIMD within a register, as

@@ -1,4 +1,4 @@
-package layout
+package pynum
 
 import (
 	"math"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The Lemire path of parseFloatFast against strconv.ParseFloat (correctly
+// The Lemire path of ParseFloatFast against strconv.ParseFloat (correctly
 // rounded) on reprs of random doubles and on random decimal strings of up
 // to 19 digits, which include halfway and near-halfway cases.
 func TestParseFloatFast_Lemire(t *testing.T) {
@@ -15,15 +15,15 @@ func TestParseFloatFast_Lemire(t *testing.T) {
 	check := func(s string) {
 		t.Helper()
 		want, err := strconv.ParseFloat(s, 64)
-		got, ok := parseFloatFast([]byte(s))
+		got, ok := ParseFloatFast([]byte(s))
 		if !ok {
-			t.Fatalf("parseFloatFast(%q) not ok", s)
+			t.Fatalf("ParseFloatFast(%q) not ok", s)
 		}
 		if err != nil && !math.IsInf(want, 0) && want != 0 {
 			t.Fatalf("strconv(%q): %v", s, err)
 		}
 		if math.Float64bits(got) != math.Float64bits(want) {
-			t.Fatalf("parseFloatFast(%q) = %v (%x), strconv %v (%x)", s, got, math.Float64bits(got), want, math.Float64bits(want))
+			t.Fatalf("ParseFloatFast(%q) = %v (%x), strconv %v (%x)", s, got, math.Float64bits(got), want, math.Float64bits(want))
 		}
 	}
 	n := 300_000
@@ -35,7 +35,7 @@ func TestParseFloatFast_Lemire(t *testing.T) {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			continue
 		}
-		check(FormatPythonFloat(v))
+		check(FormatFloat(v))
 		check(strconv.FormatFloat(rng.Float64()*math.Pow(10, float64(rng.IntN(40)-20)), 'g', -1, 64))
 		// random digit strings, 1-19 digits, random exponent
 		nd := 1 + rng.IntN(19)
@@ -87,7 +87,7 @@ func TestParseFloatFast_Lemire(t *testing.T) {
 	}
 }
 
-// parseIntFast against strconv.ParseInt on the digit strings it takes,
+// ParseIntFast against strconv.ParseInt on the digit strings it takes,
 // across the eight-byte steps, and its refusals.
 func TestParseIntFast(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -100,14 +100,14 @@ func TestParseIntFast(t *testing.T) {
 			b = append(b, byte('0'+rng.IntN(10)))
 		}
 		want, err := strconv.ParseInt(string(b), 10, 64)
-		got, ok := parseIntFast(b)
+		got, ok := ParseIntFast(b)
 		if err != nil || !ok || got != want {
-			t.Fatalf("parseIntFast(%q) = %d %v, strconv %d %v", b, got, ok, want, err)
+			t.Fatalf("ParseIntFast(%q) = %d %v, strconv %d %v", b, got, ok, want, err)
 		}
 	}
 	for _, s := range []string{"", "-", "1234567890123456789", "12345678x", "x12345678", "1234 5678", "+1", "1_000", "1.0", "12345678123456789/"} {
-		if _, ok := parseIntFast([]byte(s)); ok {
-			t.Fatalf("parseIntFast(%q) accepted", s)
+		if _, ok := ParseIntFast([]byte(s)); ok {
+			t.Fatalf("ParseIntFast(%q) accepted", s)
 		}
 	}
 }
@@ -115,7 +115,7 @@ func TestParseIntFast(t *testing.T) {
 func BenchmarkParseFloatFast(b *testing.B) {
 	in := []byte("0.0012345678901234567")[:19]
 	for b.Loop() {
-		parseFloatFast(in)
+		ParseFloatFast(in)
 	}
 }
 

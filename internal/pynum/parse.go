@@ -1,4 +1,4 @@
-package layout
+package pynum
 
 import (
 	"encoding/binary"
@@ -10,114 +10,43 @@ import (
 	"unsafe"
 )
 
-// AppendPythonFloat appends Python's repr(v) (== str(v)) to dst. This is the
-// text MLflow writes for metric values, so it is part of the on-disk format.
-//
-// Python uses the shortest round-trip digits, fixed notation when the decimal
-// exponent e (v = d.ddd × 10^e) satisfies -4 <= e < 16, exponent notation
-// with at least two exponent digits otherwise, and ".0" on integral fixed
-// values. Go's 'g' differs (1e+06 vs 1000000.0), so we take Go's shortest
-// 'e' form, which already equals Python's exponent form, and rewrite it into
-// fixed notation when Python would. It does not allocate beyond growing dst.
-func AppendPythonFloat(dst []byte, v float64) []byte {
-	switch {
-	case v != v:
-		return append(dst, "nan"...) // Python never prints -nan
-	case v > math.MaxFloat64:
-		return append(dst, "inf"...)
-	case v < -math.MaxFloat64:
-		return append(dst, "-inf"...)
-	}
-	var buf [32]byte
-	b := strconv.AppendFloat(buf[:0], v, 'e', -1, 64) // [-]d[.ddd]e±dd[d]
-	if b[0] == '-' {
-		dst = append(dst, '-')
-		b = b[1:]
-	}
-	ei := len(b) - 4 // exponent has 2 or 3 digits
-	if b[ei] != 'e' {
-		ei--
-	}
-	exp := 0
-	for _, c := range b[ei+2:] {
-		exp = exp*10 + int(c-'0')
-	}
-	if b[ei+1] == '-' {
-		exp = -exp
-	}
-	if exp < -4 || exp >= 16 {
-		return append(dst, b...)
-	}
-	// Digits without the dot: b[0] and b[2:ei] when there is a fraction.
-	d0, rest := b[0], b[:0]
-	if ei > 1 {
-		rest = b[2:ei]
-	}
-	n := 1 + len(rest)
-	switch {
-	case exp < 0:
-		dst = append(dst, "0.0000"[:2-exp-1]...)
-		dst = append(dst, d0)
-		dst = append(dst, rest...)
-	case n <= exp+1:
-		dst = append(dst, d0)
-		dst = append(dst, rest...)
-		for i := n; i < exp+1; i++ {
-			dst = append(dst, '0')
-		}
-		dst = append(dst, ".0"...)
-	default:
-		dst = append(dst, d0)
-		dst = append(dst, rest[:exp]...)
-		dst = append(dst, '.')
-		dst = append(dst, rest[exp:]...)
-	}
-	return dst
-}
-
-// FormatPythonFloat returns Python's repr(v); see AppendPythonFloat.
-func FormatPythonFloat(v float64) string {
-	var buf [32]byte
-	return string(AppendPythonFloat(buf[:0], v))
-}
-
-// ParsePythonFloat parses s the way Python's float() does, which is how
+// ParseFloat parses s the way Python's float() does, which is how
 // MLflow reads metric values: surrounding (Unicode) whitespace, a sign,
 // nan/inf/infinity in any case, underscores between digits, Unicode decimal
 // digits. Overflow gives ±Inf and underflow ±0 without error, as in Python.
 // Hex floats, which Go accepts and Python does not, are rejected. Errors are
-// *strconv.NumError with Func "ParsePythonFloat".
-func ParsePythonFloat(s string) (float64, error) {
-	if f, ok := parseFloatFast(unsafe.Slice(unsafe.StringData(s), len(s))); ok {
+// *strconv.NumError with Func "ParseFloat".
+func ParseFloat(s string) (float64, error) {
+	if f, ok := ParseFloatFast(unsafe.Slice(unsafe.StringData(s), len(s))); ok {
 		return f, nil
 	}
 	if f, ok := parseFloatSlow(s); ok {
 		return f, nil
 	}
-	return 0, &strconv.NumError{Func: "ParsePythonFloat", Num: s, Err: strconv.ErrSyntax}
+	return 0, &strconv.NumError{Func: "ParseFloat", Num: s, Err: strconv.ErrSyntax}
 }
 
-// ParsePythonInt parses s the way Python's int() does for timestamps and
+// ParseInt parses s the way Python's int() does for timestamps and
 // steps: surrounding whitespace, a sign, leading zeros, underscores between
 // digits, Unicode decimal digits; "1.0" is an error. Python has no size
 // limit; values outside int64 are reported with strconv.ErrRange.
-func ParsePythonInt(s string) (int64, error) {
-	if n, ok := parseIntFast(unsafe.Slice(unsafe.StringData(s), len(s))); ok {
+func ParseInt(s string) (int64, error) {
+	if n, ok := ParseIntFast(unsafe.Slice(unsafe.StringData(s), len(s))); ok {
 		return n, nil
 	}
 	return parseIntSlow(s)
 }
 
-// parseIntFast handles the form MLflow writes: optional '-' and up to 18
+// ParseIntFast handles the form MLflow writes: optional '-' and up to 18
 // ASCII digits (which cannot overflow). Anything else goes to the slow path.
-func parseIntFast(b []byte) (int64, bool) {
-	n, end, ok := parseIntPrefix(b)
+func ParseIntFast(b []byte) (int64, bool) {
+	n, end, ok := ParseIntPrefix(b)
 	return n, ok && end == len(b)
 }
 
-// parseIntPrefix parses the optional '-' and 1 to 18 ASCII digits at the
+// ParseIntPrefix parses the optional '-' and 1 to 18 ASCII digits at the
 // start of b and returns where they end; what follows is the caller's.
-func parseIntPrefix(b []byte) (int64, int, bool) {
+func ParseIntPrefix(b []byte) (int64, int, bool) {
 	i := 0
 	if len(b) > 0 && b[0] == '-' {
 		i = 1
@@ -137,20 +66,20 @@ func parseIntPrefix(b []byte) (int64, int, bool) {
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-// parseFloatFast accepts [-]digits[.digits][e[±]digits] and nan/inf/-inf in
+// ParseFloatFast accepts [-]digits[.digits][e[±]digits] and nan/inf/-inf in
 // plain ASCII, which covers everything MLflow writes. Short mantissas use
 // Clinger's exact fast path; the rest goes to strconv, which is exact for
 // this already validated decimal syntax. ok=false means "try the slow
 // Python-compatible parser", not necessarily invalid.
-func parseFloatFast(b []byte) (float64, bool) {
-	f, end, ok := parseFloatPrefix(b)
+func ParseFloatFast(b []byte) (float64, bool) {
+	f, end, ok := ParseFloatPrefix(b)
 	return f, ok && end == len(b)
 }
 
-// parseFloatPrefix parses the longest prefix of b that parseFloatFast's
+// ParseFloatPrefix parses the longest prefix of b that ParseFloatFast's
 // syntax allows and returns where it ends; the caller checks what follows
 // (a metric line's ' ', or the end of the field).
-func parseFloatPrefix(b []byte) (float64, int, bool) {
+func ParseFloatPrefix(b []byte) (float64, int, bool) {
 	if len(b) >= 3 {
 		switch string(b[:3]) {
 		case "nan":
@@ -273,9 +202,9 @@ func digitRun(b []byte, i int, mant *uint64) (int, int) {
 // pow10u[k] is 10^k for the digit counts of one word.
 var pow10u = [8]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000}
 
-// pyIsSpace is Python's str.isspace for one character: Unicode White_Space
+// IsSpace is Python's str.isspace for one character: Unicode White_Space
 // plus the ASCII separators U+001C..U+001F, which Go does not count.
-func pyIsSpace(r rune) bool {
+func IsSpace(r rune) bool {
 	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
 }
 
@@ -318,7 +247,7 @@ func pyToASCII(dst []byte, s string) ([]byte, bool) {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			return dst, false
-		case pyIsSpace(r):
+		case IsSpace(r):
 			dst = append(dst, ' ')
 		default:
 			d := decimalValue(r)
@@ -380,11 +309,11 @@ func parseFloatSlow(s string) (float64, bool) {
 			return 0, false
 		}
 		if neg {
-			body = b // keep the '-' for parseFloatFast
+			body = b // keep the '-' for ParseFloatFast
 		} else {
 			body = b[len(b)-len(body):]
 		}
-		return parseFloatFast(body)
+		return ParseFloatFast(body)
 	}
 	if neg {
 		special = math.Copysign(special, -1)
@@ -410,7 +339,7 @@ func parseIntSlow(s string) (int64, error) {
 	var buf [64]byte
 	b, ok := pyToASCII(buf[:0], s)
 	if !ok {
-		return 0, &strconv.NumError{Func: "ParsePythonInt", Num: s, Err: strconv.ErrSyntax}
+		return 0, &strconv.NumError{Func: "ParseInt", Num: s, Err: strconv.ErrSyntax}
 	}
 	b = trimASCIISpace(b)
 	neg := false
@@ -419,19 +348,19 @@ func parseIntSlow(s string) (int64, error) {
 		b = b[1:]
 	}
 	if len(b) == 0 || !isDigit(b[0]) || !isDigit(b[len(b)-1]) {
-		return 0, &strconv.NumError{Func: "ParsePythonInt", Num: s, Err: strconv.ErrSyntax}
+		return 0, &strconv.NumError{Func: "ParseInt", Num: s, Err: strconv.ErrSyntax}
 	}
 	var n uint64
 	overflow := false
 	for i, c := range b {
 		if c == '_' {
 			if !isDigit(b[i-1]) { // the last byte is a digit, so b[i+1] exists
-				return 0, &strconv.NumError{Func: "ParsePythonInt", Num: s, Err: strconv.ErrSyntax}
+				return 0, &strconv.NumError{Func: "ParseInt", Num: s, Err: strconv.ErrSyntax}
 			}
 			continue
 		}
 		if !isDigit(c) {
-			return 0, &strconv.NumError{Func: "ParsePythonInt", Num: s, Err: strconv.ErrSyntax}
+			return 0, &strconv.NumError{Func: "ParseInt", Num: s, Err: strconv.ErrSyntax}
 		}
 		if n > (math.MaxUint64-9)/10 {
 			overflow = true
@@ -445,5 +374,5 @@ func parseIntSlow(s string) (int64, error) {
 	case !overflow && neg && n <= 1<<63:
 		return int64(-n), nil
 	}
-	return 0, &strconv.NumError{Func: "ParsePythonInt", Num: s, Err: strconv.ErrRange}
+	return 0, &strconv.NumError{Func: "ParseInt", Num: s, Err: strconv.ErrRange}
 }

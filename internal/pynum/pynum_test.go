@@ -1,4 +1,4 @@
-package layout_test
+package pynum_test
 
 import (
 	"bufio"
@@ -14,7 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mlruns-go/mlruns/internal/interop"
-	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/internal/pynum"
+	"github.com/mlruns-go/mlruns/internal/testkit"
 )
 
 // floatTable is docs/format.md §7.3 and §17.5 plus the fixed/exponent boundaries,
@@ -60,11 +61,11 @@ var floatTable = []struct {
 func TestAppendPythonFloat_Table(t *testing.T) {
 	for _, tc := range floatTable {
 		t.Run(tc.want, func(t *testing.T) {
-			require.Equal(t, tc.want, layout.FormatPythonFloat(tc.v))
-			require.Equal(t, "x"+tc.want, string(layout.AppendPythonFloat([]byte("x"), tc.v)))
-			back, err := layout.ParsePythonFloat(tc.want)
+			require.Equal(t, tc.want, pynum.FormatFloat(tc.v))
+			require.Equal(t, "x"+tc.want, string(pynum.AppendFloat([]byte("x"), tc.v)))
+			back, err := pynum.ParseFloat(tc.want)
 			require.NoError(t, err)
-			requireSameFloat(t, tc.v, back)
+			testkit.SameFloat(t, tc.v, back)
 		})
 	}
 }
@@ -73,20 +74,10 @@ func TestAppendPythonFloat_NoAllocs(t *testing.T) {
 	buf := make([]byte, 0, 64)
 	allocs := testing.AllocsPerRun(100, func() {
 		for _, tc := range floatTable {
-			buf = layout.AppendPythonFloat(buf[:0], tc.v)
+			buf = pynum.AppendFloat(buf[:0], tc.v)
 		}
 	})
 	require.Zero(t, allocs)
-}
-
-// requireSameFloat compares bit patterns, treating all NaNs as equal
-// (Python's repr and float() do not keep NaN payloads or sign).
-func requireSameFloat(t testing.TB, want, got float64) {
-	t.Helper()
-	if math.IsNaN(want) && math.IsNaN(got) {
-		return
-	}
-	require.Equal(t, math.Float64bits(want), math.Float64bits(got), "want %v got %v", want, got)
 }
 
 // pyNumberTable holds what Python 3.11's float() and int() do with each
@@ -156,7 +147,7 @@ var pyFloatTable = []struct {
 func TestParsePythonFloat_Table(t *testing.T) {
 	for _, tc := range pyFloatTable {
 		t.Run(strconv.Quote(tc.in), func(t *testing.T) {
-			got, err := layout.ParsePythonFloat(tc.in)
+			got, err := pynum.ParseFloat(tc.in)
 			if !tc.ok {
 				require.Error(t, err)
 				var ne *strconv.NumError
@@ -164,7 +155,7 @@ func TestParsePythonFloat_Table(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			requireSameFloat(t, tc.want, got)
+			testkit.SameFloat(t, tc.want, got)
 		})
 	}
 }
@@ -212,7 +203,7 @@ var pyIntTable = []struct {
 func TestParsePythonInt_Table(t *testing.T) {
 	for _, tc := range pyIntTable {
 		t.Run(strconv.Quote(tc.in), func(t *testing.T) {
-			got, err := layout.ParsePythonInt(tc.in)
+			got, err := pynum.ParseInt(tc.in)
 			if !tc.ok {
 				require.Error(t, err)
 				return
@@ -225,7 +216,7 @@ func TestParsePythonInt_Table(t *testing.T) {
 
 // TestAppendPythonFloat_Interop sends ~50,000 random bit patterns and edge
 // values to one Python process and compares repr() byte for byte; it also
-// checks that Python's float() of our text and ParsePythonFloat agree.
+// checks that Python's float() of our text and ParseFloat agree.
 func TestAppendPythonFloat_Interop(t *testing.T) {
 	interop.Python(t)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -264,16 +255,16 @@ for line in sys.stdin:
 	var buf []byte
 	for i, v := range vals {
 		require.True(t, sc.Scan(), "python output ends at %d", i)
-		buf = layout.AppendPythonFloat(buf[:0], v)
+		buf = pynum.AppendFloat(buf[:0], v)
 		require.Equal(t, sc.Text(), string(buf), "bits %016x", math.Float64bits(v))
-		back, err := layout.ParsePythonFloat(string(buf))
+		back, err := pynum.ParseFloat(string(buf))
 		require.NoError(t, err)
-		requireSameFloat(t, v, back)
+		testkit.SameFloat(t, v, back)
 	}
 	require.False(t, sc.Scan())
 }
 
-// TestParsePython_Interop compares ParsePythonFloat and ParsePythonInt
+// TestParsePython_Interop compares ParseFloat and ParseInt
 // with Python's float() and int() on strings assembled from tricky pieces.
 func TestParsePython_Interop(t *testing.T) {
 	interop.Python(t)
@@ -323,15 +314,15 @@ for line in sys.stdin:
 		var row [3]*string
 		require.NoError(t, dec.Decode(&row))
 		s := *row[0]
-		f, ferr := layout.ParsePythonFloat(s)
+		f, ferr := pynum.ParseFloat(s)
 		if row[1] == nil {
 			require.Error(t, ferr, "float(%q)", s)
 		} else {
 			require.NoError(t, ferr, "float(%q)", s)
 			bits, _ := strconv.ParseUint(*row[1], 16, 64)
-			requireSameFloat(t, math.Float64frombits(bits), f)
+			testkit.SameFloat(t, math.Float64frombits(bits), f)
 		}
-		i, ierr := layout.ParsePythonInt(s)
+		i, ierr := pynum.ParseInt(s)
 		switch {
 		case row[2] == nil || *row[2] == "big":
 			require.Error(t, ierr, "int(%q)", s)

@@ -1,4 +1,4 @@
-package layout
+package pynum
 
 import (
 	"encoding/binary"
