@@ -1,11 +1,9 @@
 package filestore_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,40 +18,12 @@ import (
 	"github.com/mlruns-go/mlruns/internal/testkit"
 )
 
-// copyFixture copies testdata/<dir>/mlruns into a temp dir and recreates
-// the empty folders git cannot store (listed in empty_dirs.txt). It returns
-// the root of the copy.
+// copyFixture is testkit.CopyFixture, for a tree of names Windows cannot
+// hold.
 func copyFixture(t testing.TB, dir string) string {
 	t.Helper()
 	testkit.NotOnWindows(t, "the fixture trees hold names Windows cannot (a metric key with a trailing space)")
-	src := filepath.Join("..", "testdata", dir)
-	dst := t.TempDir()
-	err := filepath.WalkDir(filepath.Join(src, "mlruns"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	require.NoError(t, err)
-	if f, err := os.Open(filepath.Join(src, "empty_dirs.txt")); err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if line := strings.TrimSpace(sc.Text()); line != "" {
-				require.NoError(t, os.MkdirAll(filepath.Join(dst, line), 0o755))
-			}
-		}
-		require.NoError(t, sc.Err())
-	}
-	return filepath.Join(dst, "mlruns")
+	return testkit.CopyFixture(t, dir)
 }
 
 // jsonNumbers decodes JSON keeping numbers exact (steps reach ±2^63).

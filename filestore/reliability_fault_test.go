@@ -168,26 +168,6 @@ func idsIn(s string) map[string]bool {
 	return m
 }
 
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o777)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o666)
-	})
-	require.NoError(t, err)
-}
-
 // TestStore_Faults fails operation i of every mutating call, for every i
 // until the call succeeds: the error reaches the caller and the tree is the
 // old one or the new one, never a mix, and Check is clean. Modes: one
@@ -217,7 +197,7 @@ func TestStore_Faults(t *testing.T) {
 			t.Run(mode.name+"/"+fc.name, func(t *testing.T) {
 				// The new state: the call on a healthy disk.
 				newRoot := filepath.Join(fastTempDir(t), "mlruns")
-				copyTree(t, base.root, newRoot)
+				testkit.CopyTree(t, base.root, newRoot)
 				s, err := filestore.Open(newRoot, &filestore.Options{Now: fixedNow, Durable: mode.durable})
 				require.NoError(t, err)
 				require.NoError(t, fc.call(s, base))
@@ -232,7 +212,7 @@ func TestStore_Faults(t *testing.T) {
 					require.Less(t, i, 500, "the call never succeeds")
 					if fresh {
 						root = filepath.Join(fastTempDir(t), "mlruns")
-						copyTree(t, base.root, root)
+						testkit.CopyTree(t, base.root, root)
 						fresh = false
 					}
 					inj := &vfs.FailAt{N: -1, Err: mode.err}

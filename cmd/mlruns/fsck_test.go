@@ -1,58 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mlruns-go/mlruns/internal/testkit"
 )
-
-// copyTestdataTree copies ../../testdata/<dir>/mlruns into a temp folder and
-// recreates the empty folders git does not keep (empty_dirs.txt). It
-// returns the copy's root.
-func copyTestdataTree(t *testing.T, dir string) string {
-	t.Helper()
-	src := filepath.Join("..", "..", "testdata", dir)
-	dst := t.TempDir()
-	require.NoError(t, copyDir(filepath.Join(src, "mlruns"), filepath.Join(dst, "mlruns")))
-	f, err := os.Open(filepath.Join(src, "empty_dirs.txt"))
-	require.NoError(t, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" {
-			require.NoError(t, os.MkdirAll(filepath.Join(dst, line), 0o755))
-		}
-	}
-	require.NoError(t, sc.Err())
-	return filepath.Join(dst, "mlruns")
-}
-
-// copyDir copies a tree of folders and regular files, empty folders
-// included.
-func copyDir(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-}
 
 // The damage of the fsck tree: a run and an experiment of
 // testdata/malformed/base, hurt the ways cases.json and crashes do.
@@ -68,7 +27,7 @@ const (
 // metrics/, a run whose meta.yaml names another run).
 func newDamagedTree(t *testing.T) string {
 	t.Helper()
-	root := copyTestdataTree(t, "malformed/base")
+	root := testkit.CopyFixture(t, "malformed/base")
 	run := filepath.Join(root, damagedExp, damagedRun)
 	write := func(p, data string) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
@@ -147,7 +106,7 @@ func TestFsck_Golden(t *testing.T) {
 // data and a second fsck agrees.
 func TestFsck_ExitCodes(t *testing.T) {
 	t.Run("clean", func(t *testing.T) {
-		root := copyTestdataTree(t, "malformed/base")
+		root := testkit.CopyFixture(t, "malformed/base")
 		out, errOut, code := invokeCLI(t, root, "fsck")
 		require.Equal(t, 0, code, errOut)
 		require.Empty(t, errOut)
@@ -157,7 +116,7 @@ func TestFsck_ExitCodes(t *testing.T) {
 		require.JSONEq(t, `{"consistent": true, "experiments": 2, "runs": 1, "problems": []}`, out)
 	})
 	t.Run("repairable only", func(t *testing.T) {
-		root := copyTestdataTree(t, "malformed/base")
+		root := testkit.CopyFixture(t, "malformed/base")
 		run := filepath.Join(root, damagedExp, damagedRun)
 		require.NoError(t, os.WriteFile(filepath.Join(run, "metrics", "empty"), nil, 0o644))
 		require.NoError(t, os.WriteFile(filepath.Join(run, ".mlruns-tmp-0000000000000000"), []byte("x"), 0o644))

@@ -18,6 +18,7 @@ import (
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/testkit"
 )
 
 // gcTree is a store with everything mlflow gc distinguishes, built by the
@@ -191,7 +192,7 @@ func TestGC_Errors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			root := copyTestdataTree(t, "malformed/base")
+			root := testkit.CopyFixture(t, "malformed/base")
 			before := treeSnapshot(t, root)
 			_, errOut, code := invokeCLI(t, root, c.args...)
 			require.Equal(t, c.code, code, errOut)
@@ -343,7 +344,7 @@ func TestGC_Python(t *testing.T) {
 	tr := newGCTree(t, work)
 	pristine := filepath.Join(base, "pristine")
 	for _, name := range []string{"mlruns", "ext"} {
-		require.NoError(t, copyDir(filepath.Join(work, name), filepath.Join(pristine, name)))
+		testkit.CopyTree(t, filepath.Join(work, name), filepath.Join(pristine, name))
 	}
 	id := tr.ids
 	cases := []struct {
@@ -383,7 +384,7 @@ func TestGC_Python(t *testing.T) {
 		// ours, on the tree at its own path, then moved aside
 		for _, name := range []string{"mlruns", "ext"} {
 			require.NoError(t, os.RemoveAll(filepath.Join(work, name)))
-			require.NoError(t, copyDir(filepath.Join(pristine, name), filepath.Join(work, name)))
+			testkit.CopyTree(t, filepath.Join(pristine, name), filepath.Join(work, name))
 		}
 		var errOut string
 		goOut[i], errOut, goCode[i] = invokeCLI(t, tr.root, append([]string{"gc"}, c.args...)...)
