@@ -2,7 +2,6 @@ package filestore_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,21 +15,6 @@ import (
 	"github.com/mlruns-go/mlruns/internal/interop"
 	"github.com/mlruns-go/mlruns/internal/testkit"
 )
-
-// flagSet reports whether the boolean flag name is set. The flag is defined
-// here unless another test file of the package already defines it (go test
-// ./... -update refreshes every golden file of the module).
-func flagSet(name string) bool {
-	f := flag.Lookup(name)
-	return f != nil && f.Value.String() == "true"
-}
-
-var _ = func() bool {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files (filestore: from Python MLflow)")
-	}
-	return true
-}()
 
 const (
 	goldenScript = "../testdata/golden/script.json"
@@ -49,7 +33,7 @@ func TestGolden(t *testing.T) {
 	ops, err := difftest.LoadScript(script)
 	require.NoError(t, err)
 
-	if flagSet("update") || os.Getenv("MLRUNS_UPDATE_GOLDEN") == "1" {
+	if testkit.Update() {
 		root := filepath.Join(t.TempDir(), "mlruns")
 		res := difftest.RunPython(t, []difftest.PyWorkload{{Root: root, Ops: ops}})[0]
 		tree, err := difftest.Normalise(root, res)

@@ -2,7 +2,6 @@ package layout_test
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -18,20 +17,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/testkit"
 	"github.com/mlruns-go/mlruns/layout"
 )
-
-// The -update flag may also be declared by another test file of this
-// package; share it instead of redefining it (which would panic).
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files from Python MLflow")
-	}
-}
-
-func updateGolden() bool {
-	return flag.Lookup("update").Value.(flag.Getter).Get().(bool)
-}
 
 const (
 	yamlGoldenPath = "testdata/yaml/golden.json"
@@ -257,7 +245,7 @@ func checkYAMLGolden(t *testing.T, g yamlGolden) {
 }
 
 func TestEncodeYAML_Golden(t *testing.T) {
-	if updateGolden() {
+	if testkit.Update() {
 		out, _ := pythonYAMLGolden(t)
 		require.NoError(t, os.WriteFile(filepath.FromSlash(yamlGoldenPath), out, 0o644))
 	}
