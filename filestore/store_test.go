@@ -18,6 +18,7 @@ import (
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/internal/storetest"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/validate"
 )
@@ -28,18 +29,12 @@ var ctx = context.Background()
 // consistency check of the tree.
 func newStore(t *testing.T, opts *filestore.Options) (*filestore.Store, string) {
 	t.Helper()
-	root := filepath.Join(t.TempDir(), "mlruns")
-	s, err := filestore.Open(root, opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { mustCheck(t, s) })
-	return s, root
+	return storetest.New(t, opts)
 }
 
 func mustCheck(t *testing.T, s *filestore.Store) {
 	t.Helper()
-	probs, err := s.Check(ctx)
-	require.NoError(t, err)
-	require.Empty(t, probs, "consistency check")
+	storetest.Clean(t, s)
 }
 
 func newRun(t *testing.T, s *filestore.Store, expID string) entities.Run {

@@ -14,6 +14,7 @@ import (
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/internal/storetest"
 	"github.com/mlruns-go/mlruns/internal/testkit"
 	"github.com/mlruns-go/mlruns/store"
 	"github.com/mlruns-go/mlruns/tracking"
@@ -43,9 +44,7 @@ func newClient(t *testing.T, opts *tracking.Options) (*tracking.Client, *countin
 	c := tracking.NewClient(cs, opts)
 	t.Cleanup(func() {
 		c.Close(context.Background())
-		problems, err := fs.Check(context.Background())
-		require.NoError(t, err)
-		require.Empty(t, problems)
+		storetest.Clean(t, fs)
 	})
 	run, err := c.CreateRun(context.Background(), "0", tracking.CreateRunOptions{RunName: "r"})
 	require.NoError(t, err)

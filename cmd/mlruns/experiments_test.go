@@ -16,6 +16,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/internal/storetest"
 )
 
 // invokeCLI runs the command line on root, as a user would, and returns
@@ -161,11 +162,7 @@ func (tr *listingTree) golden(t *testing.T, name string, args ...string) {
 // nothing.
 func checkStore(t *testing.T, root string) {
 	t.Helper()
-	s, err := filestore.Open(root, nil)
-	require.NoError(t, err)
-	probs, err := s.Check(context.Background())
-	require.NoError(t, err)
-	require.Empty(t, probs)
+	storetest.CleanRoot(t, root)
 }
 
 // maxLineWidth is the widest line of out, in runes.
