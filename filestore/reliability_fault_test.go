@@ -17,6 +17,7 @@ import (
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/testkit"
 	"github.com/mlruns-go/mlruns/internal/vfs"
+	"github.com/mlruns-go/mlruns/internal/vfs/errorfs"
 )
 
 // faultBase is the tree every faulted call starts from.
@@ -215,8 +216,8 @@ func TestStore_Faults(t *testing.T) {
 						testkit.CopyTree(t, base.root, root)
 						fresh = false
 					}
-					inj := &vfs.FailAt{N: -1, Err: mode.err}
-					s, err := filestore.Open(root, &filestore.Options{Now: fixedNow, Durable: mode.durable, FS: vfs.WithErrors(vfs.OS, inj)})
+					inj := &errorfs.FailAt{N: -1, Err: mode.err}
+					s, err := filestore.Open(root, &filestore.Options{Now: fixedNow, Durable: mode.durable, FS: errorfs.WithErrors(vfs.OS, inj)})
 					require.NoError(t, err)
 					inj.Arm(i, mode.sticky)
 					err = fc.call(s, base)
@@ -260,8 +261,8 @@ func TestStore_Faults_NothingToUndo(t *testing.T) {
 			base := buildFaultBase(t)
 			known := idsIn(dumpTree(t, base.root, nil))
 			want := dumpTree(t, base.root, known)
-			inj := &vfs.FailAt{N: -1, Err: e}
-			s, err := filestore.Open(base.root, &filestore.Options{Now: fixedNow, FS: vfs.WithErrors(vfs.OS, inj)})
+			inj := &errorfs.FailAt{N: -1, Err: e}
+			s, err := filestore.Open(base.root, &filestore.Options{Now: fixedNow, FS: errorfs.WithErrors(vfs.OS, inj)})
 			require.NoError(t, err)
 			inj.Arm(0, true) // every operation from now on fails
 			for name, call := range map[string]func() error{

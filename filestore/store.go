@@ -44,7 +44,7 @@ type Options struct {
 	// Now returns the current time; nil is time.Now. For tests.
 	Now func() time.Time
 	// FS is the filesystem the write paths use; nil is the real one. For
-	// tests that inject faults (internal/vfs.ErrorFS).
+	// tests that inject faults (internal/vfs/errorfs).
 	FS vfs.FS
 }
 

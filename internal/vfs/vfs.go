@@ -1,8 +1,8 @@
 // Package vfs is the narrow filesystem seam of the store's write paths: the
 // few operations filestore uses to create, replace, append to and remove
-// files and folders. OS is the real thing; ErrorFS wraps any FS and injects
-// errors at chosen operations, so tests can fail operation i of a call for
-// every i (Pebble's errorfs).
+// files and folders. OS is the real thing; the test harness in package
+// errorfs wraps any FS and injects errors at chosen operations, so tests can
+// fail operation i of a call for every i (Pebble's vfs/errorfs).
 //
 // Reads stay on package os: a failed read changes nothing on disk, so there
 // is nothing to prove about it.

@@ -1,4 +1,4 @@
-package vfs_test
+package errorfs_test
 
 import (
 	"errors"
@@ -10,15 +10,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mlruns-go/mlruns/internal/vfs"
+	"github.com/mlruns-go/mlruns/internal/vfs/errorfs"
 )
 
 func TestFailAt(t *testing.T) {
 	dir := t.TempDir()
-	inj := &vfs.FailAt{N: 1}
-	fsys := vfs.WithErrors(vfs.OS, inj)
+	inj := &errorfs.FailAt{N: 1}
+	fsys := errorfs.WithErrors(vfs.OS, inj)
 	require.NoError(t, fsys.MkdirAll(filepath.Join(dir, "a"), 0o777)) // op 0
 	_, err := fsys.Stat(dir)                                          // op 1 fails
-	require.ErrorIs(t, err, vfs.ErrInjected)
+	require.ErrorIs(t, err, errorfs.ErrInjected)
 	_, err = fsys.Stat(dir) // op 2: not sticky
 	require.NoError(t, err)
 	require.Equal(t, 3, inj.Count())
@@ -33,8 +34,8 @@ func TestFailAt(t *testing.T) {
 
 func TestFailAt_ENOSPCWritesHalf(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "f")
-	inj := &vfs.FailAt{N: 1, Err: syscall.ENOSPC}
-	fsys := vfs.WithErrors(vfs.OS, inj)
+	inj := &errorfs.FailAt{N: 1, Err: syscall.ENOSPC}
+	fsys := errorfs.WithErrors(vfs.OS, inj)
 	f, err := fsys.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o666)
 	require.NoError(t, err)
 	n, err := f.Write([]byte("0123456789"))

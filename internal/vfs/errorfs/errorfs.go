@@ -1,14 +1,18 @@
-package vfs
+// Package errorfs wraps a vfs.FS and fails chosen operations, so tests can
+// fail operation i of a call for every i (Pebble's vfs/errorfs). It is a
+// test harness: the store never uses it.
+package errorfs
 
 import (
 	"errors"
 	"fmt"
+	"github.com/mlruns-go/mlruns/internal/vfs"
 	"io/fs"
 	"sync"
 	"syscall"
 )
 
-// Op names an operation of FS or File, for injectors.
+// Op names an operation of vfs.FS or vfs.File, for injectors.
 type Op int
 
 const (
@@ -45,10 +49,10 @@ type Injector interface {
 }
 
 // ErrInjected is the error FailAt injects unless told otherwise.
-var ErrInjected = errors.New("vfs: injected error")
+var ErrInjected = errors.New("errorfs: injected error")
 
 // FailAt fails operation number N (counting from 0 over every operation
-// of the FS and its files) and, if Sticky, every operation after it, as a
+// of the vfs.FS and its files) and, if Sticky, every operation after it, as a
 // disk that went bad would. Err defaults to ErrInjected. An error that is
 // syscall.ENOSPC on a write first writes half of the data, as a full disk
 // does. The zero value with N < 0 never fails and only counts.
@@ -109,16 +113,16 @@ func (f *FailAt) Last() string {
 	return f.last
 }
 
-// ErrorFS wraps an FS and asks an Injector before every operation.
+// ErrorFS wraps a vfs.FS and asks an Injector before every operation.
 type ErrorFS struct {
-	FS  FS
+	FS  vfs.FS
 	Inj Injector
 }
 
 // WithErrors returns fs with errors injected by inj.
-func WithErrors(fsys FS, inj Injector) *ErrorFS { return &ErrorFS{FS: fsys, Inj: inj} }
+func WithErrors(fsys vfs.FS, inj Injector) *ErrorFS { return &ErrorFS{FS: fsys, Inj: inj} }
 
-func (e *ErrorFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
+func (e *ErrorFS) OpenFile(name string, flag int, perm fs.FileMode) (vfs.File, error) {
 	if err := e.Inj.MaybeError(OpOpen, name); err != nil {
 		return nil, err
 	}
@@ -172,7 +176,7 @@ func (e *ErrorFS) Lstat(name string) (fs.FileInfo, error) {
 }
 
 type errorFile struct {
-	f   File
+	f   vfs.File
 	inj Injector
 }
 
