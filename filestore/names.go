@@ -35,10 +35,10 @@ var (
 // maxRunNameLen is MLflow's limit for generated names.
 const maxRunNameLen = 20
 
-// RandomRunName returns a random name such as "brave-owl-217": up to ten
+// randomRunName returns a random name such as "brave-owl-217": up to ten
 // draws to find one of at most 20 characters, else the last one truncated,
 // as MLflow does.
-func RandomRunName() string { return runName(rand.IntN) }
+func randomRunName() string { return runName(rand.IntN) }
 
 // RandomRunNameFrom is RandomRunName drawing from r, so that a seeded
 // program (mlruns demo --seed) names its runs the same way every time.

@@ -217,7 +217,7 @@ func TestStore_Faults(t *testing.T) {
 						fresh = false
 					}
 					inj := &errorfs.FailAt{N: -1, Err: mode.err}
-					s, err := filestore.Open(root, &filestore.Options{Now: fixedNow, Durable: mode.durable, FS: errorfs.WithErrors(vfs.OS, inj)})
+					s, err := filestore.OpenWithFS(root, &filestore.Options{Now: fixedNow, Durable: mode.durable}, errorfs.WithErrors(vfs.OS, inj))
 					require.NoError(t, err)
 					inj.Arm(i, mode.sticky)
 					err = fc.call(s, base)
@@ -262,7 +262,7 @@ func TestStore_Faults_NothingToUndo(t *testing.T) {
 			known := idsIn(dumpTree(t, base.root, nil))
 			want := dumpTree(t, base.root, known)
 			inj := &errorfs.FailAt{N: -1, Err: e}
-			s, err := filestore.Open(base.root, &filestore.Options{Now: fixedNow, FS: errorfs.WithErrors(vfs.OS, inj)})
+			s, err := filestore.OpenWithFS(base.root, &filestore.Options{Now: fixedNow}, errorfs.WithErrors(vfs.OS, inj))
 			require.NoError(t, err)
 			inj.Arm(0, true) // every operation from now on fails
 			for name, call := range map[string]func() error{

@@ -66,7 +66,7 @@ func (s *Store) CreateRun(ctx context.Context, o CreateRunOptions) (entities.Run
 		name = tagName
 	}
 	if name == "" {
-		name = RandomRunName()
+		name = randomRunName()
 	}
 	if tagName == "" {
 		// As Python: appended even after an empty mlflow.runName tag, so

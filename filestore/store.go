@@ -43,9 +43,6 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; nil is time.Now. For tests.
 	Now func() time.Time
-	// FS is the filesystem the write paths use; nil is the real one. For
-	// tests that inject faults (internal/vfs/errorfs).
-	FS vfs.FS
 }
 
 // Store is an mlruns tree opened for reading and writing.
@@ -77,7 +74,11 @@ type Store struct {
 // Python MLflow does: a missing root is created with the Default experiment
 // "0"; a missing .trash folder is always created. An existing empty root
 // gets no Default experiment.
-func Open(root string, opts *Options) (*Store, error) {
+func Open(root string, opts *Options) (*Store, error) { return open(root, opts, vfs.OS) }
+
+// open is Open with the filesystem of the write paths (the fault tests
+// pass an error-injecting one through export_test.go).
+func open(root string, opts *Options, fsys vfs.FS) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -96,10 +97,7 @@ func Open(root string, opts *Options) (*Store, error) {
 		log:      opts.Logger,
 		now:      opts.Now,
 		truncate: truncateFromEnv(),
-		fs:       opts.FS,
-	}
-	if s.fs == nil {
-		s.fs = vfs.OS
+		fs:       fsys,
 	}
 	s.readCache = newReadCache()
 	if opts.TruncateLongValues != nil {

@@ -127,7 +127,7 @@ func EncodeExperimentMeta(e entities.Experiment, withTags bool) []byte {
 		}
 		m["tags"] = tags
 	}
-	return EncodeYAML(m)
+	return encodeYAML(m)
 }
 
 func int64OrNil(p *int64) any {
@@ -236,7 +236,7 @@ func EncodeRunMeta(info entities.RunInfo) []byte {
 	if info.DeletedTime != nil {
 		m["deleted_time"] = *info.DeletedTime
 	}
-	return EncodeYAML(m)
+	return encodeYAML(m)
 }
 
 // DatasetID is the folder name of a dataset: MD5 of name then digest.
@@ -267,7 +267,7 @@ type datasetMeta struct {
 
 // EncodeDatasetMeta renders <experiment>/datasets/<id>/meta.yaml.
 func EncodeDatasetMeta(d entities.Dataset) []byte {
-	return EncodeYAML(map[string]any{
+	return encodeYAML(map[string]any{
 		"digest":      d.Digest,
 		"name":        d.Name,
 		"profile":     strOrNil(d.Profile),
@@ -335,7 +335,7 @@ func EncodeInputMeta(in InputMeta) []byte {
 	for _, t := range in.Tags {
 		tags[t.Key] = t.Value
 	}
-	return EncodeYAML(map[string]any{
+	return encodeYAML(map[string]any{
 		"destination_id":   in.SourceID,
 		"destination_type": VertexRun,
 		"source_id":        in.SourceID,
@@ -371,7 +371,7 @@ func sortedTags(m map[string]string) []entities.InputTag {
 
 // EncodeOutputMeta renders <run>/outputs/<model_id>/meta.yaml.
 func EncodeOutputMeta(o entities.ModelOutput) []byte {
-	return EncodeYAML(map[string]any{
+	return encodeYAML(map[string]any{
 		"destination_id":   o.ModelID,
 		"destination_type": VertexModelOutput,
 		"source_id":        o.ModelID,

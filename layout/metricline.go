@@ -391,11 +391,6 @@ func NewMetricScanner(r io.Reader, key string) *MetricScanner {
 	return &MetricScanner{r: r, key: key}
 }
 
-// NewModelMetricScanner scans a logged-model metric file (4 or 6 fields).
-func NewModelMetricScanner(r io.Reader, key string) *MetricScanner {
-	return &MetricScanner{r: r, key: key, model: true}
-}
-
 // newBytesScanner scans data in place, without copying it.
 func newBytesScanner(data []byte, key string, model bool) *MetricScanner {
 	return &MetricScanner{key: key, model: model, buf: data, end: len(data) - incompleteUTF8Tail(data), eof: true}

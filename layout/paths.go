@@ -29,14 +29,14 @@ const (
 	DefaultExperimentName = "Default"
 )
 
-// ReservedExperimentDirs are the folders inside an experiment that are never
+// reservedExperimentDirs are the folders inside an experiment that are never
 // runs (FileStore.RESERVED_EXPERIMENT_FOLDERS).
-var ReservedExperimentDirs = []string{TagsDir, DatasetsDir, TracesDir, ModelsDir}
+var reservedExperimentDirs = []string{TagsDir, DatasetsDir, TracesDir, ModelsDir}
 
 // IsReservedExperimentDir reports whether name inside an experiment folder
 // is not a run.
 func IsReservedExperimentDir(name string) bool {
-	for _, r := range ReservedExperimentDirs {
+	for _, r := range reservedExperimentDirs {
 		if name == r {
 			return true
 		}

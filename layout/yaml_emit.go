@@ -79,7 +79,7 @@ func resolvesAsStr(s string) bool {
 	return true
 }
 
-// EncodeYAML renders m as MLflow writes meta.yaml files (PyYAML CSafeDumper,
+// encodeYAML renders m as MLflow writes meta.yaml files (PyYAML CSafeDumper,
 // block style, sorted keys, allow_unicode). The output ends with exactly one "\n".
 //
 // Values may be nil, string, bool, int, int64, float64, map[string]any,
@@ -87,7 +87,7 @@ func resolvesAsStr(s string) bool {
 // programming error. Python strings are always valid UTF-8, so invalid
 // UTF-8 in keys or values is first replaced as by strings.ToValidUTF8(s,
 // "\uFFFD"); callers should validate input before it gets here.
-func EncodeYAML(m map[string]any) []byte {
+func encodeYAML(m map[string]any) []byte {
 	e := &yamlEmitter{indent: -1, whitespace: true, indention: true}
 	e.node(m, false)
 	e.writeIndent() // yaml_emitter_emit_document_end
@@ -184,7 +184,7 @@ func (e *yamlEmitter) node(v any, mapping bool) {
 	case []string:
 		e.sequence(len(v), func(i int) any { return v[i] }, mapping)
 	default:
-		panic(fmt.Sprintf("layout: EncodeYAML: unsupported value type %T", v))
+		panic(fmt.Sprintf("layout: encodeYAML: unsupported value type %T", v))
 	}
 }
 

@@ -1,4 +1,4 @@
-package fuzz_test
+package layout
 
 import (
 	"encoding/json"
@@ -8,18 +8,16 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/mlruns-go/mlruns/layout"
 )
 
-// FuzzYAMLEmit checks that any valid UTF-8 string written by EncodeYAML as a
+// FuzzYAMLEmit checks that any valid UTF-8 string written by encodeYAML as a
 // value, as a nested key and as a nested value reads back unchanged with a
 // typed yaml.v3 decoder (how layout reads meta.yaml). Byte equality with
 // PyYAML is checked by layout's differential tests; this looks for output
 // that is not even valid YAML, or that decodes to something else.
 func FuzzYAMLEmit(f *testing.F) {
 	// Seed with the hand-picked strings of layout's golden table.
-	data, err := os.ReadFile(filepath.Join("..", "layout", "testdata", "yaml", "golden.json"))
+	data, err := os.ReadFile(filepath.Join("testdata", "yaml", "golden.json"))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -36,7 +34,7 @@ func FuzzYAMLEmit(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if !utf8.ValidString(s) {
-			t.Skip("EncodeYAML replaces invalid UTF-8; Python strings never hold it")
+			t.Skip("encodeYAML replaces invalid UTF-8; Python strings never hold it")
 		}
 		if len(s) > 256 {
 			// Folding repeats every 80 columns and keys change form at 128
@@ -44,7 +42,7 @@ func FuzzYAMLEmit(f *testing.F) {
 			// minimizer (quadratic in length) stall the fuzzer for minutes.
 			t.Skip("longer than 256 bytes")
 		}
-		out := layout.EncodeYAML(map[string]any{"name": s, "tags": map[string]string{s: s}})
+		out := encodeYAML(map[string]any{"name": s, "tags": map[string]string{s: s}})
 		if !utf8.Valid(out) || len(out) < 2 || out[len(out)-1] != '\n' || out[len(out)-2] == '\n' {
 			t.Fatalf("output must be UTF-8 ending in exactly one newline: %q", out)
 		}
