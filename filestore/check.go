@@ -117,13 +117,15 @@ func (p Problem) String() string { return p.Kind.String() + ": " + p.Path + ": "
 // behind: unreadable or inconsistent meta.yaml files, metric files that do
 // not parse (a torn last line included), our leftover temporary files, and
 // experiment folders whose name is not an experiment id. It changes
-// nothing. Every store test ends with it (bbolt's habit).
-func (s *Store) Check(ctx context.Context) ([]Problem, error) {
-	res, err := s.CheckWith(ctx, CheckOptions{})
-	return res.Problems, err
+// nothing. Every store test ends with it (bbolt's habit). o may be nil.
+func (s *Store) Check(ctx context.Context, o *CheckOptions) (CheckResult, error) {
+	if o == nil {
+		o = &CheckOptions{}
+	}
+	return s.check(ctx, *o)
 }
 
-// CheckOptions tune CheckWith and RepairWith.
+// CheckOptions tune Check and Repair.
 type CheckOptions struct {
 	// Progress, when non-nil, is called after each folder at the root and
 	// in .trash is checked, with the count done and the total, so that a
@@ -131,7 +133,7 @@ type CheckOptions struct {
 	Progress func(done, total int)
 }
 
-// CheckResult is what CheckWith found, and how much it read: a clean
+// CheckResult is what Check found, and how much it read: a clean
 // result says how many experiments and runs were checked.
 type CheckResult struct {
 	Problems    []Problem
@@ -139,8 +141,8 @@ type CheckResult struct {
 	Runs        int // run folders whose meta.yaml was read
 }
 
-// CheckWith is Check with options, returning the counts as well.
-func (s *Store) CheckWith(ctx context.Context, o CheckOptions) (CheckResult, error) {
+// check is Check.
+func (s *Store) check(ctx context.Context, o CheckOptions) (CheckResult, error) {
 	var res CheckResult
 	add := func(p Problem) {
 		var nr *NotRegularError
@@ -211,23 +213,17 @@ func (s *Store) CheckWith(ctx context.Context, o CheckOptions) (CheckResult, err
 // Repair runs Check and fixes what is safe to fix without losing data (see
 // ProblemKind.Repairable): it truncates torn metric tails after the last
 // complete line, removes empty metric files and removes our temporary
-// files. It returns the problems it fixed and those that remain (a fresh
-// Check after the repair). Metric files are changed under their flock,
-// after checking again that the file is still as Check saw it. Run it when
-// no writer is active: a writer's temporary file is removed under it, and
-// that write then fails with an error (it never corrupts anything).
-func (s *Store) Repair(ctx context.Context) (fixed, remaining []Problem, err error) {
-	fixed, after, err := s.RepairWith(ctx, CheckOptions{})
-	if err != nil {
-		return fixed, nil, err
+// files. It returns the problems it fixed and a fresh check after the
+// repair (after; o's Progress calls follow those of the first check).
+// Metric files are changed under their flock, after checking again that the
+// file is still as Check saw it. Run it when no writer is active: a
+// writer's temporary file is removed under it, and that write then fails
+// with an error (it never corrupts anything). o may be nil.
+func (s *Store) Repair(ctx context.Context, o *CheckOptions) (fixed []Problem, after CheckResult, err error) {
+	if o == nil {
+		o = &CheckOptions{}
 	}
-	return fixed, after.Problems, nil
-}
-
-// RepairWith is Repair with options; after is the fresh check after the
-// repair (its Progress calls follow those of the first check).
-func (s *Store) RepairWith(ctx context.Context, o CheckOptions) (fixed []Problem, after CheckResult, err error) {
-	before, err := s.CheckWith(ctx, o)
+	before, err := s.check(ctx, *o)
 	if err != nil {
 		return nil, CheckResult{}, err
 	}
@@ -255,7 +251,7 @@ func (s *Store) RepairWith(ctx context.Context, o CheckOptions) (fixed []Problem
 		}
 		fixed = append(fixed, p)
 	}
-	after, err = s.CheckWith(ctx, o)
+	after, err = s.check(ctx, *o)
 	return fixed, after, err
 }
 

@@ -508,19 +508,21 @@ func TestCheck_GCLeftover(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, skipped)
 	require.Len(t, exps, 1)
-	probs, err := s.Check(ctx)
+	probsRes, err := s.Check(ctx, nil)
+	probs := probsRes.Problems
 	require.NoError(t, err)
 	require.Len(t, probs, 1)
 	require.Equal(t, filestore.ProblemGCLeftover, probs[0].Kind)
 	require.True(t, probs[0].Kind.Repairable())
-	fixed, remaining, err := s.Repair(ctx)
+	fixed, after, err := s.Repair(ctx, nil)
+	remaining := after.Problems
 	require.NoError(t, err)
 	require.Len(t, fixed, 1)
 	require.Empty(t, remaining)
 	require.NoDirExists(t, left)
 }
 
-func TestCheckWith_CountsAndProgress(t *testing.T) {
+func TestCheck_CountsAndProgress(t *testing.T) {
 	s, _ := newStore(t, nil)
 	id, err := s.CreateExperiment(ctx, "e", "", nil)
 	require.NoError(t, err)
@@ -528,7 +530,7 @@ func TestCheckWith_CountsAndProgress(t *testing.T) {
 	newRun(t, s, id)
 	newRun(t, s, "0")
 	var calls [][2]int
-	res, err := s.CheckWith(ctx, filestore.CheckOptions{Progress: func(done, total int) { calls = append(calls, [2]int{done, total}) }})
+	res, err := s.Check(ctx, &filestore.CheckOptions{Progress: func(done, total int) { calls = append(calls, [2]int{done, total}) }})
 	require.NoError(t, err)
 	require.Empty(t, res.Problems)
 	require.Equal(t, 2, res.Experiments)

@@ -42,7 +42,8 @@ func newCacheFixture(t *testing.T) *cacheFixture {
 	require.NoError(t, err)
 	s.readCache.window = testWindow
 	t.Cleanup(func() {
-		probs, err := s.Check(bg)
+		probsRes, err := s.Check(bg, nil)
+		probs := probsRes.Problems
 		require.NoError(t, err)
 		require.Empty(t, probs, "consistency check")
 	})

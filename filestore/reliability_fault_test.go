@@ -240,7 +240,8 @@ func TestStore_Faults(t *testing.T) {
 						fresh = got != baseDump
 						continue
 					}
-					_, remaining, rerr := s.Repair(ctx)
+					_, after, rerr := s.Repair(ctx, nil)
+					remaining := after.Problems
 					require.NoError(t, rerr)
 					require.Empty(t, remaining, "fault from op %d (%s): not clean after Repair", i, inj.Last())
 					fresh = dumpTree(t, root, known, base.root) != baseDump

@@ -411,7 +411,8 @@ func TestStore_LinksOutOfTheTree(t *testing.T) {
 		page, _, err := s.SearchRuns(ctx, []string{"0"}, "params.p = 'hunter2'", entities.ViewAll, 0, nil, "")
 		require.NoError(t, err)
 		require.Empty(t, page, "a search does not match through the link")
-		probs, err := s.Check(ctx)
+		probsRes, err := s.Check(ctx, nil)
+		probs := probsRes.Problems
 		require.NoError(t, err)
 		require.Len(t, probs, 1)
 		require.Equal(t, filestore.ProblemLinkOut, probs[0].Kind)

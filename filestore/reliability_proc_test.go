@@ -469,13 +469,15 @@ func TestStore_Crash(t *testing.T) {
 
 		s2, err := filestore.Open(root, nil)
 		require.NoError(t, err)
-		probs, err := s2.Check(ctx)
+		probsRes, err := s2.Check(ctx, nil)
+		probs := probsRes.Problems
 		require.NoError(t, err)
 		for _, p := range probs {
 			require.Contains(t, []filestore.ProblemKind{filestore.ProblemTornTail, filestore.ProblemTempFile,
 				filestore.ProblemEmptyMetricFile, filestore.ProblemEmptyDir}, p.Kind, "kill %d: %s", k, p)
 		}
-		fixed, remaining, err := s2.Repair(ctx)
+		fixed, after, err := s2.Repair(ctx, nil)
+		remaining := after.Problems
 		require.NoError(t, err)
 		require.Empty(t, remaining, "kill %d", k)
 		repaired += len(fixed)

@@ -115,7 +115,7 @@ func specialCalls(w specialWorld) map[string]func() error {
 			return w.s.LogBatch(ctx, id, []entities.Metric{{Key: "m", Value: 3, Timestamp: 3, Step: 3}}, nil, nil)
 		},
 		"GetLoggedModel": func() error { _, err := w.s.GetLoggedModel(ctx, "m-1"); return err },
-		"Check":          func() error { _, err := w.s.Check(ctx); return err },
+		"Check":          func() error { _, err := w.s.Check(ctx, nil); return err },
 		"GC dry run":     func() error { _, err := w.s.GC(ctx, filestore.GCOptions{DryRun: true}); return err },
 	}
 }
@@ -168,7 +168,8 @@ func TestStore_SpecialFiles(t *testing.T) {
 						}
 					}
 				}
-				probs, err := w.s.Check(ctx)
+				probsRes, err := w.s.Check(ctx, nil)
+				probs := probsRes.Problems
 				require.NoError(t, err)
 				found := false
 				for _, pr := range probs {

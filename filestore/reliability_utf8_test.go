@@ -135,7 +135,8 @@ func TestCheck_InvalidUTF8(t *testing.T) {
 			p := filepath.Join(root, "0", r.Info.RunID, filepath.FromSlash(c.rel))
 			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o777))
 			require.NoError(t, os.WriteFile(p, []byte(c.data), 0o666))
-			probs, err := s.Check(ctx)
+			probsRes, err := s.Check(ctx, nil)
+			probs := probsRes.Problems
 			require.NoError(t, err)
 			found := false
 			for _, pr := range probs {

@@ -411,7 +411,8 @@ func TestStore_ListRuns_BrokenRunReported(t *testing.T) {
 	_, err = s.GetRun(ctx, bad.Info.RunID)
 	var ce *layout.CorruptionError
 	require.ErrorAs(t, err, &ce)
-	probs, err := s.Check(ctx)
+	probsRes, err := s.Check(ctx, nil)
+	probs := probsRes.Problems
 	require.NoError(t, err)
 	require.Len(t, probs, 2)
 	// repair by hand so the cleanup check passes

@@ -53,9 +53,9 @@ func cmdFsck(e *env, args []string) error {
 	var fixed []filestore.Problem
 	var res filestore.CheckResult
 	if *repair {
-		fixed, res, err = s.RepairWith(e.ctx, opts)
+		fixed, res, err = s.Repair(e.ctx, &opts)
 	} else {
-		res, err = s.CheckWith(e.ctx, opts)
+		res, err = s.Check(e.ctx, &opts)
 	}
 	if err != nil {
 		return err

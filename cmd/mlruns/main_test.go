@@ -48,7 +48,8 @@ func TestDemo(t *testing.T) {
 	require.Len(t, hist, 7)
 	require.Greater(t, hist[0].Value, hist[6].Value, "the loss curve goes down")
 	require.Len(t, parent.Inputs.DatasetInputs, 1)
-	probs, err := s.Check(ctx)
+	probsRes, err := s.Check(ctx, nil)
+	probs := probsRes.Problems
 	require.NoError(t, err)
 	require.Empty(t, probs)
 

@@ -294,7 +294,8 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 		}
 	})
 
-	probs, err := s.Check(ctx)
+	probsRes, err := s.Check(ctx, nil)
+	probs := probsRes.Problems
 	require.NoError(t, err)
 	require.Empty(t, probs)
 }

@@ -29,11 +29,11 @@ func New(t testing.TB, opts *filestore.Options) (*filestore.Store, string) {
 // Clean fails t when the consistency check finds a problem in s.
 func Clean(t testing.TB, s *filestore.Store) {
 	t.Helper()
-	probs, err := s.Check(context.Background())
+	res, err := s.Check(context.Background(), nil)
 	if err != nil {
 		t.Fatalf("storetest: check %s: %v", s.Root(), err)
 	}
-	for _, p := range probs {
+	for _, p := range res.Problems {
 		t.Errorf("storetest: consistency check of %s: %s", s.Root(), p)
 	}
 }
