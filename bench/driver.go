@@ -783,7 +783,7 @@ func floorFile(dir string) (string, error) {
 	return filepath.Join(dir, "loss"), os.MkdirAll(dir, 0o755)
 }
 
-func appendLocked(path string, line []byte) error {
+func appendUnderLock(path string, line []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
@@ -806,7 +806,7 @@ func floorOpenAppend(dir string, n int) (result, error) {
 	return timed(n, func() error {
 		for i := range n {
 			buf = appendLine(buf[:0], i)
-			if err := appendLocked(path, buf); err != nil {
+			if err := appendUnderLock(path, buf); err != nil {
 				return err
 			}
 		}
@@ -928,7 +928,7 @@ func runChild(mode string, args []string) error {
 							err = s.LogMetric(id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0 + int64(i), Step: step})
 						} else {
 							buf = appendLine(buf[:0], i)
-							err = appendLocked(path, buf)
+							err = appendUnderLock(path, buf)
 						}
 						if err != nil {
 							errc <- err

@@ -261,7 +261,7 @@ func (s *Store) repairMetricFile(p Problem) error {
 	if err := s.confine(filepath.Dir(p.Path)); err != nil {
 		return err
 	}
-	f, _, err := s.openLocked(p.Path, 0)
+	f, _, err := s.openAndLock(p.Path, 0)
 	if err != nil {
 		return err
 	}

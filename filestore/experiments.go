@@ -126,6 +126,7 @@ func (s *Store) checkNameUnused(ctx context.Context, name string) error {
 	return errs.New(errs.ErrAlreadyExists, fmt.Sprintf("Experiment '%s' already exists.", exp.Name))
 }
 
+// Requires: the root lock held (withRootLock).
 func (s *Store) createExperimentLocked(name, id, artifactLocation string, tags []entities.ExperimentTag) (entities.Experiment, error) {
 	loc := appendURIPath(s.artifactRoot, id)
 	if artifactLocation != "" {

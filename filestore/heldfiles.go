@@ -109,6 +109,7 @@ func (h *heldFiles) drop(hf *heldFile) {
 	}
 }
 
+// Requires: h.mu held.
 func (h *heldFiles) removeLocked(hf *heldFile) {
 	delete(h.m, hf.path)
 	h.lru.Remove(hf.elem)

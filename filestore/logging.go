@@ -493,10 +493,10 @@ func (s *Store) Close() error {
 	return s.held.closeAll()
 }
 
-// openLocked opens path for appending and takes its flock, making sure the
+// openAndLock opens path for appending and takes its flock, making sure the
 // locked descriptor is still the file at path (a failed first append may
 // have removed it meanwhile). It returns the size under the lock.
-func (s *Store) openLocked(path string, create int) (vfs.File, int64, error) {
+func (s *Store) openAndLock(path string, create int) (vfs.File, int64, error) {
 	for attempt := 0; ; attempt++ {
 		if err := notRegularAt(path); err != nil {
 			return nil, 0, err
@@ -535,6 +535,7 @@ func (s *Store) openLocked(path string, create int) (vfs.File, int64, error) {
 
 // removeIfEmptyLocked removes path if it is f (whose flock is held) and
 // empty: an empty metric file breaks Python's reader.
+// Requires: f's flock held.
 func (s *Store) removeIfEmptyLocked(f vfs.File, path string) {
 	st, err := sysfs.FileStat(f.Fd())
 	if err != nil || st.Size != 0 {
@@ -548,6 +549,7 @@ func (s *Store) removeIfEmptyLocked(f vfs.File, path string) {
 // dropEmptyLocked closes f, whose flock is held, after an error; if the
 // file at path is f and empty (we may just have created it), it is
 // removed first: an empty metric file breaks Python's reader.
+// Requires: f's flock held.
 func (s *Store) dropEmptyLocked(f vfs.File, path string) {
 	defer f.Close()
 	s.removeIfEmptyLocked(f, path)
@@ -555,6 +557,7 @@ func (s *Store) dropEmptyLocked(f vfs.File, path string) {
 
 // undoAppendLocked puts a file whose flock f holds back to size, removing
 // it if size is 0, and returns cause (joined with any failure to undo).
+// Requires: f's flock held.
 func (s *Store) undoAppendLocked(f vfs.File, path string, size int64, cause error) error {
 	if size > 0 {
 		if st, err := sysfs.FileStat(f.Fd()); err == nil && st.Size == size {
@@ -580,7 +583,7 @@ func (s *Store) undoAppendLocked(f vfs.File, path string, size int64, cause erro
 // only if nothing was appended after it, since another writer's lines must
 // not be lost.
 func (s *Store) truncateAppend(path string, size, end int64) error {
-	f, cur, err := s.openLocked(path, 0)
+	f, cur, err := s.openAndLock(path, 0)
 	if err != nil {
 		return err
 	}

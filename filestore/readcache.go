@@ -159,12 +159,14 @@ func (c *readCache) put(e *cached) {
 	c.fills.Add(1)
 }
 
+// Requires: the shard's mutex held.
 func (h *cached) insertLocked(e *cached) {
 	e.prev, e.next = h, h.next
 	h.next.prev = e
 	h.next = e
 }
 
+// Requires: the shard's mutex held.
 func (e *cached) unlinkLocked() {
 	e.prev.next = e.next
 	e.next.prev = e.prev

@@ -61,6 +61,7 @@ func GetTrackingURI() string {
 	return trackingURILocked()
 }
 
+// Requires: state held.
 func trackingURILocked() string {
 	if state.trackingURI != "" {
 		return state.trackingURI
@@ -84,6 +85,7 @@ func Client() (*tracking.Client, error) {
 	return clientLocked()
 }
 
+// Requires: state held.
 func clientLocked() (*tracking.Client, error) {
 	uri := trackingURILocked()
 	if c, ok := state.clients[uri]; ok {
@@ -208,6 +210,7 @@ func getOrCreateExperiment(ctx context.Context, c *tracking.Client, name string)
 // experimentIDLocked is Python's _get_experiment_id: the active
 // experiment, else MLFLOW_EXPERIMENT_NAME (created if missing) or
 // MLFLOW_EXPERIMENT_ID, else the Default experiment "0".
+// Requires: state held.
 func experimentIDLocked(ctx context.Context, c *tracking.Client) (string, error) {
 	if state.experimentID != "" {
 		return state.experimentID, nil

@@ -142,6 +142,7 @@ func userTags(o runOptions) (map[string]string, error) {
 	return tags, nil
 }
 
+// Requires: state held.
 func resumeRunLocked(ctx context.Context, c *tracking.Client, runID string, o runOptions) (*Run, error) {
 	if err := validate.RunID(runID); err != nil {
 		return nil, err
@@ -181,6 +182,7 @@ func resumeRunLocked(ctx context.Context, c *tracking.Client, runID string, o ru
 	return &Run{client: c, info: info}, nil
 }
 
+// Requires: state held.
 func createRunLocked(ctx context.Context, c *tracking.Client, o runOptions) (*Run, error) {
 	parent := o.parentRunID
 	if parent != "" {
