@@ -19,10 +19,13 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/mlruns-go/mlruns/downsample"
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/internal/chart"
 )
 
 // inkStats counts, inside r, the pixels that are not white and those in
@@ -47,7 +50,7 @@ func chartInk(img image.Image, r image.Rectangle) inkStats {
 			if max(r8, g8, b8)-min(r8, g8, b8) > 60 {
 				st.colored++
 			}
-			for i, p := range plotPalette {
+			for i, p := range chart.Palette {
 				if absInt(r8-int(p.R)) < 12 && absInt(g8-int(p.G)) < 12 && absInt(b8-int(p.B)) < 12 {
 					st.palette[i]++
 				}
@@ -125,7 +128,6 @@ func TestMetricsPlot_PNG(t *testing.T) {
 // The pixel check above must tell a chart from a blank page or a chart
 // with axes and grid but no curve.
 func TestMetricsPlot_InkCheckRejectsEmptyCharts(t *testing.T) {
-	o := plotOptions{width: 5 * vg.Inch, height: 3 * vg.Inch, dpi: 96, format: "png", keys: []string{"loss"}}
 	axesOnly := plot.New()
 	axesOnly.Title.Text = "no curves"
 	axesOnly.X.Label.Text, axesOnly.Y.Label.Text = "step", "loss"
@@ -135,9 +137,12 @@ func TestMetricsPlot_InkCheckRejectsEmptyCharts(t *testing.T) {
 	blank.HideAxes()
 	for name, p := range map[string]*plot.Plot{"axes only": axesOnly, "blank": blank} {
 		t.Run(name, func(t *testing.T) {
-			data, err := renderPlot(p, o)
+			c := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(5*vg.Inch, 3*vg.Inch), vgimg.UseDPI(96))}
+			p.Draw(draw.New(c))
+			var buf bytes.Buffer
+			_, err := c.WriteTo(&buf)
 			require.NoError(t, err)
-			img, err := png.Decode(bytes.NewReader(data))
+			img, err := png.Decode(&buf)
 			require.NoError(t, err)
 			st := chartInk(img, central(img.Bounds()))
 			require.Zero(t, st.colored)
@@ -172,7 +177,7 @@ func svgCurves(t *testing.T, data []byte) map[int]int {
 				style = a.Value
 			}
 		}
-		for i, p := range plotPalette {
+		for i, p := range chart.Palette {
 			if strings.Contains(style, fmt.Sprintf("stroke:#%02X%02X%02X", p.R, p.G, p.B)) {
 				out[i] = max(out[i], strings.Count(d, "L"))
 			}
@@ -370,7 +375,7 @@ func TestMetricsPlot_DownsamplesLongHistory(t *testing.T) {
 	}
 	e := &env{ctx: ctx, root: root, stdout: io.Discard, stderr: io.Discard}
 	for _, m := range []downsample.Method{downsample.LTTB, downsample.MinMax} {
-		for _, x := range []plotAxis{axisStep, axisRelativeTime} {
+		for _, x := range []chart.Axis{chart.Step, chart.RelativeTime} {
 			c, err := loadCurve(e, s, r.Info, "loss", plotOptions{maxPoints: 1000, method: m, x: x})
 			require.NoError(t, err)
 			require.Equal(t, n, c.points)
@@ -379,7 +384,7 @@ func TestMetricsPlot_DownsamplesLongHistory(t *testing.T) {
 			for i := 1; i < len(c.xys); i++ {
 				require.LessOrEqual(t, c.xys[i-1].X, c.xys[i].X, "sorted by x")
 			}
-			if x == axisRelativeTime {
+			if x == chart.RelativeTime {
 				// seconds since the run's start; LTTB keeps both ends
 				require.InDelta(t, 0, c.xys[0].X, 0.1)
 				require.InDelta(t, float64(n-1)/1000, c.xys[len(c.xys)-1].X, 0.1)
@@ -393,67 +398,6 @@ func TestMetricsPlot_DownsamplesLongHistory(t *testing.T) {
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
 	require.Equal(t, map[int]int{0: 1999}, svgCurves(t, data), "the default --max-points is 2000")
-}
-
-func TestPlotSegmentHitsRect(t *testing.T) {
-	r := vg.Rectangle{Min: vg.Point{X: 10, Y: 10}, Max: vg.Point{X: 20, Y: 20}}
-	pt := func(x, y vg.Length) vg.Point { return vg.Point{X: x, Y: y} }
-	cases := []struct {
-		name string
-		a, b vg.Point
-		want bool
-	}{
-		{"inside", pt(12, 12), pt(18, 18), true},
-		{"crosses", pt(0, 15), pt(30, 15), true},
-		{"diagonal through", pt(0, 0), pt(30, 30), true},
-		{"ends inside", pt(0, 0), pt(15, 15), true},
-		{"left of it", pt(0, 0), pt(5, 30), false},
-		{"above it", pt(0, 25), pt(30, 25), false},
-		{"cuts the corner", pt(0, 25), pt(25, 0), true}, // through (12.5, 12.5)
-		{"misses the corner", pt(0, 15), pt(15, 0), false},
-		{"a point inside", pt(15, 15), pt(15, 15), true},
-		{"a point outside", pt(5, 5), pt(5, 5), false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			require.Equal(t, c.want, plotSegmentHitsRect(r, c.a, c.b))
-		})
-	}
-}
-
-func TestPlotTicks(t *testing.T) {
-	labels := func(ts []plot.Tick) []string {
-		var out []string
-		for _, t := range ts {
-			if t.Label != "" {
-				out = append(out, t.Label)
-			}
-		}
-		return out
-	}
-	cases := []struct {
-		name   string
-		ticker plot.Ticker
-		lo, hi float64
-		want   []string
-	}{
-		{"steps", plotNiceTicks{n: 6, integer: true}, 0, 29, []string{"0", "5", "10", "15", "20", "25"}},
-		{"few steps", plotNiceTicks{n: 6, integer: true}, -1, 1, []string{"-1", "0", "1"}},
-		{"a few more steps", plotNiceTicks{n: 7, integer: true}, 0, 12, []string{"0", "2", "4", "6", "8", "10", "12"}},
-		{"loss", plotNiceTicks{n: 5}, 0.07, 2.39, []string{"0.5", "1.0", "1.5", "2.0"}},
-		{"negative", plotNiceTicks{n: 5}, -1, 1, []string{"-1.0", "-0.5", "0", "0.5", "1.0"}},
-		{"big", plotNiceTicks{n: 3}, 0, 4e7, []string{"0", "2e+07", "4e+07"}},
-		{"log dense", plotLogTicks{}, 0.07, 2.39, []string{"0.1", "0.2", "0.5", "1", "2"}},
-		{"log sparse", plotLogTicks{}, 0.001, 20, []string{"0.001", "0.01", "0.1", "1", "10"}},
-		{"minutes", plotScaledTicks{plotNiceTicks{n: 3}, 60}, 0, 600, []string{"0", "5", "10"}},
-		{"clock", plotTimeTicks{n: 4, format: "15:04"}, 1714979289, 1714979289 + 3*3600, []string{"08:00", "09:00", "10:00"}},
-		{"clock sub-second", plotTimeTicks{n: 3, format: "15:04:05"}, 1714979289, 1714979289.5, []string{"07:08:09.000", "07:08:09.250", "07:08:09.500"}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			require.Equal(t, c.want, labels(c.ticker.Ticks(c.lo, c.hi)))
-		})
-	}
 }
 
 func TestPlotYLabel(t *testing.T) {
