@@ -19,6 +19,7 @@ import (
 	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/internal/vfs"
 	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/store"
 )
 
 // Options configure a Store. The zero value (or nil) gives Python MLflow's
@@ -45,6 +46,9 @@ type Options struct {
 	Now func() time.Time
 }
 
+// The file store is one backend of the store interface.
+var _ store.Store = (*Store)(nil)
+
 // Store is an mlruns tree opened for reading and writing.
 type Store struct {
 	root         string // absolute path
@@ -62,7 +66,7 @@ type Store struct {
 	// and from .trash; see runDir).
 	runDirs sync.Map
 	// runInfos caches run id -> *cachedRun for the logging paths; see
-	// hotpath.go.
+	// runcache.go.
 	runInfos sync.Map
 	// held keeps recently appended metric files open; see heldfiles.go.
 	held heldFiles

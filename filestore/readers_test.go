@@ -1,6 +1,6 @@
 package filestore
 
-// An internal test: it holds the fast readers of readfast.go to the
+// An internal test: it holds the fast readers of readers.go to the
 // path-based readers they stand in for (readLatestMetrics, readKeyFiles,
 // readInputs, readOutputs), which are unexported.
 
@@ -203,7 +203,7 @@ func TestFastReader_MatchesPathReaders(t *testing.T) {
 	}
 }
 
-// readRunByPaths is readRun before readfast.go: the reference.
+// readRunByPaths is readRun before readers.go: the reference.
 func (s *Store) readRunByPaths(dir string, info entities.RunInfo) (entities.Run, error) {
 	run := entities.Run{Info: info}
 	var err error
