@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -20,7 +20,7 @@ func TestDriver_Quick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the driver")
 	}
-	py := interop.Python(t)
+	py := interoptest.Python(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bench")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/pyenv"
 )
 
 // Python MLflow, driven as a child process (py_bench.py in the venv).
@@ -21,17 +21,17 @@ func findPython(flagPy string) (string, string) {
 	if flagPy != "" {
 		cands = []string{flagPy}
 	} else {
-		cands = []string{interop.VenvBin("python"), "python3", "python"}
+		cands = []string{pyenv.VenvBin("python"), "python3", "python"}
 	}
 	var why []string
 	for _, py := range cands {
 		cmd := exec.Command(py, "-c", "import mlflow, sys; sys.stdout.write(mlflow.__version__)")
-		cmd.Env = interop.Env()
+		cmd.Env = pyenv.Env()
 		out, err := cmd.Output()
 		switch {
 		case err != nil:
 			why = append(why, py+": cannot import mlflow")
-		case string(out) != interop.MLflowVersion:
+		case string(out) != pyenv.MLflowVersion:
 			why = append(why, py+": mlflow "+string(out))
 		default:
 			return py, "mlflow " + string(out)
@@ -51,7 +51,7 @@ func (d *driver) dir(name string) string {
 func (d *driver) py(args ...string) (result, error) {
 	if d.server == nil {
 		p := &pyServer{cmd: exec.Command(d.python, d.pyScript, "serve")}
-		p.cmd.Env = interop.Env()
+		p.cmd.Env = pyenv.Env()
 		p.cmd.Dir = d.tmp
 		p.cmd.Stderr = &p.stderr
 		var err error

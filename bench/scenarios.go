@@ -16,7 +16,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/pyenv"
 	"github.com/mlruns-go/mlruns/tracking"
 )
 
@@ -229,7 +229,7 @@ func (d *driver) pyContention(b *best) func() error {
 		var cmds []*exec.Cmd
 		for range d.sz.s4Procs {
 			c := exec.Command(d.python, d.pyScript, "contention", s.Root(), id, strconv.Itoa(d.sz.s4Goroutines), strconv.Itoa(d.sz.s4Py))
-			c.Env = interop.Env()
+			c.Env = pyenv.Env()
 			c.Dir = d.tmp
 			cmds = append(cmds, c)
 		}
@@ -412,7 +412,7 @@ func (d *driver) s7() (row, error) {
 		ours.add(r)
 		if d.python != "" {
 			c := exec.Command(d.python, d.pyScript, "coldstart", d.dir("s7py"))
-			c.Env = interop.Env()
+			c.Env = pyenv.Env()
 			c.Dir = d.tmp
 			r, err := wallTime(c)
 			if err != nil {

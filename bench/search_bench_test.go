@@ -13,7 +13,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 )
 
 func envInt(b *testing.B, name string, def int) int {
@@ -80,13 +80,13 @@ func BenchmarkSearchRuns(b *testing.B) {
 		if ids, ok := pyIDs[max]; ok {
 			return ids, pySec
 		}
-		interop.Python(b)
+		interoptest.Python(b)
 		q, _ := json.Marshal(map[string]any{"exp_ids": []string{expID}, "filter": filter, "order": order, "max": max, "repeat": 1})
 		var py struct {
 			Seconds float64  `json:"seconds"`
 			IDs     []string `json:"ids"`
 		}
-		if err := json.Unmarshal(interop.Run(b, pyScript(), q, "search", dir), &py); err != nil {
+		if err := json.Unmarshal(interoptest.Run(b, pyScript(), q, "search", dir), &py); err != nil {
 			b.Fatal(err)
 		}
 		pyIDs[max] = py.IDs
@@ -177,13 +177,13 @@ func BenchmarkMetricHistory(b *testing.B) {
 		if pySec != 0 {
 			return
 		}
-		interop.Python(b)
+		interoptest.Python(b)
 		q, _ := json.Marshal(map[string]any{"run_id": id, "key": "loss", "repeat": 1})
 		var py struct {
 			Seconds float64 `json:"seconds"`
 			Count   int     `json:"count"`
 		}
-		if err := json.Unmarshal(interop.Run(b, pyScript(), q, "history", s.Root()), &py); err != nil {
+		if err := json.Unmarshal(interoptest.Run(b, pyScript(), q, "history", s.Root()), &py); err != nil {
 			b.Fatal(err)
 		}
 		if py.Count != points {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/difftest"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 )
 
 var diffSeed = flag.Uint64("seed", 0, "seed of TestDifferential's workload (0: $MLRUNS_DIFF_SEED, else 20260501)")
@@ -56,7 +56,7 @@ func diffConfig(t *testing.T) (seed uint64, ops int) {
 // Reproduce a failure with -seed N (or MLRUNS_DIFF_SEED=N); size with
 // MLRUNS_DIFF_OPS.
 func TestDifferential(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	seed, total := diffConfig(t)
 	t.Logf("seed %d, %d ops in %d workloads (reproduce: go test ./filestore -run TestDifferential -seed %d)", seed, total, diffWorkloads, seed)
 	ctx := context.Background()

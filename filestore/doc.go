@@ -1,8 +1,8 @@
 // Package filestore is the MLflow file store: it reads and writes an mlruns
 // tree exactly as Python MLflow 3.18's FileStore does, and reads every form
 // older MLflow versions wrote. It is the only package of the module that does
-// file I/O; paths and bytes come from the layout package, rules from
-// validate.
+// file I/O on the tracking tree (system calls go through internal/sysfs);
+// paths and bytes come from the layout package, rules from validate.
 //
 // # Concurrency
 //

@@ -12,7 +12,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/difftest"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/pyenv"
 	"github.com/mlruns-go/mlruns/internal/testkit"
 )
 
@@ -38,7 +38,7 @@ func TestGolden(t *testing.T) {
 		res := difftest.RunPython(t, []difftest.PyWorkload{{Root: root, Ops: ops}})[0]
 		tree, err := difftest.Normalise(root, res)
 		require.NoError(t, err)
-		m := difftest.Manifest{MLflowVersion: interop.MLflowVersion, Script: "testdata/golden/script.json"}
+		m := difftest.Manifest{MLflowVersion: pyenv.MLflowVersion, Script: "testdata/golden/script.json"}
 		for i, op := range ops {
 			m.Outcomes = append(m.Outcomes, difftest.OutcomeRecord{
 				Index: i, Op: op.Op, Outcome: res.Outcomes[i], Detail: res.Details[i],

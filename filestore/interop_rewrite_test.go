@@ -12,7 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mlruns-go/mlruns/entities"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
+	"github.com/mlruns-go/mlruns/internal/pyenv"
 )
 
 // pythonRenamer renames a run again and again with MlflowClient.set_tag
@@ -42,13 +43,13 @@ print(n, failed)
 // GetRun, GetRunInfo, LogMetric) never fail: a meta.yaml found empty or
 // half written is read again, as Python's FileStore reads again.
 func TestInterop_PythonRewritesMetaInPlace(t *testing.T) {
-	py := interop.Python(t)
+	py := interoptest.Python(t)
 	s, root := newStore(t, nil)
 	r := newRun(t, s, "0")
 	id := r.Info.RunID
 	stop := filepath.Join(t.TempDir(), "stop")
 	cmd := exec.Command(py, "-c", pythonRenamer, root, id, stop)
-	cmd.Env = interop.Env()
+	cmd.Env = pyenv.Env()
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	require.NoError(t, cmd.Start())

@@ -14,7 +14,8 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
+	"github.com/mlruns-go/mlruns/internal/pyenv"
 )
 
 // writeRichTree logs, through the Go store, a tree that uses every feature
@@ -103,7 +104,7 @@ func ptr(s string) *string { return &s }
 // TestInterop_PythonReadsGoTree: Python MLflow 3.18's MlflowClient reads a
 // Go-written tree to exactly the values the Go store reads.
 func TestInterop_PythonReadsGoTree(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	root := filepath.Join(t.TempDir(), "mlruns")
 	s := writeRichTree(t, root)
 	want := dumpStore(t, s, true)
@@ -116,7 +117,7 @@ func TestInterop_PythonReadsGoTree(t *testing.T) {
 
 func pythonDump(t *testing.T, uri string) map[string]any {
 	t.Helper()
-	out := interop.Run(t, filepath.Join("testdata", "dump_client.py"), nil, uri)
+	out := interoptest.Run(t, filepath.Join("testdata", "dump_client.py"), nil, uri)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal(out, &got))
 	return got
@@ -126,14 +127,14 @@ func pythonDump(t *testing.T, uri string) map[string]any {
 // Go-written tree to SQLite without error, and MlflowClient reads the same
 // values back from the database.
 func TestInterop_MigrateFilestore(t *testing.T) {
-	py := interop.Python(t)
+	py := interoptest.Python(t)
 	dir := t.TempDir()
 	root := filepath.Join(dir, "mlruns")
 	s := writeRichTree(t, root)
 	want := dumpStore(t, s, false)
 	db := "sqlite:///" + filepath.Join(dir, "mlflow.db")
 	cmd := exec.Command(filepath.Join(filepath.Dir(py), "mlflow"), "migrate-filestore", "--source", root, "--target", db)
-	cmd.Env = interop.Env()
+	cmd.Env = pyenv.Env()
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "migrate-filestore: %s", out)
 	require.NotContains(t, strings.ToLower(string(out)), "error")

@@ -22,7 +22,8 @@ import (
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
+	"github.com/mlruns-go/mlruns/internal/pyenv"
 	"github.com/mlruns-go/mlruns/tracking"
 )
 
@@ -228,7 +229,7 @@ func TestStore_Concurrent_Processes(t *testing.T) {
 // (no locks, append mode) and Go writers append to one metric file at once:
 // no torn or merged lines.
 func TestStore_Concurrent_GoAndPython(t *testing.T) {
-	py := interop.Python(t)
+	py := interoptest.Python(t)
 	n := 2000
 	if longRun() {
 		n = 20000
@@ -248,7 +249,7 @@ for i in range(n):
     s.log_metric(run, Metric("shared", i + 0.25, 999999, i))
 `
 	cmd := exec.Command(py, "-c", code, root, run, strconv.Itoa(n))
-	cmd.Env = interop.Env()
+	cmd.Env = pyenv.Env()
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
@@ -288,7 +289,7 @@ for i in range(n):
 	}
 	require.Len(t, next, gw+1)
 	// Python reads the same file back whole.
-	out := interop.RunCode(t, `
+	out := interoptest.RunCode(t, `
 import sys
 from mlflow.store.tracking.file_store import FileStore
 print(len(FileStore(sys.argv[1]).get_metric_history(sys.argv[2], "shared")))

@@ -18,7 +18,7 @@ import (
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 )
 
 // searchDriver answers search queries with Python MLflow's FileStore. It
@@ -529,7 +529,7 @@ func goSearch(ctx context.Context, s *filestore.Store, q searchQuery) searchResu
 // against Python MLflow 3.18's FileStore on a seeded random store: the same
 // ids, page by page, the same page tokens, and the same queries refused.
 func TestStore_Search_Differential(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	const runQueries, expQueries = 520, 120
 	t0 := time.Now()
 	s, w := buildSearchStore(t, 20261122, 200)
@@ -550,7 +550,7 @@ func TestStore_Search_Differential(t *testing.T) {
 	in, err := json.Marshal(map[string]any{"root": s.Root(), "queries": qs})
 	require.NoError(t, err)
 	t0 = time.Now()
-	out := interop.RunCode(t, searchDriver, in)
+	out := interoptest.RunCode(t, searchDriver, in)
 	t.Logf("python %v", time.Since(t0))
 	t0 = time.Now()
 	defer func() { t.Logf("go %v", time.Since(t0)) }()

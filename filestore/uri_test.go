@@ -12,7 +12,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 )
 
 // artifactCases are (store root, artifact root) pairs in the forms MLflow
@@ -28,7 +28,7 @@ var artifactCases = [][2]string{
 // artifact_location, for every form of store and artifact root, is the
 // string Python MLflow writes.
 func TestInterop_ArtifactLocationForms(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	pyDir, goDir := t.TempDir(), t.TempDir()
 	fill := func(dir string, c [2]string) [2]string {
 		return [2]string{strings.ReplaceAll(c[0], "ABS", dir), strings.ReplaceAll(c[1], "ABS", dir)}
@@ -39,7 +39,7 @@ func TestInterop_ArtifactLocationForms(t *testing.T) {
 	}
 	in, err := json.Marshal(pyCases)
 	require.NoError(t, err)
-	out := interop.RunCode(t, `
+	out := interoptest.RunCode(t, `
 import json, os, sys, warnings
 warnings.filterwarnings("ignore")
 from mlflow.store.tracking.file_store import FileStore

@@ -18,7 +18,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 	"github.com/mlruns-go/mlruns/internal/pynum"
 	"github.com/mlruns-go/mlruns/internal/testkit"
 	"github.com/mlruns-go/mlruns/layout"
@@ -339,7 +339,7 @@ func randomMetricFile(rng *rand.Rand) []byte {
 // latest value (get_all_metrics, get_run) with ours: values by bits, NaN
 // equal to NaN, and error-or-not.
 func TestDecodeMetricHistory_Interop(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	rng := rand.New(rand.NewPCG(5, 6))
 	files := make([][]byte, 220)
 	var in bytes.Buffer
@@ -348,7 +348,7 @@ func TestDecodeMetricHistory_Interop(t *testing.T) {
 		in.WriteString(base64.StdEncoding.EncodeToString(files[i]) + "\n")
 	}
 	root := t.TempDir()
-	out := interop.RunCode(t, `
+	out := interoptest.RunCode(t, `
 import base64, json, os, struct, sys
 from mlflow.store.tracking.file_store import FileStore
 store = FileStore(sys.argv[1])

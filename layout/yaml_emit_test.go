@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 	"github.com/mlruns-go/mlruns/internal/testkit"
 	"github.com/mlruns-go/mlruns/layout"
 )
@@ -206,7 +206,7 @@ func pythonYAMLGolden(t *testing.T) ([]byte, yamlGolden) {
 	}
 	in, err := json.Marshal(req)
 	require.NoError(t, err)
-	out := interop.Run(t, yamlGenScript, in)
+	out := interoptest.Run(t, yamlGenScript, in)
 	var g yamlGolden
 	require.NoError(t, json.Unmarshal(out, &g))
 	return out, g
@@ -334,7 +334,7 @@ json.dump([yaml.dump(d, Dumper=yaml.CSafeDumper, default_flow_style=False,
 `
 
 func TestEncodeYAML_RandomDifferential(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	const n = 20000
 	r := rand.New(rand.NewPCG(20240101, 3180))
 	docs := make([]map[string]any, n)
@@ -346,7 +346,7 @@ func TestEncodeYAML_RandomDifferential(t *testing.T) {
 	in, err := json.Marshal(docs)
 	require.NoError(t, err)
 	var want []string
-	require.NoError(t, json.Unmarshal(interop.RunCode(t, pyDumpAll, in), &want))
+	require.NoError(t, json.Unmarshal(interoptest.RunCode(t, pyDumpAll, in), &want))
 	require.Len(t, want, n)
 	var bad []string
 	for i, d := range docs {

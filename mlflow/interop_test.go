@@ -12,7 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
+	"github.com/mlruns-go/mlruns/internal/pyenv"
 )
 
 // scenarios pairs each Go example with its Python original in
@@ -50,7 +51,7 @@ func silenceStdout(t *testing.T, fn func()) {
 // fresh stores, has Python MLflow read all the trees back (one dump
 // script) and compares the normalised dumps.
 func TestInterop_Examples(t *testing.T) {
-	py := interop.Python(t)
+	py := interoptest.Python(t)
 	base := t.TempDir()
 	var roots []string
 	for _, sc := range scenarios {
@@ -69,11 +70,11 @@ func TestInterop_Examples(t *testing.T) {
 		roots = append(roots, filepath.Join(base, "py-"+sc.name, "mlruns"))
 	}
 	cmd := exec.Command(py, args...)
-	cmd.Env = withoutVars(interop.Env(), "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_ENABLE_ASYNC_LOGGING", "MLFLOW_RUN_ID")
+	cmd.Env = withoutVars(pyenv.Env(), "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_ENABLE_ASYNC_LOGGING", "MLFLOW_RUN_ID")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "python examples: %s", out)
 	var dumps map[string]json.RawMessage
-	require.NoError(t, json.Unmarshal(interop.Run(t, filepath.Join("testdata", "dump.py"), nil, roots...), &dumps))
+	require.NoError(t, json.Unmarshal(interoptest.Run(t, filepath.Join("testdata", "dump.py"), nil, roots...), &dumps))
 	for i, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			goDump, pyDump := dumps[roots[i]], dumps[roots[len(scenarios)+i]]

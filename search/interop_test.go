@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 	"github.com/mlruns-go/mlruns/search"
 )
 
@@ -20,7 +20,7 @@ func TestParseFilter_MissingValue_MessagesLikePython(t *testing.T) {
 	exps := []string{"name =", "tags.t ILIKE", "creation_time >"}
 	in, err := json.Marshal(map[string][]string{"runs": runs, "exps": exps})
 	require.NoError(t, err)
-	out := interop.RunCode(t, `
+	out := interoptest.RunCode(t, `
 import json, sys, warnings
 warnings.filterwarnings("ignore")
 from mlflow.utils.search_utils import SearchUtils, SearchExperimentsUtils

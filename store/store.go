@@ -1,7 +1,8 @@
 // Package store defines the tracking store interface that backends
 // implement: the MLflow file store (package filestore) today, a REST client
-// of an MLflow tracking server later. The tracking API and the CLI are
-// written against this interface, never against a backend's internals.
+// of an MLflow tracking server later. The tracking API is written against
+// this interface, never against a backend's internals (the CLI still holds
+// a *filestore.Store; the REST backend moves its read side here).
 //
 // The method set follows MLflow's AbstractStore. Errors unwrap to the
 // sentinels of package errs so callers can branch on them whatever the

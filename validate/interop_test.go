@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mlruns-go/mlruns/entities"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 	"github.com/mlruns-go/mlruns/validate"
 )
 
@@ -37,7 +37,7 @@ sys.stdout.write(unicodedata.unidata_version + "\n" + base64.b64encode(ok).decod
 `
 
 func TestInterop_KeyRunes_AllCodePoints(t *testing.T) {
-	out := strings.Split(string(interop.RunCode(t, unicodeScript, nil)), "\n")
+	out := strings.Split(string(interoptest.RunCode(t, unicodeScript, nil)), "\n")
 	require.Len(t, out, 3)
 	pyOK, err := base64.StdEncoding.DecodeString(out[1])
 	require.NoError(t, err)
@@ -364,12 +364,12 @@ func differentialCases() []pyCase {
 }
 
 func TestInterop_Differential(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	cases := differentialCases()
 	in, err := json.Marshal(cases)
 	require.NoError(t, err)
 	var got []pyResult
-	require.NoError(t, json.Unmarshal(interop.RunCode(t, differentialScript, in), &got))
+	require.NoError(t, json.Unmarshal(interoptest.RunCode(t, differentialScript, in), &got))
 	require.Len(t, got, len(cases))
 	rejected := map[string]int{}
 	for i, c := range cases {

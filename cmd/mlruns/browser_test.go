@@ -17,7 +17,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 )
 
 // What a person sees: the demo's tree, served by Python's `mlflow server`
@@ -25,8 +25,8 @@ import (
 // params, its latest metrics and a chart of its loss curve. Screenshots of
 // both pages are kept in $MLRUNS_ARTIFACTS (else the test's temp dir).
 func TestBrowser_DemoRunPage(t *testing.T) {
-	interop.Python(t)
-	interop.Chromium(t)
+	interoptest.Python(t)
+	interoptest.Chromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
@@ -50,8 +50,8 @@ func TestBrowser_DemoRunPage(t *testing.T) {
 	loss, ok := parent.Data.Metrics["train/loss"]
 	require.True(t, ok)
 
-	srv := interop.StartServer(t, root)
-	browser := interop.StartBrowser(t, 1400, 1000)
+	srv := interoptest.StartServer(t, root)
+	browser := interoptest.StartBrowser(t, 1400, 1000)
 	page, err := browser.NewPage(ctx)
 	require.NoError(t, err)
 	dir := artifactsDir(t)
@@ -162,7 +162,7 @@ func artifactsDir(t *testing.T) string {
 // saveScreenshot writes the page's PNG to path, logs where, and checks
 // that it shows something: many colours and a good share of pixels that
 // are not white.
-func saveScreenshot(t *testing.T, ctx context.Context, page *interop.Page, path string) {
+func saveScreenshot(t *testing.T, ctx context.Context, page *interoptest.Page, path string) {
 	t.Helper()
 	b, err := page.Screenshot(ctx)
 	require.NoError(t, err)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 	"github.com/mlruns-go/mlruns/internal/testkit"
 )
 
@@ -425,13 +425,13 @@ func TestExport_BrokenRunWarns(t *testing.T) {
 // lifecycle_stage) with equal values, and every history file equals
 // MlflowClient.get_metric_history, NaN and infinities included.
 func TestExport_PythonReadsCSV(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	t.Parallel() // mostly waiting for Python to import mlflow
 	tr := newMetricsTree(t)
 	out := filepath.Join(t.TempDir(), "export")
 	_, stderr, code := tr.cli(t, "export", "--out", out, "--view", "all")
 	require.Equal(t, 0, code, stderr)
-	got := interop.RunCode(t, `
+	got := interoptest.RunCode(t, `
 import math, os, sys
 import mlflow, pandas as pd
 from mlflow.entities import ViewType

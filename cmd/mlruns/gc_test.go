@@ -17,7 +17,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 	"github.com/mlruns-go/mlruns/internal/testkit"
 )
 
@@ -338,7 +338,7 @@ json.dump(out, open(cfg["out"], "w"))
 // byte, artifacts outside the store included), both must succeed or fail
 // alike and report the same deletions, and Python must read our tree.
 func TestGC_Python(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	base := t.TempDir()
 	work := filepath.Join(base, "work")
 	tr := newGCTree(t, work)
@@ -400,7 +400,7 @@ func TestGC_Python(t *testing.T) {
 	resultFile := filepath.Join(base, "result.json")
 	cfg, err := json.Marshal(map[string]any{"work": work, "pristine": pristine, "out": resultFile, "cases": pyCases})
 	require.NoError(t, err)
-	interop.Run(t, script, cfg)
+	interoptest.Run(t, script, cfg)
 	raw, err := os.ReadFile(resultFile)
 	require.NoError(t, err)
 	var res struct {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 )
 
 func TestDemo(t *testing.T) {
@@ -127,11 +127,11 @@ func TestRun_ExitCodes(t *testing.T) {
 // The demo's tree opens in Python MLflow: the runs, the parent's params and
 // the loss curve are all there.
 func TestDemo_PythonReads(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	root := filepath.Join(t.TempDir(), "mlruns")
 	var out, errOut bytes.Buffer
 	require.Equal(t, 0, run(context.Background(), []string{"--root", root, "demo", "--epochs", "5", "--folds", "2"}, &out, &errOut), errOut.String())
-	got := interop.RunCode(t, `
+	got := interoptest.RunCode(t, `
 import sys, warnings
 warnings.filterwarnings("ignore")
 from mlflow import MlflowClient

@@ -15,7 +15,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 )
 
 // restTree is the tree of TestREST_CLIMatchesServer and its ids.
@@ -99,7 +99,7 @@ func newRESTTree(t *testing.T) *restTree {
 // comparePages follows next_page_token through a search endpoint of the
 // server and the CLI listing of the same query together (max > 0 sets the
 // page size), requiring the same JSON page by page.
-func comparePages(t *testing.T, srv *interop.Server, cli func(*testing.T, ...string) []byte, endpoint string, req map[string]any, args []string, max int) {
+func comparePages(t *testing.T, srv *interoptest.Server, cli func(*testing.T, ...string) []byte, endpoint string, req map[string]any, args []string, max int) {
 	t.Helper()
 	if max > 0 {
 		req["max_results"] = max
@@ -113,7 +113,7 @@ func comparePages(t *testing.T, srv *interop.Server, cli func(*testing.T, ...str
 			pageArgs = append(args[:len(args):len(args)], "--page-token", token)
 		}
 		body := srv.Post(t, endpoint, req)
-		interop.RequireSameJSON(t, strings.Join(args[:2], " ")+" page "+strconv.Itoa(page), body, cli(t, pageArgs...))
+		interoptest.RequireSameJSON(t, strings.Join(args[:2], " ")+" page "+strconv.Itoa(page), body, cli(t, pageArgs...))
 		token = nextPageToken(t, body)
 		if token == "" {
 			return
@@ -127,9 +127,9 @@ func comparePages(t *testing.T, srv *interop.Server, cli func(*testing.T, ...str
 // (SearchRuns, page by page), experiments list (SearchExperiments, page by
 // page) and metrics history (GetMetricHistory).
 func TestREST_CLIMatchesServer(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	tr := newRESTTree(t)
-	srv := interop.StartServer(t, tr.root)
+	srv := interoptest.StartServer(t, tr.root)
 	ctx := context.Background()
 	cli := func(t *testing.T, args ...string) []byte {
 		t.Helper()
@@ -141,7 +141,7 @@ func TestREST_CLIMatchesServer(t *testing.T) {
 
 	t.Run("runs show", func(t *testing.T) {
 		for _, id := range tr.runIDs {
-			interop.RequireSameJSON(t, "runs show "+id,
+			interoptest.RequireSameJSON(t, "runs show "+id,
 				srv.Get(t, "/api/2.0/mlflow/runs/get?run_id="+id),
 				cli(t, "runs", "show", id, "--json"))
 		}
@@ -219,7 +219,7 @@ func TestREST_CLIMatchesServer(t *testing.T) {
 		}
 		for _, h := range histories {
 			q := url.Values{"run_id": {h[0]}, "metric_key": {h[1]}}
-			interop.RequireSameJSON(t, "metrics history "+h[1],
+			interoptest.RequireSameJSON(t, "metrics history "+h[1],
 				srv.Get(t, "/api/2.0/mlflow/metrics/get-history?"+q.Encode()),
 				cli(t, "metrics", "history", h[0], h[1], "--json"))
 		}

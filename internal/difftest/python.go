@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 )
 
 // DriverPath is the absolute path of driver.py.
@@ -23,14 +23,14 @@ type PyWorkload struct {
 
 // RunPython runs workloads through Python MLflow in one process and returns
 // one Result per workload. It skips t when Python MLflow is unavailable
-// (interop.Python).
+// (interoptest.Python).
 func RunPython(t testing.TB, workloads []PyWorkload) []Result {
 	t.Helper()
 	in, err := json.Marshal(map[string]any{"workloads": workloads})
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := interop.Run(t, DriverPath(), in, "run")
+	out := interoptest.Run(t, DriverPath(), in, "run")
 	var resp struct {
 		Results []Result `json:"results"`
 	}
@@ -51,7 +51,7 @@ func DumpPython(t testing.TB, roots []string) [][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := interop.Run(t, DriverPath(), in, "dump")
+	out := interoptest.Run(t, DriverPath(), in, "dump")
 	var resp struct {
 		Dumps [][]string `json:"dumps"`
 	}

@@ -1,3 +1,9 @@
+// Package pynum is Python's number text as MLflow writes and reads it:
+// repr of a float (AppendFloat, FormatFloat: the text of every metric value
+// on disk), and int() and float() of a string (ParseInt, ParseFloat, with
+// Python's Unicode digits and spaces), with exact fast paths for the byte
+// runs of metric lines (ParseIntPrefix, ParseFloatPrefix: Clinger's and
+// Eisel-Lemire's algorithms, eight digits at a time).
 package pynum
 
 import (

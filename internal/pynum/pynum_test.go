@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 	"github.com/mlruns-go/mlruns/internal/pynum"
 	"github.com/mlruns-go/mlruns/internal/testkit"
 )
@@ -218,7 +218,7 @@ func TestParsePythonInt_Table(t *testing.T) {
 // values to one Python process and compares repr() byte for byte; it also
 // checks that Python's float() of our text and ParseFloat agree.
 func TestAppendPythonFloat_Interop(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	var vals []float64
 	for _, tc := range floatTable {
@@ -245,7 +245,7 @@ func TestAppendPythonFloat_Interop(t *testing.T) {
 		in.WriteString(strconv.FormatUint(math.Float64bits(v), 16))
 		in.WriteByte('\n')
 	}
-	out := interop.RunCode(t, `
+	out := interoptest.RunCode(t, `
 import struct, sys
 w = sys.stdout.write
 for line in sys.stdin:
@@ -267,7 +267,7 @@ for line in sys.stdin:
 // TestParsePython_Interop compares ParseFloat and ParseInt
 // with Python's float() and int() on strings assembled from tricky pieces.
 func TestParsePython_Interop(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	pieces := []string{"1", "0", "9", "5", "12", ".", "_", "e", "E", "+", "-", " ", "\t", "\v", "\x1f",
 		"\u00a0", "\u3000", "\u0661", "\uff15", "nan", "NaN", "inf", "Infinity", "x", "\x00", "\ufeff", "500", "e-400"}
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -293,7 +293,7 @@ func TestParsePython_Interop(t *testing.T) {
 		}
 		require.NoError(t, enc.Encode(s))
 	}
-	out := interop.RunCode(t, `
+	out := interoptest.RunCode(t, `
 import json, struct, sys
 for line in sys.stdin:
     s = json.loads(line)

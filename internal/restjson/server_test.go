@@ -14,7 +14,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 	"github.com/mlruns-go/mlruns/internal/restjson"
 )
 
@@ -179,7 +179,7 @@ func ours(t *testing.T, v any) []byte {
 // for the same entities, field for field and number token for number token.
 func TestRESTJSON_MatchesServer(t *testing.T) {
 	tr := buildRestTree(t)
-	srv := interop.StartServer(t, tr.root)
+	srv := interoptest.StartServer(t, tr.root)
 	ctx := context.Background()
 	s := tr.store
 
@@ -188,7 +188,7 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 			body := srv.Get(t, "/api/2.0/mlflow/runs/get?run_id="+id)
 			r, err := s.GetRun(ctx, id)
 			require.NoError(t, err)
-			interop.RequireSameJSON(t, "runs/get "+r.Info.RunName, body, ours(t, restjson.GetRunResponse{Run: restjson.FromRun(r)}))
+			interoptest.RequireSameJSON(t, "runs/get "+r.Info.RunName, body, ours(t, restjson.GetRunResponse{Run: restjson.FromRun(r)}))
 		}
 	})
 
@@ -259,7 +259,7 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 			body := srv.Get(t, "/api/2.0/mlflow/experiments/get?experiment_id="+id)
 			e, err := s.GetExperiment(id)
 			require.NoError(t, err)
-			interop.RequireSameJSON(t, "experiments/get "+e.Name, body, ours(t, restjson.GetExperimentResponse{Experiment: restjson.FromExperiment(e)}))
+			interoptest.RequireSameJSON(t, "experiments/get "+e.Name, body, ours(t, restjson.GetExperimentResponse{Experiment: restjson.FromExperiment(e)}))
 		}
 	})
 
@@ -271,7 +271,7 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 				body := srv.Get(t, "/api/2.0/mlflow/metrics/get-history?"+q.Encode())
 				hist, err := s.GetMetricHistory(ctx, runID, key)
 				require.NoError(t, err)
-				interop.RequireSameJSON(t, "get-history "+key, body, ours(t, restjson.GetMetricHistoryResponse{Metrics: restjson.FromMetricHistory(runID, hist)}))
+				interoptest.RequireSameJSON(t, "get-history "+key, body, ours(t, restjson.GetMetricHistoryResponse{Metrics: restjson.FromMetricHistory(runID, hist)}))
 			}
 		}
 		// Paged: 40 points in pages of 15.
@@ -284,7 +284,7 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 			body := srv.Get(t, "/api/2.0/mlflow/metrics/get-history?"+q.Encode())
 			hist, next, err := s.GetMetricHistoryPage(ctx, tr.parent, "train/loss", 15, token)
 			require.NoError(t, err)
-			interop.RequireSameJSON(t, "get-history page "+strconv.Itoa(page), body,
+			interoptest.RequireSameJSON(t, "get-history page "+strconv.Itoa(page), body,
 				ours(t, restjson.GetMetricHistoryResponse{Metrics: restjson.FromMetricHistory(tr.parent, hist), NextPageToken: next}))
 			if next == "" {
 				require.Equal(t, 2, page, "three pages")
@@ -304,7 +304,7 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 // comparePages posts req to the server's path page by page, following its
 // tokens, and requires each response to equal mine(token), which returns
 // our response for that page and our next token.
-func comparePages(t *testing.T, srv *interop.Server, path string, req map[string]any, mine func(token string) (any, string)) {
+func comparePages(t *testing.T, srv *interoptest.Server, path string, req map[string]any, mine func(token string) (any, string)) {
 	t.Helper()
 	token := ""
 	for page := 0; ; page++ {
@@ -313,7 +313,7 @@ func comparePages(t *testing.T, srv *interop.Server, path string, req map[string
 		}
 		body := srv.Post(t, path, req)
 		resp, next := mine(token)
-		interop.RequireSameJSON(t, path+" page "+strconv.Itoa(page), body, ours(t, resp))
+		interoptest.RequireSameJSON(t, path+" page "+strconv.Itoa(page), body, ours(t, resp))
 		if next == "" {
 			return
 		}

@@ -1,6 +1,7 @@
-// Package testkit holds what the store's tests share across packages:
-// platform facts a test must respect, and temporary folders. It imports
-// testing and is used only by tests.
+// Package testkit holds what the tests of several packages share: platform
+// facts a test must respect (NotOnWindows, Symlink), temporary folders and
+// fixture copies, golden files and the one -update flag, float equality.
+// It imports testing and is used only by tests.
 package testkit
 
 import (

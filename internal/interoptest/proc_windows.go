@@ -1,6 +1,6 @@
 //go:build windows
 
-package interop
+package interoptest
 
 import (
 	"os"

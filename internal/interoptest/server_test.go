@@ -1,4 +1,4 @@
-package interop_test
+package interoptest_test
 
 import (
 	"encoding/json"
@@ -7,17 +7,17 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mlruns-go/mlruns/internal/interop"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
 )
 
 // The server answers the REST API on the given tree, and its whole process
 // group is gone after the test's cleanup.
 func TestStartServer(t *testing.T) {
-	interop.Python(t)
+	interoptest.Python(t)
 	root := filepath.Join(t.TempDir(), "mlruns")
 	var pgid int
 	t.Run("serve", func(t *testing.T) {
-		s := interop.StartServer(t, root)
+		s := interoptest.StartServer(t, root)
 		body := s.Post(t, "/api/2.0/mlflow/experiments/search", map[string]any{"max_results": 10})
 		var resp struct {
 			Experiments []struct {
@@ -32,16 +32,16 @@ func TestStartServer(t *testing.T) {
 		pgid = s.PID()
 	})
 	require.NotZero(t, pgid)
-	require.True(t, interop.GroupGone(pgid), "the server's process group is stopped")
+	require.True(t, interoptest.GroupGone(pgid), "the server's process group is stopped")
 }
 
 // The comparison is strict where it must be: key order, number tokens and
 // run order count; only the lists MLflow leaves unordered are sorted.
 func TestCanonicalJSON(t *testing.T) {
 	same := func(a, b string) bool {
-		x, err := interop.CanonicalJSON([]byte(a))
+		x, err := interoptest.CanonicalJSON([]byte(a))
 		require.NoError(t, err)
-		y, err := interop.CanonicalJSON([]byte(b))
+		y, err := interoptest.CanonicalJSON([]byte(b))
 		require.NoError(t, err)
 		return x == y
 	}
@@ -54,7 +54,7 @@ func TestCanonicalJSON(t *testing.T) {
 		`{"data":{"metrics":[{"key":"a"},{"key":"b"}],"tags":[{"key":"x"},{"key":"y"}]}}`), "a run's lists")
 	require.True(t, same(`{"s":"\u00fc"}`, `{"s":"ü"}`), "string escapes")
 	for _, bad := range []string{`{"a":1,"a":2}`, `{"a":1} {}`, `{"a":`} {
-		_, err := interop.CanonicalJSON([]byte(bad))
+		_, err := interoptest.CanonicalJSON([]byte(bad))
 		require.Error(t, err, bad)
 	}
 }

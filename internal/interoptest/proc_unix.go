@@ -1,6 +1,6 @@
 //go:build unix
 
-package interop
+package interoptest
 
 import (
 	"os/exec"

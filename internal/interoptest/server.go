@@ -1,4 +1,4 @@
-package interop
+package interoptest
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlruns-go/mlruns/internal/pyenv"
 )
 
 // ServerStartTimeout bounds how long StartServer waits for `mlflow server`
@@ -89,11 +91,11 @@ func startServer(t testing.TB, root, work string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(VenvBin("mlflow"), "server",
+	cmd := exec.Command(pyenv.VenvBin("mlflow"), "server",
 		"--backend-store-uri", "file://"+root,
 		"--default-artifact-root", "file://"+filepath.Join(work, "artifacts"),
 		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--workers", "1")
-	cmd.Env = Env()
+	cmd.Env = pyenv.Env()
 	cmd.Dir = work // the server may create ./mlartifacts: keep it out of the package
 	ownGroup(cmd)
 	s := &Server{
