@@ -213,16 +213,37 @@ func TestClient_LogArtifact(t *testing.T) {
 	require.Equal(t, "weights", string(b))
 }
 
-func TestClient_LogArtifact_Refused(t *testing.T) {
+// escapeFixture is what the refusal tests start from: a run, a source
+// folder holding one file, the run's artifact folder, and a folder outside
+// the store that must stay empty.
+type escapeFixture struct {
+	c                              *tracking.Client
+	runID, src, file, dir, outside string
+}
+
+func newEscapeFixture(t *testing.T) escapeFixture {
+	t.Helper()
 	c, _, runID := newClient(t, nil)
-	ctx := context.Background()
 	src := t.TempDir()
 	file := filepath.Join(src, "f.txt")
 	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
 	dir, err := c.ArtifactDir(runID)
 	require.NoError(t, err)
-	outside := t.TempDir()
-	testkit.Symlink(t, outside, filepath.Join(dir, "escape"))
+	return escapeFixture{c: c, runID: runID, src: src, file: file, dir: dir, outside: t.TempDir()}
+}
+
+// requireOutsideEmpty fails if anything was written to the outside folder.
+func (f escapeFixture) requireOutsideEmpty(t *testing.T, msg string) {
+	t.Helper()
+	entries, err := os.ReadDir(f.outside)
+	require.NoError(t, err)
+	require.Empty(t, entries, msg)
+}
+
+func TestClient_LogArtifact_Refused(t *testing.T) {
+	f := newEscapeFixture(t)
+	ctx := context.Background()
+	testkit.Symlink(t, f.outside, filepath.Join(f.dir, "escape"))
 
 	for _, tc := range []struct{ name, artifactPath string }{
 		{"dotdot", "../x"},
@@ -233,37 +254,27 @@ func TestClient_LogArtifact_Refused(t *testing.T) {
 		{"symlink out deeper", "escape/sub"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := c.LogArtifact(ctx, runID, file, tc.artifactPath)
+			err := f.c.LogArtifact(ctx, f.runID, f.file, tc.artifactPath)
 			require.ErrorIs(t, err, errs.ErrInvalidPath)
-			err = c.LogArtifacts(ctx, runID, src, tc.artifactPath)
+			err = f.c.LogArtifacts(ctx, f.runID, f.src, tc.artifactPath)
 			require.ErrorIs(t, err, errs.ErrInvalidPath)
 		})
 	}
-	entries, err := os.ReadDir(outside)
-	require.NoError(t, err)
-	require.Empty(t, entries, "nothing may be written outside the artifact folder")
-	require.True(t, errors.Is(c.LogArtifact(ctx, runID, src, ""), errs.ErrInvalidParameter))
+	f.requireOutsideEmpty(t, "nothing may be written outside the artifact folder")
+	require.True(t, errors.Is(f.c.LogArtifact(ctx, f.runID, f.src, ""), errs.ErrInvalidParameter))
 }
 
 // A run whose artifacts folder is a symlink out of the store's root gets
 // no artifact: LogArtifact and LogArtifacts refuse, and nothing lands
 // outside.
 func TestClient_LogArtifact_SymlinkedArtifactsFolder(t *testing.T) {
-	c, _, runID := newClient(t, nil)
+	f := newEscapeFixture(t)
 	ctx := context.Background()
-	src := t.TempDir()
-	file := filepath.Join(src, "f.txt")
-	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
-	dir, err := c.ArtifactDir(runID)
-	require.NoError(t, err)
-	outside := t.TempDir()
-	require.NoError(t, os.Remove(dir))
-	testkit.Symlink(t, outside, dir)
-	require.ErrorIs(t, c.LogArtifact(ctx, runID, file, ""), errs.ErrInvalidPath)
-	require.ErrorIs(t, c.LogArtifacts(ctx, runID, src, "sub"), errs.ErrInvalidPath)
-	ents, err := os.ReadDir(outside)
-	require.NoError(t, err)
-	require.Empty(t, ents, "nothing written outside the store")
-	require.NoError(t, os.Remove(dir))
-	require.NoError(t, os.Mkdir(dir, 0o777))
+	require.NoError(t, os.Remove(f.dir))
+	testkit.Symlink(t, f.outside, f.dir)
+	require.ErrorIs(t, f.c.LogArtifact(ctx, f.runID, f.file, ""), errs.ErrInvalidPath)
+	require.ErrorIs(t, f.c.LogArtifacts(ctx, f.runID, f.src, "sub"), errs.ErrInvalidPath)
+	f.requireOutsideEmpty(t, "nothing written outside the store")
+	require.NoError(t, os.Remove(f.dir))
+	require.NoError(t, os.Mkdir(f.dir, 0o777))
 }
