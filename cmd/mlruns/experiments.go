@@ -3,57 +3,19 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/cliout"
-	"github.com/mlruns-go/mlruns/internal/pynum"
 	"github.com/mlruns-go/mlruns/internal/restjson"
 	"github.com/mlruns-go/mlruns/search"
 )
 
 func init() {
-	register(command{name: "experiments", order: 10, run: cmdExperiments,
+	register(command{name: "experiments", order: 10, subs: experimentSubcommands,
 		summary: "list, create, rename, delete and restore experiments"})
-}
-
-// subcommand is one verb of a command group (`experiments list`).
-type subcommand struct {
-	name    string
-	summary string
-	run     func(e *env, args []string) error
-}
-
-// runGroup dispatches a group's verb. A bare group name is a usage error
-// that names the verbs; -h, --help and help print them.
-func runGroup(e *env, group string, subs []subcommand, args []string) error {
-	names := make([]string, len(subs))
-	for i, s := range subs {
-		names[i] = s.name
-	}
-	if len(args) == 0 {
-		return usageError{fmt.Sprintf("%s: want a subcommand: %s", group, strings.Join(names, ", "))}
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintf(e.stdout, "usage: mlruns %s <subcommand> [flags]\n\nsubcommands:\n", group)
-		for _, s := range subs {
-			fmt.Fprintf(e.stdout, "  %-9s %s\n", s.name, s.summary)
-		}
-		fmt.Fprintf(e.stdout, "\nRun 'mlruns %s <subcommand> -h' for its flags.\n", group)
-		return nil
-	}
-	for _, s := range subs {
-		if s.name == args[0] {
-			return s.run(e, args[1:])
-		}
-	}
-	return usageError{fmt.Sprintf("%s: unknown subcommand %q (want one of %s)", group, args[0], strings.Join(names, ", "))}
 }
 
 var experimentSubcommands = []subcommand{
@@ -62,10 +24,6 @@ var experimentSubcommands = []subcommand{
 	{"rename", "rename an active experiment", cmdExperimentsRename},
 	{"delete", "delete an experiment and its runs (moves it to .trash)", cmdExperimentsDelete},
 	{"restore", "restore a deleted experiment and its runs", cmdExperimentsRestore},
-}
-
-func cmdExperiments(e *env, args []string) error {
-	return runGroup(e, "experiments", experimentSubcommands, args)
 }
 
 // maxResultsFlag checks --max-results with the store's own limit, so an
@@ -205,17 +163,24 @@ func resolveExperiment(e *env, s *filestore.Store, idOrName string) (entities.Ex
 	return exp, err
 }
 
-func cmdExperimentsRename(e *env, args []string) error {
-	fs := newFlagSet(e, "experiments rename", "experiments rename ID_OR_NAME NEW_NAME")
-	pos, err := fs.parseArgs(args, 2)
+// openExperimentArg parses a command whose first argument names an
+// experiment by id or name, opens the store and finds the experiment.
+func openExperimentArg(e *env, fs *flagSet, args []string, n int) ([]string, *filestore.Store, entities.Experiment, error) {
+	pos, err := fs.parseArgs(args, n)
 	if err != nil {
-		return err
+		return nil, nil, entities.Experiment{}, err
 	}
 	s, err := e.open()
 	if err != nil {
-		return err
+		return nil, nil, entities.Experiment{}, err
 	}
 	exp, err := resolveExperiment(e, s, pos[0])
+	return pos, s, exp, err
+}
+
+func cmdExperimentsRename(e *env, args []string) error {
+	fs := newFlagSet(e, "experiments rename", "experiments rename ID_OR_NAME NEW_NAME")
+	pos, s, exp, err := openExperimentArg(e, fs, args, 2)
 	if err != nil {
 		return err
 	}
@@ -226,125 +191,17 @@ func cmdExperimentsRename(e *env, args []string) error {
 	return nil
 }
 
-// cmdExperimentsDelete and cmdExperimentsRestore are idempotent, like
-// MLflow's delete_run: an experiment already in the wanted stage is left
-// alone and the line says so, so scripts can repeat them.
-func cmdExperimentsDelete(e *env, args []string) error {
-	return experimentStage(e, args, "delete", entities.StageDeleted)
-}
+func cmdExperimentsDelete(e *env, args []string) error { return experimentStage(e, args, moveDelete) }
 
-func cmdExperimentsRestore(e *env, args []string) error {
-	return experimentStage(e, args, "restore", entities.StageActive)
-}
+func cmdExperimentsRestore(e *env, args []string) error { return experimentStage(e, args, moveRestore) }
 
-func experimentStage(e *env, args []string, verb string, want entities.LifecycleStage) error {
-	fs := newFlagSet(e, "experiments "+verb, "experiments "+verb+" ID_OR_NAME")
-	pos, err := fs.parseArgs(args, 1)
+// experimentStage deletes or restores one experiment, with its runs.
+func experimentStage(e *env, args []string, m stageMove) error {
+	fs := newFlagSet(e, "experiments "+m.verb, "experiments "+m.verb+" ID_OR_NAME")
+	_, s, exp, err := openExperimentArg(e, fs, args, 1)
 	if err != nil {
 		return err
 	}
-	s, err := e.open()
-	if err != nil {
-		return err
-	}
-	exp, err := resolveExperiment(e, s, pos[0])
-	if err != nil {
-		return err
-	}
-	if exp.LifecycleStage == want {
-		fmt.Fprintf(e.stdout, "Experiment %s %q is already %s; nothing changed\n", exp.ExperimentID, exp.Name, want)
-		return nil
-	}
-	if want == entities.StageDeleted {
-		err = s.DeleteExperiment(e.ctx, exp.ExperimentID)
-	} else {
-		err = s.RestoreExperiment(e.ctx, exp.ExperimentID)
-	}
-	if err != nil {
-		return err
-	}
-	past := map[entities.LifecycleStage]string{entities.StageDeleted: "Deleted", entities.StageActive: "Restored"}[want]
-	fmt.Fprintf(e.stdout, "%s experiment %s %q and its runs\n", past, exp.ExperimentID, exp.Name)
-	return nil
-}
-
-// Shared formatting of the listings.
-
-// tableTime is how tables show a time: UTC, to the second.
-const tableTime = "2006-01-02 15:04:05"
-
-// csvTime keeps the milliseconds and says UTC, for programs.
-const csvTime = "2006-01-02T15:04:05.000Z07:00"
-
-func formatTime(ms int64) string {
-	if ms == 0 {
-		return "-"
-	}
-	return time.UnixMilli(ms).UTC().Format(tableTime)
-}
-
-func formatTimePtr(ms *int64) string {
-	if ms == nil {
-		return "-"
-	}
-	return formatTime(*ms)
-}
-
-func csvTimeOf(ms int64) string {
-	if ms == 0 {
-		return ""
-	}
-	return time.UnixMilli(ms).UTC().Format(csvTime)
-}
-
-func csvTimePtr(ms *int64) string {
-	if ms == nil {
-		return ""
-	}
-	return csvTimeOf(*ms)
-}
-
-// formatDuration is a run's wall time, short: 850ms, 12.5s, 3m07s, 2h05m,
-// 3d04h; "-" while the run has no end time.
-func formatDuration(start int64, end *int64) string {
-	if end == nil || *end == 0 || start == 0 || *end < start {
-		return "-"
-	}
-	d := time.Duration(*end-start) * time.Millisecond
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", math.Floor(d.Seconds()*10)/10)
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
-}
-
-// fullFloat is a value as Python MLflow prints it (repr): what show,
-// compare and CSV use, so nothing is lost.
-func fullFloat(v float64) string { return pynum.FormatFloat(v) }
-
-// shortFloat fits a value in a listing column: Python's repr when short,
-// else six significant digits (0.30800000000000005 -> 0.308).
-func shortFloat(v float64) string {
-	if s := pynum.FormatFloat(v); len(s) <= 10 {
-		return s
-	}
-	return fmt.Sprintf("%.6g", v)
-}
-
-func appendKeys[V any](keys []string, m map[string]V) []string {
-	for k := range m {
-		keys = append(keys, k)
-	}
-	return keys
-}
-
-func sortedUnique(keys []string) []string {
-	slices.Sort(keys)
-	return slices.Compact(keys)
+	return m.apply(e, "Experiment", exp.ExperimentID, exp.Name, exp.LifecycleStage,
+		m.pick(s.DeleteExperiment, s.RestoreExperiment), " and its runs")
 }

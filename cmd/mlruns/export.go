@@ -37,9 +37,7 @@ func cmdExport(e *env, args []string) error {
 		"export --out DIR [--format csv|json] [--experiment-id ID]... [--experiment-name NAME]... [--view active|deleted|all] [--force]")
 	out := fs.String("out", "", "folder to write into; created if missing, and it must be empty unless --force")
 	formatName := fs.String("format", "csv", "csv (runs like mlflow.search_runs' DataFrame, histories as step,timestamp,value) or json (MLflow REST shapes)")
-	var ids, names multiFlag
-	fs.Var(&ids, "experiment-id", "export this experiment (repeatable; default: every experiment of the view)")
-	fs.Var(&names, "experiment-name", "export the experiment of this name (repeatable)")
+	exps := fs.experimentFlags("export")
 	view := fs.viewFlag()
 	force := fs.Bool("force", false, "write into a folder that is not empty, replacing files of the same names (other files stay)")
 	_, err := fs.parseArgs(args, 0)
@@ -64,11 +62,7 @@ func cmdExport(e *env, args []string) error {
 	}
 	// Broken runs are left out of a listing and logged (e.open prints
 	// them): say so again at the end.
-	s, err := e.open()
-	if err != nil {
-		return err
-	}
-	expIDs, err := searchExperimentIDs(e, s, ids, names, v)
+	s, expIDs, err := exps.open(e, v)
 	if err != nil {
 		return err
 	}

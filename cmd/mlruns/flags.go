@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/cliout"
 )
 
@@ -122,3 +123,62 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+// experimentFlags are --experiment-id and --experiment-name, repeatable:
+// the experiments a runs listing or an export covers.
+type experimentFlags struct{ ids, names multiFlag }
+
+// experimentFlags adds them; verb says what the command does with them.
+func (f *flagSet) experimentFlags(verb string) *experimentFlags {
+	x := &experimentFlags{}
+	f.Var(&x.ids, "experiment-id", verb+" this experiment (repeatable; default: every experiment of the view)")
+	f.Var(&x.names, "experiment-name", verb+" the experiment with this name (repeatable)")
+	return x
+}
+
+// open opens the store and lists the experiment ids the flags name.
+func (x *experimentFlags) open(e *env, v entities.ViewType) (*filestore.Store, []string, error) {
+	s, err := e.open()
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, err := searchExperimentIDs(e, s, x.ids, x.names, v)
+	return s, ids, err
+}
+
+// searchExperimentIDs is the experiments a runs listing searches: those
+// named by id or name (checked, so a typo is an error rather than an empty
+// list), else every experiment of the view. Deleted runs also live in
+// active experiments, so --view deleted and all search every experiment.
+func searchExperimentIDs(e *env, s *filestore.Store, ids, names []string, v entities.ViewType) ([]string, error) {
+	var out []string
+	for _, id := range ids {
+		exp, err := s.GetExperiment(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, exp.ExperimentID)
+	}
+	for _, name := range names {
+		exp, err := s.GetExperimentByName(e.ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, exp.ExperimentID)
+	}
+	if len(ids)+len(names) > 0 {
+		return sortedUnique(out), nil
+	}
+	expView := entities.ViewAll
+	if v == entities.ViewActiveOnly {
+		expView = entities.ViewActiveOnly
+	}
+	exps, _, err := s.ListExperiments(e.ctx, expView)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range exps {
+		out = append(out, x.ExperimentID)
+	}
+	return out, nil
+}

@@ -141,13 +141,6 @@ func TestFsck_ExitCodes(t *testing.T) {
 		require.Contains(t, errOut, "3 problems found, none repairable")
 		require.NotContains(t, errOut, "--repair")
 	})
-	t.Run("missing root is not created", func(t *testing.T) {
-		root := filepath.Join(t.TempDir(), "nope")
-		_, errOut, code := invokeCLI(t, root, "fsck")
-		require.Equal(t, 1, code)
-		require.Contains(t, errOut, "no mlruns folder at")
-		require.NoDirExists(t, root)
-	})
 	for _, c := range []struct {
 		name string
 		args []string

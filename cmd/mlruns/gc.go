@@ -114,8 +114,6 @@ func plural(n int, noun string) string {
 // gcErrorLine is errorLine with hints that fit gc: the generic ones speak
 // of restoring, which is the opposite of what gc needs.
 func gcErrorLine(err error, partial bool) string {
-	msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "mlruns: "), "\n", " ")
-	code := errs.Code(err)
 	hint := ""
 	switch {
 	case errors.Is(err, errs.ErrInvalidPath):
@@ -124,14 +122,14 @@ func gcErrorLine(err error, partial bool) string {
 		hint = "only deleted runs, logged models and experiments can be permanently deleted; delete it first ('mlruns runs delete', 'mlruns experiments delete') or leave it out"
 	case errors.Is(err, errs.ErrNotFound):
 		hint = "check the id with 'mlruns runs list --view deleted'"
-	case errors.Is(err, errs.ErrInvalidParameter) && strings.Contains(msg, "older than"):
+	case errors.Is(err, errs.ErrInvalidParameter) && strings.Contains(errorMessage(err), "older than"):
 		hint = "leave it out or give a shorter --older-than"
 	case errors.Is(err, errs.ErrCorrupt):
 		hint = "run 'mlruns fsck' to see what is damaged"
 	default:
 		return errorLine(err)
 	}
-	line := fmt.Sprintf("%s (%s); %s", msg, code, hint)
+	line := withHint(err, hint)
 	if partial {
 		line += " (the items listed above were deleted before the error)"
 	}

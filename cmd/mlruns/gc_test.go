@@ -203,13 +203,6 @@ func TestGC_Errors(t *testing.T) {
 			require.Equal(t, before, treeSnapshot(t, root))
 		})
 	}
-	t.Run("missing root is not created", func(t *testing.T) {
-		root := filepath.Join(t.TempDir(), "nope")
-		_, errOut, code := invokeCLI(t, root, "gc")
-		require.Equal(t, 1, code)
-		require.Contains(t, errOut, "no mlruns folder at")
-		require.NoDirExists(t, root)
-	})
 }
 
 func TestGC_ParseOlderThan(t *testing.T) {

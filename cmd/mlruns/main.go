@@ -92,7 +92,10 @@ type command struct {
 	name    string
 	summary string // one line for `mlruns help`
 	order   int    // position in `mlruns help`
-	run     func(e *env, args []string) error
+	// run is the command; a group (experiments, runs, metrics) has subs
+	// instead, dispatched by runGroup.
+	run  func(e *env, args []string) error
+	subs []subcommand
 }
 
 var commands = map[string]command{}
@@ -102,6 +105,40 @@ func register(c command) {
 		panic("mlruns: command registered twice: " + c.name)
 	}
 	commands[c.name] = c
+}
+
+// subcommand is one verb of a command group (`experiments list`).
+type subcommand struct {
+	name    string
+	summary string
+	run     func(e *env, args []string) error
+}
+
+// runGroup dispatches a group's verb. A bare group name is a usage error
+// that names the verbs; -h, --help and help print them.
+func runGroup(e *env, group string, subs []subcommand, args []string) error {
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.name
+	}
+	if len(args) == 0 {
+		return usageError{fmt.Sprintf("%s: want a subcommand: %s", group, strings.Join(names, ", "))}
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintf(e.stdout, "usage: mlruns %s <subcommand> [flags]\n\nsubcommands:\n", group)
+		for _, s := range subs {
+			fmt.Fprintf(e.stdout, "  %-9s %s\n", s.name, s.summary)
+		}
+		fmt.Fprintf(e.stdout, "\nRun 'mlruns %s <subcommand> -h' for its flags.\n", group)
+		return nil
+	}
+	for _, s := range subs {
+		if s.name == args[0] {
+			return s.run(e, args[1:])
+		}
+	}
+	return usageError{fmt.Sprintf("%s: unknown subcommand %q (want one of %s)", group, args[0], strings.Join(names, ", "))}
 }
 
 func usage() string {
@@ -149,8 +186,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // errorLine is the one line printed for a failed command: what went wrong
 // and, where the kind says what to do, the hint.
 func errorLine(err error) string {
-	msg := strings.TrimPrefix(err.Error(), "mlruns: ")
-	msg = strings.ReplaceAll(msg, "\n", " ")
 	hint := ""
 	switch {
 	case errors.Is(err, errs.ErrNotFound):
@@ -160,11 +195,23 @@ func errorLine(err error) string {
 	case errors.Is(err, errs.ErrInvalidState):
 		hint = "restore it first, or use --view deleted to see it"
 	}
-	code := errs.Code(err)
+	return withHint(err, hint)
+}
+
+// errorMessage is an error's text on one line, without the "mlruns: "
+// every store error starts with.
+func errorMessage(err error) string {
+	return strings.ReplaceAll(strings.TrimPrefix(err.Error(), "mlruns: "), "\n", " ")
+}
+
+// withHint is the printed line: the message, MLflow's error code and the
+// hint, if any.
+func withHint(err error, hint string) string {
+	line := fmt.Sprintf("%s (%s)", errorMessage(err), errs.Code(err))
 	if hint != "" {
-		return fmt.Sprintf("%s (%s); %s", msg, code, hint)
+		line += "; " + hint
 	}
-	return fmt.Sprintf("%s (%s)", msg, code)
+	return line
 }
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -202,7 +249,11 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if p, err := filestore.LocalPath(r); err == nil {
 		r = p
 	}
-	return c.run(&env{ctx: ctx, root: r, stdout: stdout, stderr: stderr}, rest[1:])
+	e := &env{ctx: ctx, root: r, stdout: stdout, stderr: stderr}
+	if c.subs != nil {
+		return runGroup(e, c.name, c.subs, rest[1:])
+	}
+	return c.run(e, rest[1:])
 }
 
 // takeRoot lets --root come after the command too (mlruns demo --root

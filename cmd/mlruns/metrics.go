@@ -23,17 +23,13 @@ import (
 )
 
 func init() {
-	register(command{name: "metrics", order: 45, run: cmdMetrics,
+	register(command{name: "metrics", order: 45, subs: metricsSubcommands,
 		summary: "print a metric's history (history) or draw curves to PNG, SVG or PDF (plot)"})
 }
 
 var metricsSubcommands = []subcommand{
 	{"history", "print every value of one metric of a run (table, --json, --csv)", cmdMetricsHistory},
 	{"plot", "draw metric curves of one or more runs to a .png, .svg or .pdf", cmdMetricsPlot},
-}
-
-func cmdMetrics(e *env, args []string) error {
-	return runGroup(e, "metrics", metricsSubcommands, args)
 }
 
 // parseMethod is --method: lttb keeps the visual shape, minmax keeps every

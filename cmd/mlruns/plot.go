@@ -91,7 +91,7 @@ func cmdMetricsPlot(e *env, args []string) error {
 		return usageError{fmt.Sprintf("metrics plot: want RUN_ID and at least one KEY, got %d argument(s) (usage: mlruns %s)", len(pos), fs.usageLine)}
 	}
 	o := plotOptions{maxPoints: *maxPoints, title: *title, logY: *logY, dpi: *dpi,
-		firstRunID: pos[0], keys: plotUnique(pos[1:]), extraRuns: runs}
+		firstRunID: pos[0], keys: unique(pos[1:]), extraRuns: runs}
 	if o.x, err = parsePlotAxis(*xName); err != nil {
 		return err
 	}
@@ -148,19 +148,6 @@ func cmdMetricsPlot(e *env, args []string) error {
 	return nil
 }
 
-// plotUnique drops repeated names, keeping the first of each in order.
-func plotUnique(names []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, n := range names {
-		if !seen[n] {
-			seen[n] = true
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // parsePlotLength reads a length such as 20cm, 4.5in, 300pt or 800px; a
 // bare number is points, as in gonum.
 func parsePlotLength(flagName, s string, dpi int) (vg.Length, error) {
@@ -185,7 +172,7 @@ func parsePlotLength(flagName, s string, dpi int) (vg.Length, error) {
 func loadCurves(e *env, s *filestore.Store, o plotOptions) ([]*plotCurve, error) {
 	var curves []*plotCurve
 	var runs []entities.RunInfo
-	for _, id := range plotUnique(append([]string{o.firstRunID}, o.extraRuns...)) {
+	for _, id := range unique(append([]string{o.firstRunID}, o.extraRuns...)) {
 		info, err := s.GetRunInfo(id)
 		if err != nil {
 			return nil, err

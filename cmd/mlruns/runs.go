@@ -12,14 +12,13 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
-	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/cliout"
 	"github.com/mlruns-go/mlruns/internal/restjson"
 	"github.com/mlruns-go/mlruns/search"
 )
 
 func init() {
-	register(command{name: "runs", order: 20, run: cmdRuns,
+	register(command{name: "runs", order: 20, subs: runSubcommands,
 		summary: "list, show, compare, delete and restore runs"})
 }
 
@@ -29,10 +28,6 @@ var runSubcommands = []subcommand{
 	{"compare", "params and latest metrics of runs side by side, differences marked", cmdRunsCompare},
 	{"delete", "mark runs deleted", cmdRunsDelete},
 	{"restore", "make deleted runs active again", cmdRunsRestore},
-}
-
-func cmdRuns(e *env, args []string) error {
-	return runGroup(e, "runs", runSubcommands, args)
 }
 
 // The most metrics and params columns the runs table adds on its own
@@ -186,9 +181,8 @@ func cmdRunsList(e *env, args []string) error {
 	fs := newFlagSet(e, "runs list",
 		"runs list [--experiment-id ID]... [--experiment-name NAME]... [--filter F] [--order-by O]... "+
 			"[--max-results N] [--page-token T] [--view active|deleted|all] [--columns C,...] [--json|--csv]")
-	var expIDs, expNames, orderBy multiFlag
-	fs.Var(&expIDs, "experiment-id", "search this experiment (repeatable; default: every experiment of the view)")
-	fs.Var(&expNames, "experiment-name", "search the experiment with this name (repeatable)")
+	exps := fs.experimentFlags("search")
+	var orderBy multiFlag
 	filter := fs.String("filter", "", "MLflow search_runs filter, e.g. \"metrics.loss < 0.5 AND params.optimizer = 'adam'\"")
 	fs.Var(&orderBy, "order-by", "order_by clause, e.g. \"metrics.loss ASC\" (repeatable; default start_time DESC)")
 	maxResults := fs.Int("max-results", 0, "runs per page (default 1000, MLflow's)")
@@ -216,11 +210,7 @@ func cmdRunsList(e *env, args []string) error {
 			return err
 		}
 	}
-	s, err := e.open()
-	if err != nil {
-		return err
-	}
-	ids, err := searchExperimentIDs(e, s, expIDs, expNames, v)
+	s, ids, err := exps.open(e, v)
 	if err != nil {
 		return err
 	}
@@ -250,43 +240,6 @@ func cmdRunsList(e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "mlruns: more runs: add --page-token %s\n", next)
 	}
 	return nil
-}
-
-// searchExperimentIDs is the experiments a runs listing searches: those
-// named by id or name (checked, so a typo is an error rather than an empty
-// list), else every experiment of the view. Deleted runs also live in
-// active experiments, so --view deleted and all search every experiment.
-func searchExperimentIDs(e *env, s *filestore.Store, ids, names []string, v entities.ViewType) ([]string, error) {
-	var out []string
-	for _, id := range ids {
-		exp, err := s.GetExperiment(id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, exp.ExperimentID)
-	}
-	for _, name := range names {
-		exp, err := s.GetExperimentByName(e.ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, exp.ExperimentID)
-	}
-	if len(ids)+len(names) > 0 {
-		return sortedUnique(out), nil
-	}
-	expView := entities.ViewAll
-	if v == entities.ViewActiveOnly {
-		expView = entities.ViewActiveOnly
-	}
-	exps, _, err := s.ListExperiments(e.ctx, expView)
-	if err != nil {
-		return nil, err
-	}
-	for _, x := range exps {
-		out = append(out, x.ExperimentID)
-	}
-	return out, nil
 }
 
 // runsTable is the listing a person reads. withStage adds lifecycle_stage
@@ -653,42 +606,25 @@ func compareRuns(runs []entities.Run, forCSV bool) (*cliout.Table, compareRespon
 	return t, resp
 }
 
-// unique drops repeated strings, keeping the first of each in order.
-func unique(ss []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range ss {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
+func cmdRunsDelete(e *env, args []string) error { return runStage(e, args, moveDelete) }
 
-func cmdRunsDelete(e *env, args []string) error {
-	return runStage(e, args, "delete", entities.StageDeleted)
-}
-
-func cmdRunsRestore(e *env, args []string) error {
-	return runStage(e, args, "restore", entities.StageActive)
-}
+func cmdRunsRestore(e *env, args []string) error { return runStage(e, args, moveRestore) }
 
 // runStage deletes or restores runs. Every id is checked before anything
 // changes, so a typo in the third id leaves the first two alone. A run
 // already in the wanted stage is left as it is (its deleted_time, which
-// gc goes by, is kept) and the line says so. A run of a deleted experiment
-// cannot be restored on its own: it would be an active run in .trash.
-func runStage(e *env, args []string, verb string, want entities.LifecycleStage) error {
-	fs := newFlagSet(e, "runs "+verb, "runs "+verb+" RUN_ID...")
+// gc goes by, is kept). A run of a deleted experiment cannot be restored
+// on its own: it would be an active run in .trash.
+func runStage(e *env, args []string, m stageMove) error {
+	fs := newFlagSet(e, "runs "+m.verb, "runs "+m.verb+" RUN_ID...")
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 {
-		return usageError{fmt.Sprintf("runs %s: want at least 1 run id (usage: mlruns %s)", verb, fs.usageLine)}
+		return usageError{fmt.Sprintf("runs %s: want at least 1 run id (usage: mlruns %s)", m.verb, fs.usageLine)}
 	}
-	pos = unique(pos) // `runs delete A A` acts once
+	pos = unique(pos)
 	s, err := e.open()
 	if err != nil {
 		return err
@@ -698,7 +634,7 @@ func runStage(e *env, args []string, verb string, want entities.LifecycleStage) 
 		if infos[i], err = s.GetRunInfo(id); err != nil {
 			return err
 		}
-		if want != entities.StageActive || infos[i].LifecycleStage == want {
+		if m.want != entities.StageActive || infos[i].LifecycleStage == m.want {
 			continue
 		}
 		exp, err := s.GetExperiment(infos[i].ExperimentID)
@@ -711,21 +647,11 @@ func runStage(e *env, args []string, verb string, want entities.LifecycleStage) 
 				id, exp.ExperimentID, exp.Name, exp.ExperimentID))
 		}
 	}
-	past := map[entities.LifecycleStage]string{entities.StageDeleted: "Deleted", entities.StageActive: "Restored"}[want]
+	do := m.pick(s.DeleteRun, s.RestoreRun)
 	for _, info := range infos {
-		if info.LifecycleStage == want {
-			fmt.Fprintf(e.stdout, "Run %s %q is already %s; nothing changed\n", info.RunID, info.RunName, want)
-			continue
-		}
-		if want == entities.StageDeleted {
-			err = s.DeleteRun(e.ctx, info.RunID)
-		} else {
-			err = s.RestoreRun(e.ctx, info.RunID)
-		}
-		if err != nil {
+		if err := m.apply(e, "Run", info.RunID, info.RunName, info.LifecycleStage, do, ""); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s run %s %q\n", past, info.RunID, info.RunName)
 	}
 	return nil
 }

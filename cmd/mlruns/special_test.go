@@ -117,3 +117,16 @@ func TestCLI_RootIsAFile(t *testing.T) {
 		require.Equal(t, "mlruns: store root "+root+" is not a folder (it is a regular file); point the root (--root, MLFLOW_TRACKING_URI) at a folder, or move the file away (INVALID_PARAMETER_VALUE)\n", stderr, "%v", args)
 	}
 }
+
+// TestCLI_MissingRootNotCreated: the commands that check or clean a store
+// refuse a root that does not exist rather than create an empty store
+// there (a typo in --root must not look like a healthy, empty store).
+func TestCLI_MissingRootNotCreated(t *testing.T) {
+	for _, args := range [][]string{{"fsck"}, {"fsck", "--repair"}, {"gc"}, {"gc", "--dry-run"}} {
+		root := filepath.Join(t.TempDir(), "nope")
+		_, errOut, code := invokeCLI(t, root, args...)
+		require.Equal(t, 1, code, "%v", args)
+		require.Contains(t, errOut, "no mlruns folder at", "%v", args)
+		require.NoDirExists(t, root, "%v", args)
+	}
+}
