@@ -318,10 +318,7 @@ func TestStore_CreateExperiment_Processes(t *testing.T) {
 	}
 	require.Equal(t, 1, created)
 	require.Len(t, ids, 1)
-	exps, _, err := s.ListExperiments(ctx, entities.ViewAll)
-	require.NoError(t, err)
-	require.Len(t, exps, 2)
-	mustCheck(t, s)
+	requireOneExperimentCreated(t, s)
 }
 
 // TestStore_LogParam_Processes: 16 processes log one param with different

@@ -471,50 +471,49 @@ func TestStore_CreateExperiment_Exclusive(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "mlruns")
 	_, err := filestore.Open(root, nil)
 	require.NoError(t, err)
-	const n = 8
-	var wg sync.WaitGroup
-	errc := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := filestore.Open(root, nil)
-			if err == nil {
-				_, err = s.CreateExperiment(ctx, "same", "", nil)
-			}
-			errc <- err
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	ok := 0
-	for err := range errc {
+	requireOneWins(t, 8, errs.ErrAlreadyExists, func(int) error {
+		s, err := filestore.Open(root, nil)
 		if err == nil {
-			ok++
-		} else {
-			require.ErrorIs(t, err, errs.ErrAlreadyExists)
+			_, err = s.CreateExperiment(ctx, "same", "", nil)
 		}
-	}
-	require.Equal(t, 1, ok)
+		return err
+	})
 	s, _ := filestore.Open(root, nil)
-	exps, _, err := s.ListExperiments(ctx, entities.ViewAll)
-	require.NoError(t, err)
-	require.Len(t, exps, 2)
-	mustCheck(t, s)
+	requireOneExperimentCreated(t, s)
 }
 
 // Concurrent first logs of one param with different values: one wins.
 func TestStore_LogParam_ConcurrentOneWins(t *testing.T) {
 	s, _ := newStore(t, nil)
 	r := newRun(t, s, "0")
-	const n = 8
+	requireOneWins(t, 8, errs.ErrInvalidParameter, func(i int) error {
+		return s.LogParam(r.Info.RunID, "p", fmt.Sprint(i))
+	})
+}
+
+// requireOneExperimentCreated is the end state of a race to create one
+// name, whether goroutines or processes ran it: Default and one more
+// experiment, in a tree that checks clean.
+func requireOneExperimentCreated(t *testing.T, s *filestore.Store) {
+	t.Helper()
+	exps, _, err := s.ListExperiments(ctx, entities.ViewAll)
+	require.NoError(t, err)
+	require.Len(t, exps, 2)
+	mustCheck(t, s)
+}
+
+// requireOneWins runs n calls at once (call gets its index) and requires
+// that exactly one succeeds and each of the others fails with want: the
+// contract of every create-or-refuse race.
+func requireOneWins(t *testing.T, n int, want error, call func(i int) error) {
+	t.Helper()
 	errc := make(chan error, n)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			errc <- s.LogParam(r.Info.RunID, "p", fmt.Sprint(i))
+			errc <- call(i)
 		}(i)
 	}
 	wg.Wait()
@@ -524,7 +523,7 @@ func TestStore_LogParam_ConcurrentOneWins(t *testing.T) {
 		if err == nil {
 			ok++
 		} else {
-			require.ErrorIs(t, err, errs.ErrInvalidParameter)
+			require.ErrorIs(t, err, want)
 		}
 	}
 	require.Equal(t, 1, ok)
