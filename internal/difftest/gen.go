@@ -2,12 +2,14 @@ package difftest
 
 import (
 	"fmt"
-	"github.com/mlruns-go/mlruns/validate"
 	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"github.com/mlruns-go/mlruns/internal/restjson"
+	"github.com/mlruns-go/mlruns/validate"
 )
 
 // Generate returns a random workload of n ops drawn from seed. Most ops are
@@ -181,10 +183,10 @@ func (g *gen) kvs(n int, val func() string) []KV {
 }
 
 var datasets = []Dataset{
-	{Name: "iris", Digest: "abc123", SourceType: "local", Source: `{"uri": "iris.csv"}`},
-	{Name: "wine quality", Digest: "0123456789abcdef0123456789abcdef0123", SourceType: "s3", Source: `{"uri": "s3://b/w.csv"}`},
-	{Name: "名前", Digest: "d1", SourceType: "http", Source: "yes", Schema: ptr(`{"mlflow_colspec": []}`), Profile: ptr(`{"num_rows": 3}`)},
-	{Name: "multi\nline", Digest: "d2", SourceType: "code", Source: "a: b"},
+	{Dataset: restjson.Dataset{Name: "iris", Digest: "abc123", SourceType: "local", Source: `{"uri": "iris.csv"}`}},
+	{Dataset: restjson.Dataset{Name: "wine quality", Digest: "0123456789abcdef0123456789abcdef0123", SourceType: "s3", Source: `{"uri": "s3://b/w.csv"}`}},
+	{Dataset: restjson.Dataset{Name: "名前", Digest: "d1", SourceType: "http", Source: "yes", Schema: ptr(`{"mlflow_colspec": []}`), Profile: ptr(`{"num_rows": 3}`)}},
+	{Dataset: restjson.Dataset{Name: "multi\nline", Digest: "d2", SourceType: "code", Source: "a: b"}},
 }
 
 func ptr(s string) *string { return &s }

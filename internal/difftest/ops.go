@@ -22,6 +22,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/mlruns-go/mlruns/internal/restjson"
 )
 
 // Op kinds.
@@ -118,22 +120,16 @@ type Metric struct {
 	DatasetDigest *string `json:"dataset_digest,omitempty"`
 }
 
-// Dataset is a dataset input with its input tags.
+// Dataset is a dataset input with its input tags. The embedded
+// restjson.Dataset's fields are written inline, so the op's JSON (what
+// driver.py reads) is {"name", "digest", ..., "tags"}.
 type Dataset struct {
-	Name       string  `json:"name"`
-	Digest     string  `json:"digest"`
-	SourceType string  `json:"source_type"`
-	Source     string  `json:"source"`
-	Schema     *string `json:"schema,omitempty"`
-	Profile    *string `json:"profile,omitempty"`
-	Tags       []KV    `json:"tags,omitempty"`
+	restjson.Dataset
+	Tags []KV `json:"tags,omitempty"`
 }
 
 // ModelOutput is a logged model a run produced.
-type ModelOutput struct {
-	ModelID string `json:"model_id"`
-	Step    int64  `json:"step"`
-}
+type ModelOutput = restjson.ModelOutput
 
 // Op is one store call. Which fields matter depends on Op.
 type Op struct {

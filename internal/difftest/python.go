@@ -26,17 +26,10 @@ type PyWorkload struct {
 // (interoptest.Python).
 func RunPython(t testing.TB, workloads []PyWorkload) []Result {
 	t.Helper()
-	in, err := json.Marshal(map[string]any{"workloads": workloads})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := interoptest.Run(t, DriverPath(), in, "run")
 	var resp struct {
 		Results []Result `json:"results"`
 	}
-	if err := json.Unmarshal(out, &resp); err != nil {
-		t.Fatalf("driver.py run: %v\n%s", err, out)
-	}
+	callDriver(t, "run", map[string]any{"workloads": workloads}, &resp)
 	if len(resp.Results) != len(workloads) {
 		t.Fatalf("driver.py run: %d results for %d workloads", len(resp.Results), len(workloads))
 	}
@@ -47,16 +40,23 @@ func RunPython(t testing.TB, workloads []PyWorkload) []Result {
 // process; see Dump for the line format.
 func DumpPython(t testing.TB, roots []string) [][]string {
 	t.Helper()
-	in, err := json.Marshal(map[string]any{"roots": roots})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := interoptest.Run(t, DriverPath(), in, "dump")
 	var resp struct {
 		Dumps [][]string `json:"dumps"`
 	}
-	if err := json.Unmarshal(out, &resp); err != nil {
-		t.Fatalf("driver.py dump: %v\n%s", err, out)
-	}
+	callDriver(t, "dump", map[string]any{"roots": roots}, &resp)
 	return resp.Dumps
+}
+
+// callDriver runs driver.py in mode with req as its JSON input, in one
+// Python process, and decodes its JSON answer into resp.
+func callDriver(t testing.TB, mode string, req, resp any) {
+	t.Helper()
+	in, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := interoptest.Run(t, DriverPath(), in, mode)
+	if err := json.Unmarshal(out, resp); err != nil {
+		t.Fatalf("driver.py %s: %v\n%s", mode, err, out)
+	}
 }

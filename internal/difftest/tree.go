@@ -3,9 +3,10 @@ package difftest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -25,7 +26,7 @@ func CompareTrees(wantName, gotName string, want, got Tree) []string {
 			diffs = append(diffs, fmt.Sprintf("dir %q: in %s only", d, gotName))
 		}
 	}
-	for _, p := range sortedKeys(want.Files) {
+	for _, p := range slices.Sorted(maps.Keys(want.Files)) {
 		g, ok := got.Files[p]
 		if !ok {
 			diffs = append(diffs, fmt.Sprintf("file %q: in %s only, bytes %q", p, wantName, want.Files[p]))
@@ -35,7 +36,7 @@ func CompareTrees(wantName, gotName string, want, got Tree) []string {
 			diffs = append(diffs, fmt.Sprintf("file %q differs:\n%s", p, ContentDiff(wantName, gotName, w, g)))
 		}
 	}
-	for _, p := range sortedKeys(got.Files) {
+	for _, p := range slices.Sorted(maps.Keys(got.Files)) {
 		if _, ok := want.Files[p]; !ok {
 			diffs = append(diffs, fmt.Sprintf("file %q: in %s only, bytes %q", p, gotName, got.Files[p]))
 		}
@@ -101,15 +102,6 @@ func set(ss []string) map[string]bool {
 	return m
 }
 
-func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
-
 // ---- golden trees on disk ----
 
 // Manifest describes a golden tree: the MLflow version that wrote it, its
@@ -166,7 +158,7 @@ func WriteGolden(dir string, m Manifest, t Tree) error {
 	}
 	m.Dirs = t.Dirs
 	m.Files = nil
-	for _, p := range sortedKeys(t.Files) {
+	for _, p := range slices.Sorted(maps.Keys(t.Files)) {
 		stored := "files/" + EscapePath(p)
 		m.Files = append(m.Files, FileRecord{Path: p, StoredAs: stored})
 		fp := filepath.Join(dir, filepath.FromSlash(stored))

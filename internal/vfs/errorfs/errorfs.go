@@ -6,10 +6,11 @@ package errorfs
 import (
 	"errors"
 	"fmt"
-	"github.com/mlruns-go/mlruns/internal/vfs"
 	"io/fs"
 	"sync"
 	"syscall"
+
+	"github.com/mlruns-go/mlruns/internal/vfs"
 )
 
 // Op names an operation of vfs.FS or vfs.File, for injectors.
