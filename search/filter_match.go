@@ -1,7 +1,6 @@
 package search
 
 import (
-	"math"
 	"regexp"
 	"strings"
 
@@ -57,25 +56,11 @@ func (c *Clause) compareString(lhs string) bool {
 	return false
 }
 
-func compareFloat(op string, a, b float64) bool {
-	switch op {
-	case ">":
-		return a > b
-	case ">=":
-		return a >= b
-	case "=":
-		return a == b
-	case "!=":
-		return a != b || math.IsNaN(a) || math.IsNaN(b)
-	case "<":
-		return a < b
-	case "<=":
-		return a <= b
-	}
-	return false
-}
-
-func compareInt(op string, a, b int64) bool {
+// compare applies a numeric comparator. Go's float comparisons are IEEE
+// 754, as Python's are: every ordering against NaN is false and != is true,
+// so one body serves metrics (float64) and integer-valued fields (int64,
+// compared without a lossy float conversion).
+func compare[T int64 | float64](op string, a, b T) bool {
 	switch op {
 	case ">":
 		return a > b
@@ -95,9 +80,9 @@ func compareInt(op string, a, b int64) bool {
 
 func (c *Clause) compareNumber(lhs int64) bool {
 	if c.IsInt {
-		return compareInt(c.Op, lhs, c.Int)
+		return compare(c.Op, lhs, c.Int)
 	}
-	return compareFloat(c.Op, float64(lhs), c.Num)
+	return compare(c.Op, float64(lhs), c.Num)
 }
 
 // MatchRun reports whether a run satisfies every clause. The run needs the
@@ -121,7 +106,7 @@ func (c *Clause) matchRun(r *entities.Run) bool {
 	switch c.Entity {
 	case EntityMetric:
 		m, ok := r.Data.Metrics[c.Key]
-		return ok && compareFloat(c.Op, m.Value, c.Num)
+		return ok && compare(c.Op, m.Value, c.Num)
 	case EntityParam, EntityTag:
 		src := r.Data.Params
 		if c.Entity == EntityTag {
@@ -204,7 +189,7 @@ func (f *Filter) MatchExperiment(e *entities.Experiment) bool {
 			}
 			// MLflow compares float(value); a missing time (pre-1.29
 			// meta) would raise in Python and matches nothing here.
-			ok = t != nil && compareFloat(c.Op, float64(*t), c.Num)
+			ok = t != nil && compare(c.Op, float64(*t), c.Num)
 		}
 		if !ok {
 			return false
