@@ -239,6 +239,14 @@ func (p *lineParser) build(key string, f [][]byte, model bool) (entities.Metric,
 			return m, false
 		}
 	}
+	p.refs(&m, f, model)
+	return m, true
+}
+
+// refs sets the fields after timestamp, value and step, which both parse
+// paths read the same way: a model metric's run id, then an optional
+// dataset name and digest.
+func (p *lineParser) refs(m *entities.Metric, f [][]byte, model bool) {
 	ds := f[min(len(f), 3):]
 	if model {
 		m.RunID = p.str(&p.runID, f[3])
@@ -248,7 +256,6 @@ func (p *lineParser) build(key string, f [][]byte, model bool) (entities.Metric,
 		m.DatasetName = p.str(&p.name, ds[0])
 		m.DatasetDigest = p.str(&p.digest, ds[1])
 	}
-	return m, true
 }
 
 // parseSlow is _get_metric_from_line / _get_model_metric_from_line.
@@ -275,15 +282,7 @@ func (p *lineParser) parseSlow(key string, line []byte, model bool) (entities.Me
 			return m, valueError(key, "invalid literal for int() with base 10: %s", f[2])
 		}
 	}
-	ds := f[min(n, 3):]
-	if model {
-		m.RunID = p.str(&p.runID, f[3])
-		ds = f[4:]
-	}
-	if len(ds) == 2 {
-		m.DatasetName = p.str(&p.name, ds[0])
-		m.DatasetDigest = p.str(&p.digest, ds[1])
-	}
+	p.refs(&m, f, model)
 	return m, nil
 }
 
