@@ -1,13 +1,12 @@
 package validate
 
 import (
-	"math"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 )
 
 // Error reports a value that breaks one of MLflow's rules.
@@ -157,35 +156,6 @@ func pyRepr(s string) string {
 	return b.String()
 }
 
-// pyFloat is Python's str(float): the shortest round-trip digits, in
-// exponent form when the exponent is < -4 or >= 16, and ".0" on integral
-// values.
-func pyFloat(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "nan"
-	case math.IsInf(v, 1):
-		return "inf"
-	case math.IsInf(v, -1):
-		return "-inf"
-	}
-	e := strconv.FormatFloat(v, 'e', -1, 64) // d.ddde±XX
-	mant, expStr, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expStr)
-	if exp < -4 || exp >= 16 {
-		sign := "+"
-		if exp < 0 {
-			sign, exp = "-", -exp
-		}
-		es := strconv.Itoa(exp)
-		if len(es) < 2 {
-			es = "0" + es
-		}
-		return mant + "e" + sign + es
-	}
-	s := strconv.FormatFloat(v, 'f', -1, 64)
-	if !strings.ContainsRune(s, '.') {
-		s += ".0"
-	}
-	return s
-}
+// pyFloat is Python's str(float), as MLflow's messages print a metric
+// value; pynum owns that formatting (it is also the on-disk metric text).
+func pyFloat(v float64) string { return pynum.FormatFloat(v) }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/internal/interoptest"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 	"github.com/mlruns-go/mlruns/validate"
 )
 
@@ -238,18 +239,6 @@ func toMetric(a []any) entities.Metric {
 	return entities.Metric{Key: a[0].(string), Value: v, Timestamp: a[2].(int64), Step: a[3].(int64)}
 }
 
-func pyFloatText(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "nan"
-	case math.IsInf(v, 1):
-		return "inf"
-	case math.IsInf(v, -1):
-		return "-inf"
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
-}
-
 func differentialCases() []pyCase {
 	r := rand.New(rand.NewPCG(1, 2))
 	var cases []pyCase
@@ -315,8 +304,8 @@ func differentialCases() []pyCase {
 
 	// Metrics: value text is parsed by both sides.
 	for _, v := range []float64{0, 1, -2.5, 1e16, 1.5e-5, 123456789.125, 1e-4, math.NaN(), math.Inf(1), 0.1, 1e22, math.Copysign(0, -1), 5e-324} {
-		add("metric", "m", pyFloatText(v), int64(-1), int64(0))
-		add("metric", "m", pyFloatText(v), int64(7), int64(-3))
+		add("metric", "m", pynum.FormatFloat(v), int64(-1), int64(0))
+		add("metric", "m", pynum.FormatFloat(v), int64(7), int64(-3))
 	}
 	add("metric", "a'b", "1", int64(-5), int64(0))
 	add("metric", "a//b", "1", int64(-5), int64(0))
