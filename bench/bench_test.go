@@ -32,44 +32,59 @@ func reportPoints(b *testing.B, points int) {
 	b.ReportMetric(float64(points)/b.Elapsed().Seconds(), "points/s")
 }
 
+// benchOps times op(0) .. op(b.N-1), each logging points metric points,
+// and reports allocations and points/s.
+func benchOps(b *testing.B, points int, op func(i int) error) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := op(i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportPoints(b, b.N*points)
+}
+
+// benchQueued is benchOps over one queued point per op, with the flush of
+// the queue inside the last op (so it is timed).
+func benchQueued(b *testing.B, queue func(i int) error, flush func() error) {
+	b.Helper()
+	benchOps(b, 1, func(i int) error {
+		if err := queue(i); err != nil {
+			return err
+		}
+		if i == b.N-1 {
+			return flush()
+		}
+		return nil
+	})
+}
+
 // BenchmarkLogMetric is S1: one synchronous point per call, through the
 // store, the explicit client and the fluent API.
 func BenchmarkLogMetric(b *testing.B) {
 	b.Run("api=store", func(b *testing.B) {
 		s, id := benchRun(b)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if err := s.LogMetric(id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0, Step: int64(i)}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		reportPoints(b, b.N)
+		benchOps(b, 1, func(i int) error {
+			return s.LogMetric(context.Background(), id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0, Step: int64(i)})
+		})
 	})
 	b.Run("api=client", func(b *testing.B) {
 		s, id := benchRun(b)
 		c := tracking.NewClient(s, nil)
 		defer c.Close(context.Background())
 		ctx := b.Context()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if err := c.LogMetric(ctx, id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0, Step: int64(i)}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		reportPoints(b, b.N)
+		benchOps(b, 1, func(i int) error {
+			return c.LogMetric(ctx, id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0, Step: int64(i)})
+		})
 	})
 	b.Run("api=fluent", func(b *testing.B) {
 		ctx := fluentRun(b)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if _, err := mlflow.LogMetric(ctx, "loss", 0.5, mlflow.Step(int64(i))); err != nil {
-				b.Fatal(err)
-			}
-		}
-		reportPoints(b, b.N)
+		benchOps(b, 1, func(i int) error {
+			_, err := mlflow.LogMetric(ctx, "loss", 0.5, mlflow.Step(int64(i)))
+			return err
+		})
 	})
 }
 
@@ -80,17 +95,12 @@ func BenchmarkLogBatch(b *testing.B) {
 			s, id := benchRun(b)
 			ms := make([]entities.Metric, n)
 			ctx := b.Context()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for k := 0; k < b.N; k++ {
+			benchOps(b, n, func(k int) error {
 				for i := range ms {
 					ms[i] = entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0, Step: int64(k*n + i)}
 				}
-				if err := s.LogBatch(ctx, id, ms, nil, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportPoints(b, b.N*n)
+				return s.LogBatch(ctx, id, ms, nil, nil)
+			})
 		})
 	}
 }
@@ -103,36 +113,18 @@ func BenchmarkAsync(b *testing.B) {
 		c := tracking.NewClient(s, nil)
 		ctx := b.Context()
 		defer c.Close(context.Background())
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
+		benchQueued(b, func(i int) error {
 			m := []entities.Metric{{Key: "loss", Value: 0.5, Timestamp: ts0, Step: int64(i)}}
-			if _, err := c.LogBatchAsync(ctx, id, m, nil, nil); err != nil {
-				b.Fatal(err)
-			}
-			if i == b.N-1 {
-				if err := c.Flush(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		reportPoints(b, b.N)
+			_, err := c.LogBatchAsync(ctx, id, m, nil, nil)
+			return err
+		}, func() error { return c.Flush(ctx) })
 	})
 	b.Run("api=fluent", func(b *testing.B) {
 		ctx := fluentRun(b)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if _, err := mlflow.LogMetric(ctx, "loss", 0.5, mlflow.Step(int64(i)), mlflow.Synchronous(false)); err != nil {
-				b.Fatal(err)
-			}
-			if i == b.N-1 {
-				if err := mlflow.Flush(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		reportPoints(b, b.N)
+		benchQueued(b, func(i int) error {
+			_, err := mlflow.LogMetric(ctx, "loss", 0.5, mlflow.Step(int64(i)), mlflow.Synchronous(false))
+			return err
+		}, func() error { return mlflow.Flush(ctx) })
 	})
 }
 

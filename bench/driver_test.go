@@ -53,6 +53,17 @@ func TestDriver_Quick(t *testing.T) {
 	null := func(id, col string) {
 		require.Nil(t, byID[id][col], "%s %s", id, col)
 	}
+	// against checks one comparison: with a baseline, its rate and our ratio
+	// to it agree; without one, both columns are null.
+	against := func(id string, ours float64, applies bool, rateCol, ratioCol string) {
+		if !applies {
+			null(id, rateCol)
+			null(id, ratioCol)
+			return
+		}
+		ratio := positive(id, ratioCol)
+		require.InEpsilon(t, ours/positive(id, rateCol), ratio, 1e-9, id)
+	}
 	// Which columns apply to which scenario.
 	for _, tc := range []struct {
 		id            string
@@ -63,20 +74,8 @@ func TestDriver_Quick(t *testing.T) {
 	} {
 		require.Contains(t, byID, tc.id)
 		ours := positive(tc.id, "ours_per_s")
-		if tc.python {
-			ratio := positive(tc.id, "ours_over_python")
-			require.InEpsilon(t, ours/positive(tc.id, "python_per_s"), ratio, 1e-9, tc.id)
-		} else {
-			null(tc.id, "python_per_s")
-			null(tc.id, "ours_over_python")
-		}
-		if tc.floor {
-			ratio := positive(tc.id, "ours_over_floor")
-			require.InEpsilon(t, ours/positive(tc.id, "floor_per_s"), ratio, 1e-9, tc.id)
-		} else {
-			null(tc.id, "floor_per_s")
-			null(tc.id, "ours_over_floor")
-		}
+		against(tc.id, ours, tc.python, "python_per_s", "ours_over_python")
+		against(tc.id, ours, tc.floor, "floor_per_s", "ours_over_floor")
 	}
 	positive("S8", "peak_rss_mb")
 	for _, id := range []string{"F1", "F2", "F3"} {

@@ -44,8 +44,23 @@ func floorFile(dir string) (string, error) {
 	return filepath.Join(dir, "loss"), os.MkdirAll(dir, 0o755)
 }
 
+// openAppend opens a metric file for appending, as every floor writes it.
+func openAppend(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+}
+
+// openFloor creates dir's metric file and holds it open, for the floors
+// (F2, F3) that write through one descriptor.
+func openFloor(dir string) (*os.File, error) {
+	path, err := floorFile(dir)
+	if err != nil {
+		return nil, err
+	}
+	return openAppend(path)
+}
+
 func appendUnderLock(path string, line []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := openAppend(path)
 	if err != nil {
 		return err
 	}
@@ -77,11 +92,7 @@ func floorOpenAppend(dir string, n int) (result, error) {
 
 // floorHeld is F2: one descriptor, flock+write+unlock per point.
 func floorHeld(dir string, n int) (result, error) {
-	path, err := floorFile(dir)
-	if err != nil {
-		return result{}, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := openFloor(dir)
 	if err != nil {
 		return result{}, err
 	}
@@ -108,11 +119,7 @@ func floorHeld(dir string, n int) (result, error) {
 // floorBatched is F3: lines formatted into size-byte buffers, each written
 // with one flock+write on a held descriptor.
 func floorBatched(dir string, n, size int) (result, error) {
-	path, err := floorFile(dir)
-	if err != nil {
-		return result{}, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := openFloor(dir)
 	if err != nil {
 		return result{}, err
 	}
