@@ -95,10 +95,28 @@ func requireCurves(t *testing.T, img image.Image, n int) {
 // small keeps the tests' charts quick to draw under the race detector.
 var small = []string{"--width", "480px", "--height", "300px"}
 
+// plot runs `metrics plot args --out <fresh folder>/chart<ext>`, requires
+// it to succeed and returns the chart's path and what the command printed.
+func (tr *metricsTree) plot(t *testing.T, ext string, args ...string) (out, stdout, stderr string) {
+	t.Helper()
+	out = filepath.Join(t.TempDir(), "chart"+ext)
+	stdout, stderr, code := tr.cli(t, append([]string{"metrics", "plot", "--out", out}, args...)...)
+	require.Equal(t, 0, code, stderr)
+	return out, stdout, stderr
+}
+
+// plotSVG is plot to an SVG file, read back as svgCurves.
+func (tr *metricsTree) plotSVG(t *testing.T, args ...string) (curves map[int]int, stderr string) {
+	t.Helper()
+	out, _, stderr := tr.plot(t, ".svg", args...)
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	return svgCurves(t, data), stderr
+}
+
 func TestMetricsPlot_PNG(t *testing.T) {
 	t.Parallel() // drawing pixels is the slow part under -race
 	tr := newMetricsTree(t)
-	dir := t.TempDir()
 	base, tuned := tr.run["baseline"], tr.run["tuned"]
 	cases := []struct {
 		name   string
@@ -113,9 +131,7 @@ func TestMetricsPlot_PNG(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".png")
-			stdout, stderr, code := tr.cli(t, append([]string{"metrics", "plot", "--out", out}, c.args...)...)
-			require.Equal(t, 0, code, stderr)
+			out, stdout, stderr := tr.plot(t, ".png", c.args...)
 			require.Empty(t, stderr)
 			require.Equal(t, out+"\n", stdout, "prints the path written")
 			img := decodePNG(t, out)
@@ -189,7 +205,6 @@ func svgCurves(t *testing.T, data []byte) map[int]int {
 // make, by the paths in the palette's colours.
 func TestMetricsPlot_Options(t *testing.T) {
 	tr := newMetricsTree(t)
-	dir := t.TempDir()
 	base, tuned := tr.run["baseline"], tr.run["tuned"]
 	cases := []struct {
 		name string
@@ -209,12 +224,7 @@ func TestMetricsPlot_Options(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".svg")
-			_, stderr, code := tr.cli(t, append([]string{"metrics", "plot", "--out", out}, c.args...)...)
-			require.Equal(t, 0, code, stderr)
-			data, err := os.ReadFile(out)
-			require.NoError(t, err)
-			got := svgCurves(t, data)
+			got, _ := tr.plotSVG(t, c.args...)
 			for i, n := range c.want {
 				require.Equal(t, n, got[i], "curve %d", i)
 			}
@@ -268,7 +278,6 @@ func TestMetricsPlot_SVGAndPDF(t *testing.T) {
 
 func TestMetricsPlot_NonFiniteAndEmpty(t *testing.T) {
 	tr := newMetricsTree(t)
-	dir := t.TempDir()
 	base := tr.run["baseline"]
 	cases := []struct {
 		name   string
@@ -290,16 +299,12 @@ func TestMetricsPlot_NonFiniteAndEmpty(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".svg")
-			_, stderr, code := tr.cli(t, append([]string{"metrics", "plot", "--out", out}, c.args...)...)
-			require.Equal(t, 0, code, stderr)
+			curves, stderr := tr.plotSVG(t, c.args...)
 			for _, n := range c.notes {
 				require.Contains(t, stderr, "mlruns: "+n+"\n")
 			}
 			require.Equal(t, len(c.notes), strings.Count(stderr, "\n"), stderr)
-			data, err := os.ReadFile(out)
-			require.NoError(t, err)
-			require.Equal(t, c.curves, svgCurves(t, data))
+			require.Equal(t, c.curves, curves)
 		})
 	}
 }
