@@ -10,6 +10,7 @@ package interoptest
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -76,25 +77,22 @@ func Python(t testing.TB) string {
 // fails with stderr when the script fails.
 func Run(t testing.TB, script string, stdin []byte, args ...string) []byte {
 	t.Helper()
-	py := Python(t)
-	cmd := exec.Command(py, append([]string{script}, args...)...)
-	cmd.Env = pyenv.Env()
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("python %s %v: %v\n%s", script, args, err, stderr.String())
-	}
-	return stdout.Bytes()
+	return run(t, fmt.Sprintf("python %s %v", script, args), stdin, append([]string{script}, args...))
 }
 
 // RunCode runs Python source given as a string (python -c).
 func RunCode(t testing.TB, code string, stdin []byte, args ...string) []byte {
 	t.Helper()
+	return run(t, "python -c", stdin, append([]string{"-c", code}, args...))
+}
+
+// run runs the interpreter with pyArgs in Python's environment and returns
+// its stdout; on failure the test fails with what (the command as the
+// message names it) and stderr.
+func run(t testing.TB, what string, stdin []byte, pyArgs []string) []byte {
+	t.Helper()
 	py := Python(t)
-	cmd := exec.Command(py, append([]string{"-c", code}, args...)...)
+	cmd := exec.Command(py, pyArgs...)
 	cmd.Env = pyenv.Env()
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
@@ -102,7 +100,7 @@ func RunCode(t testing.TB, code string, stdin []byte, args ...string) []byte {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("python -c: %v\n%s", err, stderr.String())
+		t.Fatalf("%s: %v\n%s", what, err, stderr.String())
 	}
 	return stdout.Bytes()
 }
