@@ -66,7 +66,7 @@ func runChild(mode string, args []string) error {
 					for i := range n {
 						var err error
 						if s != nil {
-							err = s.LogMetric(id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0 + int64(i), Step: step})
+							err = s.LogMetric(context.Background(), id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0 + int64(i), Step: step})
 						} else {
 							buf = appendLine(buf[:0], i)
 							err = appendUnderLock(path, buf)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -26,7 +27,7 @@ func BenchmarkLogMetric_Durable(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				err := s.LogMetric(run.Info.RunID, entities.Metric{Key: "loss", Value: 0.5, Timestamp: 1_700_000_000_000, Step: int64(i)})
+				err := s.LogMetric(context.Background(), run.Info.RunID, entities.Metric{Key: "loss", Value: 0.5, Timestamp: 1_700_000_000_000, Step: int64(i)})
 				if err != nil {
 					b.Fatal(err)
 				}

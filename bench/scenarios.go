@@ -34,7 +34,7 @@ func (d *driver) s1() (row, error) {
 			}
 			return timed(n, func() error {
 				for i := range n {
-					if err := s.LogMetric(id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0 + int64(i), Step: int64(i)}); err != nil {
+					if err := s.LogMetric(context.Background(), id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0 + int64(i), Step: int64(i)}); err != nil {
 						return err
 					}
 				}

@@ -16,7 +16,7 @@ import (
 func TestStore_LogBatch_ParamKeyCollision(t *testing.T) {
 	s, root := newStore(t, nil)
 	r := newRun(t, s, "0")
-	require.NoError(t, s.LogParam(r.Info.RunID, "loss", "l1"))
+	require.NoError(t, s.LogParam(ctx, r.Info.RunID, "loss", "l1"))
 	err := s.LogBatch(ctx, r.Info.RunID, nil, []entities.Param{
 		{Key: "first", Value: "1"}, {Key: "loss/train", Value: "2"}, {Key: "after", Value: "3"},
 	}, nil)

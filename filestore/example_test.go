@@ -32,12 +32,12 @@ func Example() {
 		log.Fatal(err)
 	}
 	id := run.Info.RunID
-	if err := store.LogParam(id, "learning_rate", "0.01"); err != nil {
+	if err := store.LogParam(ctx, id, "learning_rate", "0.01"); err != nil {
 		log.Fatal(err)
 	}
 	for step := int64(0); step < 3; step++ {
 		loss := 1.0 / float64(step+1)
-		if err := store.LogMetric(id, entities.Metric{Key: "loss", Value: loss, Timestamp: 1700000000000 + step, Step: step}); err != nil {
+		if err := store.LogMetric(ctx, id, entities.Metric{Key: "loss", Value: loss, Timestamp: 1700000000000 + step, Step: step}); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -66,8 +66,8 @@ func ExampleStore_LogParam() {
 	defer os.RemoveAll(dir)
 	store, _ := filestore.Open(filepath.Join(dir, "mlruns"), nil)
 	run, _ := store.CreateRun(context.Background(), filestore.CreateRunOptions{UserID: "alice"})
-	fmt.Println(store.LogParam(run.Info.RunID, "optimizer", "adam"))
-	err := store.LogParam(run.Info.RunID, "optimizer", "sgd")
+	fmt.Println(store.LogParam(ctx, run.Info.RunID, "optimizer", "adam"))
+	err := store.LogParam(ctx, run.Info.RunID, "optimizer", "sgd")
 	fmt.Println(err != nil)
 	// Output:
 	// <nil>

@@ -63,6 +63,9 @@ func newExperimentID() (string, error) {
 // are unique among active and deleted experiments; across Go processes the
 // check and the creation are one step (root lock).
 func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation string, tags []entities.ExperimentTag) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	if err := validate.ExperimentName(name); err != nil {
 		return "", err
 	}
@@ -173,7 +176,7 @@ func (s *Store) experimentDir(id string, view entities.ViewType) (dir string, tr
 }
 
 // GetExperiment returns an active or deleted experiment with its tags.
-func (s *Store) GetExperiment(id string) (entities.Experiment, error) {
+func (s *Store) GetExperiment(ctx context.Context, id string) (entities.Experiment, error) {
 	dir, trashed, err := s.experimentDir(id, entities.ViewAll)
 	if err != nil {
 		return entities.Experiment{}, err
@@ -299,6 +302,9 @@ func (s *Store) skip(path string, err error) *SkippedError {
 
 // RenameExperiment renames an active experiment.
 func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := validate.ExperimentName(newName); err != nil {
 		return err
 	}
@@ -330,6 +336,9 @@ func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error 
 // deleted and moves its folder to .trash. The Default experiment cannot be
 // deleted.
 func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if id == layout.DefaultExperimentID {
 		return errs.New(errs.ErrInternal, "Cannot delete the default experiment '0'. This is an internally reserved experiment.")
 	}
@@ -369,6 +378,9 @@ func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
 // RestoreExperiment moves a deleted experiment back and makes it and all
 // its deleted runs active again.
 func (s *Store) RestoreExperiment(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return s.withRootLock(ctx, func() error {
 		src, _, err := s.experimentDir(id, entities.ViewDeletedOnly)
 		if err != nil {
@@ -425,11 +437,14 @@ func (s *Store) setRunsStage(ctx context.Context, u *undoLog, expDir, expID stri
 }
 
 // SetExperimentTag sets a tag on an active experiment.
-func (s *Store) SetExperimentTag(id, key, value string) error {
+func (s *Store) SetExperimentTag(ctx context.Context, id, key, value string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := validate.ExperimentTag(key, value); err != nil {
 		return err
 	}
-	exp, err := s.GetExperiment(id)
+	exp, err := s.GetExperiment(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -456,8 +471,11 @@ func (s *Store) writeExperimentTag(expDir, key, value string) error {
 }
 
 // DeleteExperimentTag removes a tag from an active experiment.
-func (s *Store) DeleteExperimentTag(id, key string) error {
-	exp, err := s.GetExperiment(id)
+func (s *Store) DeleteExperimentTag(ctx context.Context, id, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	exp, err := s.GetExperiment(ctx, id)
 	if err != nil {
 		return err
 	}

@@ -274,7 +274,7 @@ func (s *Store) loggedModels(ctx context.Context) ([]loggedModelDir, error) {
 // through a symlink or outside the store root and the run's artifact
 // folder (ErrInvalidPath).
 func (s *Store) PermanentlyDeleteRun(ctx context.Context, runID string) error {
-	item, err := s.planRun(runID)
+	item, err := s.planRun(ctx, runID)
 	if err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func (s *Store) PermanentlyDeleteRun(ctx context.Context, runID string) error {
 // folder in .trash with everything left in it. An experiment that is not
 // deleted is ErrInvalidState.
 func (s *Store) PermanentlyDeleteExperiment(ctx context.Context, experimentID string) error {
-	exp, err := s.planExperiment(experimentID, 0, 0)
+	exp, err := s.planExperiment(ctx, experimentID, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -318,7 +318,7 @@ func (s *Store) planDeletedRunsOf(ctx context.Context, exp GCItem) ([]GCItem, er
 		if ri.info.LifecycleStage != entities.StageDeleted {
 			continue
 		}
-		it, err := s.planRun(ri.info.RunID)
+		it, err := s.planRun(ctx, ri.info.RunID)
 		if err != nil {
 			return nil, err
 		}
@@ -419,7 +419,7 @@ func (s *Store) planGC(ctx context.Context, o GCOptions) ([]GCItem, error) {
 	sort.Strings(expIDs)
 	var expItems []GCItem
 	for _, id := range expIDs {
-		it, err := s.planExperiment(id, nowMs, o.OlderThan)
+		it, err := s.planExperiment(ctx, id, nowMs, o.OlderThan)
 		if errors.Is(err, errs.ErrNotFound) && len(o.ExperimentIDs) == 0 {
 			continue // found by listing, removed meanwhile by another gc
 		}
@@ -446,7 +446,7 @@ func (s *Store) planGC(ctx context.Context, o GCOptions) ([]GCItem, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		it, err := s.planRun(id)
+		it, err := s.planRun(ctx, id)
 		if errors.Is(err, errs.ErrNotFound) && len(o.RunIDs) == 0 {
 			continue // found by listing, removed meanwhile by another gc
 		}
@@ -521,7 +521,7 @@ func (s *Store) planModels(ctx context.Context, o GCOptions, nowMs int64) ([]GCI
 		}
 		it := GCItem{Kind: GCLoggedModel, ID: id, ExperimentID: m.model.ExperimentID, Dir: m.dir}
 		expected := ""
-		if exp, err := s.GetExperiment(m.model.ExperimentID); err == nil {
+		if exp, err := s.GetExperiment(ctx, m.model.ExperimentID); err == nil {
 			expected = appendURIPath(exp.ArtifactLocation, layout.ModelsDir, id, layout.ArtifactsDir)
 		}
 		it.Artifacts, it.ArtifactsKept = s.artifactsToRemove(m.model.ArtifactLocation, expected, m.dir, id)
@@ -540,7 +540,7 @@ func sortedKeys(m map[string]bool) []string {
 }
 
 // planRun checks that a run may be removed and says what goes.
-func (s *Store) planRun(runID string) (GCItem, error) {
+func (s *Store) planRun(ctx context.Context, runID string) (GCItem, error) {
 	dir, err := s.runDir(runID)
 	if err != nil {
 		return GCItem{}, err
@@ -558,7 +558,7 @@ func (s *Store) planRun(runID string) (GCItem, error) {
 	}
 	it := GCItem{Kind: GCRun, ID: runID, ExperimentID: info.ExperimentID, Dir: dir}
 	expected := ""
-	if exp, err := s.GetExperiment(info.ExperimentID); err == nil {
+	if exp, err := s.GetExperiment(ctx, info.ExperimentID); err == nil {
 		expected = appendURIPath(exp.ArtifactLocation, runID, layout.ArtifactsDir)
 	}
 	it.Artifacts, it.ArtifactsKept = s.artifactsToRemove(info.ArtifactURI, expected, dir, runID)
@@ -567,8 +567,8 @@ func (s *Store) planRun(runID string) (GCItem, error) {
 
 // planExperiment checks that an experiment may be removed: it exists, is
 // deleted and, with an age, was last updated before now minus the age.
-func (s *Store) planExperiment(id string, nowMs int64, olderThan time.Duration) (GCItem, error) {
-	exp, err := s.GetExperiment(id)
+func (s *Store) planExperiment(ctx context.Context, id string, nowMs int64, olderThan time.Duration) (GCItem, error) {
+	exp, err := s.GetExperiment(ctx, id)
 	if err != nil {
 		return GCItem{}, err
 	}

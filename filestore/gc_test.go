@@ -63,7 +63,7 @@ func newGCWorld(t *testing.T) *gcWorld {
 	mkRun := func(exp, name string) {
 		r, err := s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: w.exps[exp], RunName: name, StartTime: 1})
 		require.NoError(t, err)
-		require.NoError(t, s.LogMetric(r.Info.RunID, entities.Metric{Key: "m", Value: 1, Timestamp: 1}))
+		require.NoError(t, s.LogMetric(ctx, r.Info.RunID, entities.Metric{Key: "m", Value: 1, Timestamp: 1}))
 		art, err := filestore.LocalPath(r.Info.ArtifactURI)
 		require.NoError(t, err)
 		require.NoError(t, os.MkdirAll(filepath.Join(art, "model"), 0o777))
@@ -103,7 +103,7 @@ func (w *gcWorld) present(t *testing.T) []string {
 		}
 	}
 	for name, id := range w.runs {
-		if _, err := w.s.GetRunInfo(id); err == nil {
+		if _, err := w.s.GetRunInfo(ctx, id); err == nil {
 			out = append(out, name)
 		}
 	}
@@ -407,7 +407,7 @@ func TestStore_PermanentlyDeleteExperiment(t *testing.T) {
 	require.NoDirExists(t, filepath.Join(root, ".trash", id))
 	_, err = s.GetRun(ctx, r.Info.RunID)
 	require.ErrorIs(t, err, errs.ErrNotFound)
-	_, err = s.GetExperiment(id)
+	_, err = s.GetExperiment(ctx, id)
 	require.ErrorIs(t, err, errs.ErrNotFound)
 	// the name is free again
 	_, err = s.CreateExperiment(ctx, "e", "", nil)
@@ -422,7 +422,7 @@ func TestGC_ConcurrentLogging(t *testing.T) {
 	var doomed []string
 	for i := 0; i < 20; i++ {
 		r := newRun(t, s, "0")
-		require.NoError(t, s.LogMetric(r.Info.RunID, entities.Metric{Key: "m", Value: 1}))
+		require.NoError(t, s.LogMetric(ctx, r.Info.RunID, entities.Metric{Key: "m", Value: 1}))
 		require.NoError(t, s.DeleteRun(ctx, r.Info.RunID))
 		doomed = append(doomed, r.Info.RunID)
 	}
@@ -433,7 +433,7 @@ func TestGC_ConcurrentLogging(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 0; i < points; i++ {
-			if err := s.LogMetric(live.Info.RunID, entities.Metric{Key: "loss", Value: float64(i), Timestamp: int64(i), Step: int64(i)}); err != nil {
+			if err := s.LogMetric(ctx, live.Info.RunID, entities.Metric{Key: "loss", Value: float64(i), Timestamp: int64(i), Step: int64(i)}); err != nil {
 				errc <- err
 				return
 			}
@@ -452,7 +452,7 @@ func TestGC_ConcurrentLogging(t *testing.T) {
 		require.Equal(t, int64(i), m.Step)
 	}
 	for _, id := range doomed {
-		_, err := s.GetRunInfo(id)
+		_, err := s.GetRunInfo(ctx, id)
 		require.ErrorIs(t, err, errs.ErrNotFound)
 	}
 }

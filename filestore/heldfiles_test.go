@@ -64,20 +64,20 @@ func TestStore_HeldFiles(t *testing.T) {
 			expID, err := s.CreateExperiment(ctx, "held", "", nil)
 			require.NoError(t, err)
 			r := newRun(t, s, expID)
-			require.NoError(t, s.LogMetric(r.Info.RunID, point(0)))
-			require.NoError(t, s.LogMetric(r.Info.RunID, point(0)), "a second append through the held file")
+			require.NoError(t, s.LogMetric(ctx, r.Info.RunID, point(0)))
+			require.NoError(t, s.LogMetric(ctx, r.Info.RunID, point(0)), "a second append through the held file")
 			// one line too many: take it back so the expected contents stay short
 			p := filepath.Join(root, r.Info.ExperimentID, r.Info.RunID, "metrics", "loss")
 			require.NoError(t, os.WriteFile(p+".tmp", []byte("1000 0.0 0\n"), 0o666))
 			require.NoError(t, os.Rename(p+".tmp", p))
-			require.NoError(t, s.LogMetric(r.Info.RunID, point(100)))
+			require.NoError(t, s.LogMetric(ctx, r.Info.RunID, point(100)))
 			require.Equal(t, "1000 0.0 0\n1100 100.0 100\n", readFile(t, p), "a replaced file is reopened")
 			require.NoError(t, os.WriteFile(p+".tmp", []byte("1000 0.0 0\n"), 0o666))
 			require.NoError(t, os.Rename(p+".tmp", p))
 
 			c.meddle(t, s, root, r)
-			require.NoError(t, s.LogMetric(r.Info.RunID, point(1)))
-			require.NoError(t, s.LogMetric(r.Info.RunID, entities.Metric{Key: "acc", Value: 0.5, Timestamp: 7, Step: 0}))
+			require.NoError(t, s.LogMetric(ctx, r.Info.RunID, point(1)))
+			require.NoError(t, s.LogMetric(ctx, r.Info.RunID, entities.Metric{Key: "acc", Value: 0.5, Timestamp: 7, Step: 0}))
 			lossFile, accFile, loss := c.want(root, r)
 			require.Equal(t, loss, readFile(t, lossFile))
 			require.Equal(t, "7 0.5 0\n", readFile(t, accFile))
@@ -96,15 +96,15 @@ func TestStore_HeldFiles_RunDeletedElsewhere(t *testing.T) {
 	s, root := newStore(t, nil)
 	r := newRun(t, s, "0")
 	m := entities.Metric{Key: "loss", Value: 1, Timestamp: 1, Step: 0}
-	require.NoError(t, s.LogMetric(r.Info.RunID, m))
+	require.NoError(t, s.LogMetric(ctx, r.Info.RunID, m))
 	other, err := filestore.Open(root, nil)
 	require.NoError(t, err)
 	require.NoError(t, other.DeleteRun(ctx, r.Info.RunID))
-	err = s.LogMetric(r.Info.RunID, m)
+	err = s.LogMetric(ctx, r.Info.RunID, m)
 	require.ErrorIs(t, err, errs.ErrInvalidParameter)
 	require.Contains(t, err.Error(), "must be in 'active' lifecycle_stage")
 	require.NoError(t, other.RestoreRun(ctx, r.Info.RunID))
-	require.NoError(t, s.LogMetric(r.Info.RunID, m))
+	require.NoError(t, s.LogMetric(ctx, r.Info.RunID, m))
 	require.Equal(t, "1 1.0 0\n1 1.0 0\n", readFile(t, filepath.Join(root, "0", r.Info.RunID, "metrics", "loss")))
 }
 
@@ -127,7 +127,7 @@ func TestStore_HeldFiles_ManyFilesConcurrent(t *testing.T) {
 				for k := range keys {
 					for _, id := range ids {
 						m := entities.Metric{Key: fmt.Sprintf("k%02d", k), Value: float64(w), Timestamp: int64(p), Step: int64(w)}
-						if err := s.LogMetric(id, m); err != nil {
+						if err := s.LogMetric(ctx, id, m); err != nil {
 							errc <- err
 							return
 						}

@@ -203,7 +203,7 @@ func TestStore_BigMetricFileLatest(t *testing.T) {
 		}
 		return entities.Metric{Key: "loss", Value: 1 / float64(i+7), Timestamp: 1_700_000_000_000 + int64(i), Step: step}
 	})
-	require.NoError(t, s.LogMetric(id, entities.Metric{Key: "acc", Value: 0.5, Timestamp: 1, Step: 1}))
+	require.NoError(t, s.LogMetric(ctx, id, entities.Metric{Key: "acc", Value: 0.5, Timestamp: 1, Step: 1}))
 	hist, err := s.GetMetricHistory(ctx, id, "loss")
 	require.NoError(t, err)
 	want := hist[0]

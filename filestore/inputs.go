@@ -19,6 +19,9 @@ import (
 // stored once per experiment (first writer wins); logging the same input to
 // the same run again changes nothing, as in MLflow.
 func (s *Store) LogInputs(ctx context.Context, runID string, datasets []entities.DatasetInput, models []entities.ModelInput) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	ids := make([]string, len(models))
 	for i, m := range models {
 		ids[i] = m.ModelID
@@ -63,6 +66,9 @@ func (s *Store) LogInputs(ctx context.Context, runID string, datasets []entities
 
 // LogOutputs records logged models a run produced.
 func (s *Store) LogOutputs(ctx context.Context, runID string, models []entities.ModelOutput) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	ids := make([]string, len(models))
 	for i, m := range models {
 		ids[i] = m.ModelID

@@ -73,7 +73,7 @@ func TestInterop_PythonRewritesMetaInPlace(t *testing.T) {
 		var name string
 		switch i % 5 {
 		case 0:
-			name, err = "SetTag", s.SetTag(id, "t", fmt.Sprint(i))
+			name, err = "SetTag", s.SetTag(ctx, id, "t", fmt.Sprint(i))
 		case 1:
 			name = "UpdateRunInfo"
 			_, err = s.UpdateRunInfo(ctx, id, entities.StatusRunning, nil, "")
@@ -82,9 +82,9 @@ func TestInterop_PythonRewritesMetaInPlace(t *testing.T) {
 			_, err = s.GetRun(ctx, id)
 		case 3:
 			name = "GetRunInfo"
-			_, err = s.GetRunInfo(id)
+			_, err = s.GetRunInfo(ctx, id)
 		case 4:
-			name, err = "LogMetric", s.LogMetric(id, entities.Metric{Key: "m", Value: 1, Timestamp: int64(i), Step: int64(i)})
+			name, err = "LogMetric", s.LogMetric(ctx, id, entities.Metric{Key: "m", Value: 1, Timestamp: int64(i), Step: int64(i)})
 		}
 		if err != nil {
 			failed[name]++

@@ -65,17 +65,17 @@ func writeRichTree(t testing.TB, root string) *filestore.Store {
 		{Key: "unicode ключ", Value: "名前 😀 emoji"}, {Key: "quotes", Value: `it's "quoted"`},
 	}, []entities.RunTag{{Key: "note", Value: "tab\there"}, {Key: "a:b/c.d-e f", Value: ""}}))
 	for step := int64(0); step < 50; step++ {
-		must(s.LogMetric(parent, entities.Metric{Key: "train/loss", Value: 1 / float64(step+1), Timestamp: 1700000001000 + step, Step: step}))
+		must(s.LogMetric(ctx, parent, entities.Metric{Key: "train/loss", Value: 1 / float64(step+1), Timestamp: 1700000001000 + step, Step: step}))
 	}
-	must(s.LogMetric(parent, entities.Metric{Key: "tie", Value: 5, Timestamp: 10, Step: 1}))
-	must(s.LogMetric(parent, entities.Metric{Key: "tie", Value: math.NaN(), Timestamp: 10, Step: 1}))
-	must(s.LogMetric(parent, entities.Metric{Key: "tie", Value: 4, Timestamp: 10, Step: 1}))
-	must(s.LogMetric(child, entities.Metric{Key: "acc", Value: 0.5, Timestamp: 2000, Step: 3, DatasetName: "iris", DatasetDigest: "abc123"}))
-	must(s.LogMetric(child, entities.Metric{Key: "neg", Value: -1, Timestamp: 0, Step: math.MinInt64}))
-	must(s.LogMetric(child, entities.Metric{Key: "neg", Value: 1, Timestamp: 1, Step: math.MaxInt64}))
-	must(s.SetTag(child, "mlflow.runName", "child renamed"))
-	must(s.SetTag(anon, "to-delete", "x"))
-	must(s.DeleteTag(anon, "to-delete"))
+	must(s.LogMetric(ctx, parent, entities.Metric{Key: "tie", Value: 5, Timestamp: 10, Step: 1}))
+	must(s.LogMetric(ctx, parent, entities.Metric{Key: "tie", Value: math.NaN(), Timestamp: 10, Step: 1}))
+	must(s.LogMetric(ctx, parent, entities.Metric{Key: "tie", Value: 4, Timestamp: 10, Step: 1}))
+	must(s.LogMetric(ctx, child, entities.Metric{Key: "acc", Value: 0.5, Timestamp: 2000, Step: 3, DatasetName: "iris", DatasetDigest: "abc123"}))
+	must(s.LogMetric(ctx, child, entities.Metric{Key: "neg", Value: -1, Timestamp: 0, Step: math.MinInt64}))
+	must(s.LogMetric(ctx, child, entities.Metric{Key: "neg", Value: 1, Timestamp: 1, Step: math.MaxInt64}))
+	must(s.SetTag(ctx, child, "mlflow.runName", "child renamed"))
+	must(s.SetTag(ctx, anon, "to-delete", "x"))
+	must(s.DeleteTag(ctx, anon, "to-delete"))
 	must(s.LogInputs(ctx, parent, []entities.DatasetInput{
 		{Dataset: entities.Dataset{Name: "iris", Digest: "abc123", SourceType: "local", Source: `{"uri": "iris.csv"}`},
 			Tags: []entities.InputTag{{Key: entities.TagDatasetContext, Value: "train"}}},
@@ -90,7 +90,7 @@ func writeRichTree(t testing.TB, root string) *filestore.Store {
 	must(err)
 	_, err = s.UpdateRunInfo(ctx, child, entities.StatusKilled, nil, "")
 	must(err)
-	must(s.LogParam(gone, "p", "v"))
+	must(s.LogParam(ctx, gone, "p", "v"))
 	must(s.DeleteRun(ctx, deleted))
 	must(s.DeleteRun(ctx, restored))
 	must(s.DeleteExperiment(ctx, expC))

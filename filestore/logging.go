@@ -32,7 +32,10 @@ func (s *Store) activeRunDir(runID string) (string, entities.RunInfo, error) {
 
 // LogMetric appends one value to a run's metric. A metric with a ModelID
 // is also appended to the logged model's metric file.
-func (s *Store) LogMetric(runID string, m entities.Metric) error {
+func (s *Store) LogMetric(ctx context.Context, runID string, m entities.Metric) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := validate.RunID(runID); err != nil {
 		return err
 	}
@@ -42,7 +45,7 @@ func (s *Store) LogMetric(runID string, m entities.Metric) error {
 	if m.ModelID == "" {
 		return s.logOneMetric(runID, m)
 	}
-	return s.logValidated(context.Background(), runID, []entities.Metric{m}, nil, nil, false)
+	return s.logValidated(ctx, runID, []entities.Metric{m}, nil, nil, false)
 }
 
 // lineBufs recycles the buffers single points are formatted into.
@@ -85,7 +88,10 @@ func (s *Store) logOneMetric(runID string, m entities.Metric) error {
 
 // LogParam logs a param. Params are immutable: logging another value for
 // a key is ErrInvalidParameter; logging the same value again is a no-op.
-func (s *Store) LogParam(runID, key, value string) error {
+func (s *Store) LogParam(ctx context.Context, runID, key, value string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := validate.RunID(runID); err != nil {
 		return err
 	}
@@ -93,11 +99,14 @@ func (s *Store) LogParam(runID, key, value string) error {
 	if err != nil {
 		return err
 	}
-	return s.logValidated(context.Background(), runID, nil, []entities.Param{p}, nil, false)
+	return s.logValidated(ctx, runID, nil, []entities.Param{p}, nil, false)
 }
 
 // SetTag sets a run tag; setting mlflow.runName also renames the run.
-func (s *Store) SetTag(runID, key, value string) error {
+func (s *Store) SetTag(ctx context.Context, runID, key, value string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := validate.RunID(runID); err != nil {
 		return err
 	}
@@ -116,7 +125,7 @@ func (s *Store) SetTag(runID, key, value string) error {
 		return u.rollback(err)
 	}
 	if key == entities.TagRunName {
-		if err := s.renameRunMeta(u, dir, value); err != nil {
+		if err := s.renameRunMeta(ctx, u, dir, value); err != nil {
 			return u.rollback(err)
 		}
 	}
@@ -125,8 +134,8 @@ func (s *Store) SetTag(runID, key, value string) error {
 
 // renameRunMeta mirrors the mlflow.runName tag into meta run_name, as
 // Python's update_run_info does (which also drops deleted_time).
-func (s *Store) renameRunMeta(u *undoLog, dir, name string) error {
-	return s.updateRunMetaUndo(context.Background(), u, dir, func(info *entities.RunInfo) error {
+func (s *Store) renameRunMeta(ctx context.Context, u *undoLog, dir, name string) error {
+	return s.updateRunMetaUndo(ctx, u, dir, func(info *entities.RunInfo) error {
 		if err := activeRun(*info); err != nil {
 			return err
 		}
@@ -139,7 +148,10 @@ func (s *Store) renameRunMeta(u *undoLog, dir, name string) error {
 }
 
 // DeleteTag removes a run tag; a missing tag is ErrNotFound.
-func (s *Store) DeleteTag(runID, key string) error {
+func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := validate.RunID(runID); err != nil {
 		return err
 	}
@@ -171,6 +183,9 @@ func (s *Store) DeleteTag(runID, key string) error {
 // written, so a rejected batch writes nothing. Metric values of one key go
 // to disk in one write.
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := validate.RunID(runID); err != nil {
 		return err
 	}
@@ -252,7 +267,7 @@ func (s *Store) writeBatchUndo(ctx context.Context, u *undoLog, dir string, info
 	}
 	for _, t := range tags {
 		if t.Key == entities.TagRunName {
-			if err := s.renameRunMeta(u, dir, t.Value); err != nil {
+			if err := s.renameRunMeta(ctx, u, dir, t.Value); err != nil {
 				return err
 			}
 		}

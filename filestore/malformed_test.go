@@ -41,7 +41,7 @@ func TestMalformed_Table(t *testing.T) {
 			case "get_run":
 				_, err = s.GetRun(ctx, c.ID.(string))
 			case "get_experiment":
-				_, err = s.GetExperiment(c.ID.(string))
+				_, err = s.GetExperiment(ctx, c.ID.(string))
 			case "metric_history":
 				id := c.ID.([]any)
 				_, err = s.GetMetricHistory(ctx, id[0].(string), id[1].(string))

@@ -176,7 +176,7 @@ func TestReadCache_ReplacedByRename(t *testing.T) {
 	f := newCacheFixture(t)
 	f.warm(t)
 	// Our writers replace files by rename: a tag, and meta.yaml.
-	require.NoError(t, f.s.SetTag(f.run.Info.RunID, "t", "yyy"))
+	require.NoError(t, f.s.SetTag(context.Background(), f.run.Info.RunID, "t", "yyy"))
 	end := int64(5)
 	_, err := f.s.UpdateRunInfo(context.Background(), f.run.Info.RunID, entities.StatusFinished, &end, "")
 	require.NoError(t, err)
@@ -205,7 +205,7 @@ func TestReadCache_ReplacedByRename(t *testing.T) {
 func TestReadCache_MetricAppended(t *testing.T) {
 	f := newCacheFixture(t)
 	f.warm(t)
-	require.NoError(t, f.s.LogMetric(f.run.Info.RunID, entities.Metric{Key: "m", Value: 2, Timestamp: 2, Step: 1}))
+	require.NoError(t, f.s.LogMetric(context.Background(), f.run.Info.RunID, entities.Metric{Key: "m", Value: 2, Timestamp: 2, Step: 1}))
 	require.Equal(t, 2.0, f.only(t).Data.Metrics["m"].Value)
 	settle()
 	require.Equal(t, 2.0, f.only(t).Data.Metrics["m"].Value)
@@ -226,12 +226,12 @@ func TestReadCache_KeysAddedAndRemoved(t *testing.T) {
 	f := newCacheFixture(t)
 	f.warm(t)
 	id := f.run.Info.RunID
-	require.NoError(t, f.s.LogParam(id, "q", "new"))                                                 // top folder
-	require.NoError(t, f.s.LogParam(id, "x/z", "new2"))                                              // nested folder
-	require.NoError(t, f.s.LogMetric(id, entities.Metric{Key: "a/c", Value: 3, Timestamp: 1}))       // nested
-	require.NoError(t, os.Remove(filepath.Join(f.dir, layout.TagsDir, "t")))                         // gone
-	require.NoError(t, os.Remove(filepath.Join(f.dir, layout.MetricsDir, "m")))                      // gone
-	require.NoError(t, os.WriteFile(filepath.Join(f.dir, layout.TagsDir, "u"), []byte("u!"), 0o666)) // Python-style
+	require.NoError(t, f.s.LogParam(context.Background(), id, "q", "new"))                                           // top folder
+	require.NoError(t, f.s.LogParam(context.Background(), id, "x/z", "new2"))                                        // nested folder
+	require.NoError(t, f.s.LogMetric(context.Background(), id, entities.Metric{Key: "a/c", Value: 3, Timestamp: 1})) // nested
+	require.NoError(t, os.Remove(filepath.Join(f.dir, layout.TagsDir, "t")))                                         // gone
+	require.NoError(t, os.Remove(filepath.Join(f.dir, layout.MetricsDir, "m")))                                      // gone
+	require.NoError(t, os.WriteFile(filepath.Join(f.dir, layout.TagsDir, "u"), []byte("u!"), 0o666))                 // Python-style
 	check := func() {
 		r := f.only(t)
 		require.Equal(t, map[string]string{"p": "aaa", "x/y": "nested", "q": "new", "x/z": "new2"}, r.Data.Params)
@@ -305,11 +305,11 @@ func TestReadCache_MonotonicUnderWriters(t *testing.T) {
 				return
 			default:
 			}
-			if err := f.s.LogMetric(id, entities.Metric{Key: "m", Value: float64(step), Timestamp: 1, Step: step}); err != nil {
+			if err := f.s.LogMetric(context.Background(), id, entities.Metric{Key: "m", Value: float64(step), Timestamp: 1, Step: step}); err != nil {
 				t.Error(err)
 				return
 			}
-			if err := f.s.SetTag(id, "t", fmt.Sprint(step)); err != nil {
+			if err := f.s.SetTag(context.Background(), id, "t", fmt.Sprint(step)); err != nil {
 				t.Error(err)
 				return
 			}

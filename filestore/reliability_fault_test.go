@@ -1,6 +1,7 @@
 package filestore_test
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,9 +41,9 @@ func buildFaultBase(t *testing.T) faultBase {
 	r, err := s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: b.exp, RunName: "r", StartTime: 1})
 	require.NoError(t, err)
 	b.run = r.Info.RunID
-	require.NoError(t, s.LogMetric(b.run, entities.Metric{Key: "m", Value: 1, Timestamp: 1, Step: 1}))
-	require.NoError(t, s.LogParam(b.run, "p", "v"))
-	require.NoError(t, s.SetTag(b.run, "t", "old"))
+	require.NoError(t, s.LogMetric(ctx, b.run, entities.Metric{Key: "m", Value: 1, Timestamp: 1, Step: 1}))
+	require.NoError(t, s.LogParam(ctx, b.run, "p", "v"))
+	require.NoError(t, s.SetTag(ctx, b.run, "t", "old"))
 	rd, err := s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: b.exp, RunName: "rd", StartTime: 1})
 	require.NoError(t, err)
 	b.deletedRun = rd.Info.RunID
@@ -58,7 +59,7 @@ func buildFaultBase(t *testing.T) faultBase {
 
 type faultCall struct {
 	name string
-	call func(s *filestore.Store, b faultBase) error
+	call func(ctx context.Context, s *filestore.Store, b faultBase) error
 }
 
 func faultCalls() []faultCall {
@@ -66,45 +67,67 @@ func faultCalls() []faultCall {
 		return entities.Metric{Key: k, Value: v, Timestamp: 2, Step: step}
 	}
 	return []faultCall{
-		{"CreateExperiment", func(s *filestore.Store, b faultBase) error {
+		{"CreateExperiment", func(ctx context.Context, s *filestore.Store, b faultBase) error {
 			_, err := s.CreateExperiment(ctx, "new", "", []entities.ExperimentTag{{Key: "a", Value: "1"}, {Key: "b/c", Value: "2"}})
 			return err
 		}},
-		{"CreateRun", func(s *filestore.Store, b faultBase) error {
+		{"CreateRun", func(ctx context.Context, s *filestore.Store, b faultBase) error {
 			_, err := s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: b.exp, RunName: "n", StartTime: 5,
 				Tags: []entities.RunTag{{Key: "x", Value: "y"}}})
 			return err
 		}},
-		{"LogMetric/existing", func(s *filestore.Store, b faultBase) error { return s.LogMetric(b.run, m("m", 2, 2)) }},
-		{"LogMetric/new key", func(s *filestore.Store, b faultBase) error { return s.LogMetric(b.run, m("n/sub", 2, 2)) }},
-		{"LogBatch", func(s *filestore.Store, b faultBase) error {
+		{"LogMetric/existing", func(ctx context.Context, s *filestore.Store, b faultBase) error {
+			return s.LogMetric(ctx, b.run, m("m", 2, 2))
+		}},
+		{"LogMetric/new key", func(ctx context.Context, s *filestore.Store, b faultBase) error {
+			return s.LogMetric(ctx, b.run, m("n/sub", 2, 2))
+		}},
+		{"LogBatch", func(ctx context.Context, s *filestore.Store, b faultBase) error {
 			return s.LogBatch(ctx, b.run, []entities.Metric{m("m", 3, 3), m("k", 1, 1), m("m", 4, 4)},
 				[]entities.Param{{Key: "p", Value: "v"}, {Key: "q", Value: "w"}, {Key: "d/e", Value: "f"}},
 				[]entities.RunTag{{Key: "t", Value: "new"}, {Key: entities.TagRunName, Value: "renamed"}, {Key: "u", Value: "1"}})
 		}},
-		{"LogParam", func(s *filestore.Store, b faultBase) error { return s.LogParam(b.run, "q", "w") }},
-		{"SetTag", func(s *filestore.Store, b faultBase) error { return s.SetTag(b.run, "t", "new") }},
-		{"SetTag/runName", func(s *filestore.Store, b faultBase) error { return s.SetTag(b.run, entities.TagRunName, "nn") }},
-		{"DeleteTag", func(s *filestore.Store, b faultBase) error { return s.DeleteTag(b.run, "t") }},
-		{"UpdateRunInfo", func(s *filestore.Store, b faultBase) error {
+		{"LogParam", func(ctx context.Context, s *filestore.Store, b faultBase) error {
+			return s.LogParam(ctx, b.run, "q", "w")
+		}},
+		{"SetTag", func(ctx context.Context, s *filestore.Store, b faultBase) error {
+			return s.SetTag(ctx, b.run, "t", "new")
+		}},
+		{"SetTag/runName", func(ctx context.Context, s *filestore.Store, b faultBase) error {
+			return s.SetTag(ctx, b.run, entities.TagRunName, "nn")
+		}},
+		{"DeleteTag", func(ctx context.Context, s *filestore.Store, b faultBase) error { return s.DeleteTag(ctx, b.run, "t") }},
+		{"UpdateRunInfo", func(ctx context.Context, s *filestore.Store, b faultBase) error {
 			end := int64(9)
 			_, err := s.UpdateRunInfo(ctx, b.run, entities.StatusFinished, &end, "renamed")
 			return err
 		}},
-		{"DeleteRun", func(s *filestore.Store, b faultBase) error { return s.DeleteRun(ctx, b.run) }},
-		{"RestoreRun", func(s *filestore.Store, b faultBase) error { return s.RestoreRun(ctx, b.deletedRun) }},
-		{"DeleteExperiment", func(s *filestore.Store, b faultBase) error { return s.DeleteExperiment(ctx, b.exp) }},
-		{"RestoreExperiment", func(s *filestore.Store, b faultBase) error { return s.RestoreExperiment(ctx, b.deletedExp) }},
-		{"RenameExperiment", func(s *filestore.Store, b faultBase) error { return s.RenameExperiment(ctx, b.exp, "other") }},
-		{"SetExperimentTag", func(s *filestore.Store, b faultBase) error { return s.SetExperimentTag(b.exp, "team", "x") }},
-		{"DeleteExperimentTag", func(s *filestore.Store, b faultBase) error { return s.DeleteExperimentTag(b.exp, "team") }},
-		{"LogInputs", func(s *filestore.Store, b faultBase) error {
+		{"DeleteRun", func(ctx context.Context, s *filestore.Store, b faultBase) error { return s.DeleteRun(ctx, b.run) }},
+		{"RestoreRun", func(ctx context.Context, s *filestore.Store, b faultBase) error {
+			return s.RestoreRun(ctx, b.deletedRun)
+		}},
+		{"DeleteExperiment", func(ctx context.Context, s *filestore.Store, b faultBase) error {
+			return s.DeleteExperiment(ctx, b.exp)
+		}},
+		{"RestoreExperiment", func(ctx context.Context, s *filestore.Store, b faultBase) error {
+			return s.RestoreExperiment(ctx, b.deletedExp)
+		}},
+		{"RenameExperiment", func(ctx context.Context, s *filestore.Store, b faultBase) error {
+			return s.RenameExperiment(ctx, b.exp, "other")
+		}},
+		{"SetExperimentTag", func(ctx context.Context, s *filestore.Store, b faultBase) error {
+			return s.SetExperimentTag(ctx, b.exp, "team", "x")
+		}},
+		{"DeleteExperimentTag", func(ctx context.Context, s *filestore.Store, b faultBase) error {
+			return s.DeleteExperimentTag(ctx, b.exp, "team")
+		}},
+		{"LogInputs", func(ctx context.Context, s *filestore.Store, b faultBase) error {
 			return s.LogInputs(ctx, b.run, []entities.DatasetInput{
 				{Dataset: entities.Dataset{Name: "ds", Digest: "d1", SourceType: "local", Source: "{}"}, Tags: []entities.InputTag{{Key: "mlflow.data.context", Value: "train"}}},
 				{Dataset: entities.Dataset{Name: "ds2", Digest: "d2", SourceType: "local", Source: "{}"}},
 			}, []entities.ModelInput{{ModelID: "m-0123456789abcdef0123456789abcdef"}})
 		}},
-		{"LogOutputs", func(s *filestore.Store, b faultBase) error {
+		{"LogOutputs", func(ctx context.Context, s *filestore.Store, b faultBase) error {
 			return s.LogOutputs(ctx, b.run, []entities.ModelOutput{{ModelID: "m-0123456789abcdef0123456789abcdef", Step: 1}})
 		}},
 	}
@@ -201,7 +224,7 @@ func TestStore_Faults(t *testing.T) {
 				testkit.CopyTree(t, base.root, newRoot)
 				s, err := filestore.Open(newRoot, &filestore.Options{Now: fixedNow, Durable: mode.durable})
 				require.NoError(t, err)
-				require.NoError(t, fc.call(s, base))
+				require.NoError(t, fc.call(ctx, s, base))
 				newDump := dumpTree(t, newRoot, known, base.root)
 				require.NotEqual(t, baseDump, newDump, "the call changes something")
 
@@ -220,7 +243,7 @@ func TestStore_Faults(t *testing.T) {
 					s, err := filestore.OpenWithFS(root, &filestore.Options{Now: fixedNow, Durable: mode.durable}, errorfs.WithErrors(vfs.OS, inj))
 					require.NoError(t, err)
 					inj.Arm(i, mode.sticky)
-					err = fc.call(s, base)
+					err = fc.call(ctx, s, base)
 					calls++
 					if inj.Injected() == 0 {
 						require.NoError(t, err, "no fault injected at op %d", i)
@@ -267,11 +290,11 @@ func TestStore_Faults_NothingToUndo(t *testing.T) {
 			require.NoError(t, err)
 			inj.Arm(0, true) // every operation from now on fails
 			for name, call := range map[string]func() error{
-				"SetTag existing":   func() error { return s.SetTag(base.run, "t", "new") },
-				"SetTag new":        func() error { return s.SetTag(base.run, "fresh", "v") },
-				"LogParam new":      func() error { return s.LogParam(base.run, "fresh", "v") },
-				"LogMetric":         func() error { return s.LogMetric(base.run, entities.Metric{Key: "m", Value: 2, Timestamp: 2}) },
-				"LogMetric new key": func() error { return s.LogMetric(base.run, entities.Metric{Key: "n", Value: 2, Timestamp: 2}) },
+				"SetTag existing":   func() error { return s.SetTag(ctx, base.run, "t", "new") },
+				"SetTag new":        func() error { return s.SetTag(ctx, base.run, "fresh", "v") },
+				"LogParam new":      func() error { return s.LogParam(ctx, base.run, "fresh", "v") },
+				"LogMetric":         func() error { return s.LogMetric(ctx, base.run, entities.Metric{Key: "m", Value: 2, Timestamp: 2}) },
+				"LogMetric new key": func() error { return s.LogMetric(ctx, base.run, entities.Metric{Key: "n", Value: 2, Timestamp: 2}) },
 				"UpdateRunInfo": func() error {
 					_, err := s.UpdateRunInfo(ctx, base.run, entities.StatusFinished, nil, "renamed")
 					return err
@@ -288,6 +311,28 @@ func TestStore_Faults_NothingToUndo(t *testing.T) {
 				require.NotContains(t, err.Error(), "truncating it back failed", name)
 			}
 			require.Equal(t, want, dumpTree(t, base.root, known), "nothing changed")
+		})
+	}
+}
+
+// TestStore_Writes_CancelledContext: every mutating call given a cancelled
+// context returns its error and writes nothing (a REST backend honours ctx
+// the same way; callers can rely on it whatever the backend).
+func TestStore_Writes_CancelledContext(t *testing.T) {
+	base := buildFaultBase(t)
+	known := idsIn(dumpTree(t, base.root, nil))
+	baseDump := dumpTree(t, base.root, known)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, fc := range faultCalls() {
+		t.Run(fc.name, func(t *testing.T) {
+			root := filepath.Join(fastTempDir(t), "mlruns")
+			testkit.CopyTree(t, base.root, root)
+			s, err := filestore.Open(root, &filestore.Options{Now: fixedNow})
+			require.NoError(t, err)
+			err = fc.call(cancelled, s, base)
+			require.ErrorIs(t, err, context.Canceled)
+			require.Equal(t, baseDump, dumpTree(t, root, known, base.root))
 		})
 	}
 }

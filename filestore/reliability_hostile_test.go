@@ -66,16 +66,16 @@ func TestStore_HostileInput(t *testing.T) {
 			_, err := s.CreateExperiment(ctx, "t"+fmt.Sprint(len(h)), "", []entities.ExperimentTag{{Key: h, Value: "v"}})
 			return err
 		}, false},
-		{"GetExperiment", func(h string) error { _, err := s.GetExperiment(h); return err }, false},
+		{"GetExperiment", func(h string) error { _, err := s.GetExperiment(ctx, h); return err }, false},
 		{"GetExperimentByName", func(h string) error { _, err := s.GetExperimentByName(ctx, h); return err }, true},
 		{"RenameExperiment id", func(h string) error { return s.RenameExperiment(ctx, h, "x") }, false},
 		{"RenameExperiment name", func(h string) error { return s.RenameExperiment(ctx, exp, h) }, true},
 		{"DeleteExperiment", func(h string) error { return s.DeleteExperiment(ctx, h) }, false},
 		{"RestoreExperiment", func(h string) error { return s.RestoreExperiment(ctx, h) }, false},
-		{"SetExperimentTag id", func(h string) error { return s.SetExperimentTag(h, "k", "v") }, false},
-		{"SetExperimentTag key", func(h string) error { return s.SetExperimentTag(exp, h, "v") }, false},
-		{"DeleteExperimentTag id", func(h string) error { return s.DeleteExperimentTag(h, "k") }, false},
-		{"DeleteExperimentTag key", func(h string) error { return s.DeleteExperimentTag(exp, h) }, false},
+		{"SetExperimentTag id", func(h string) error { return s.SetExperimentTag(ctx, h, "k", "v") }, false},
+		{"SetExperimentTag key", func(h string) error { return s.SetExperimentTag(ctx, exp, h, "v") }, false},
+		{"DeleteExperimentTag id", func(h string) error { return s.DeleteExperimentTag(ctx, h, "k") }, false},
+		{"DeleteExperimentTag key", func(h string) error { return s.DeleteExperimentTag(ctx, exp, h) }, false},
 		{"CreateRun experiment", func(h string) error {
 			_, err := s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: h})
 			return err
@@ -85,18 +85,18 @@ func TestStore_HostileInput(t *testing.T) {
 			return err
 		}, false},
 		{"GetRun", func(h string) error { _, err := s.GetRun(ctx, h); return err }, false},
-		{"GetRunInfo", func(h string) error { _, err := s.GetRunInfo(h); return err }, false},
-		{"ArtifactURI", func(h string) error { _, err := s.ArtifactURI(h); return err }, false},
+		{"GetRunInfo", func(h string) error { _, err := s.GetRunInfo(ctx, h); return err }, false},
+		{"ArtifactURI", func(h string) error { _, err := s.ArtifactURI(ctx, h); return err }, false},
 		{"ListRunInfos", func(h string) error { _, _, err := s.ListRunInfos(ctx, h, entities.ViewAll); return err }, false},
 		{"ListRuns", func(h string) error { _, _, err := s.ListRuns(ctx, h, entities.ViewAll); return err }, false},
-		{"LogMetric run", func(h string) error { return s.LogMetric(h, m("k")) }, false},
-		{"LogMetric key", func(h string) error { return s.LogMetric(run, m(h)) }, false},
-		{"LogParam run", func(h string) error { return s.LogParam(h, "k", "v") }, false},
-		{"LogParam key", func(h string) error { return s.LogParam(run, h, "v") }, false},
-		{"SetTag run", func(h string) error { return s.SetTag(h, "k", "v") }, false},
-		{"SetTag key", func(h string) error { return s.SetTag(run, h, "v") }, false},
-		{"DeleteTag run", func(h string) error { return s.DeleteTag(h, "k") }, false},
-		{"DeleteTag key", func(h string) error { return s.DeleteTag(run, h) }, false},
+		{"LogMetric run", func(h string) error { return s.LogMetric(ctx, h, m("k")) }, false},
+		{"LogMetric key", func(h string) error { return s.LogMetric(ctx, run, m(h)) }, false},
+		{"LogParam run", func(h string) error { return s.LogParam(ctx, h, "k", "v") }, false},
+		{"LogParam key", func(h string) error { return s.LogParam(ctx, run, h, "v") }, false},
+		{"SetTag run", func(h string) error { return s.SetTag(ctx, h, "k", "v") }, false},
+		{"SetTag key", func(h string) error { return s.SetTag(ctx, run, h, "v") }, false},
+		{"DeleteTag run", func(h string) error { return s.DeleteTag(ctx, h, "k") }, false},
+		{"DeleteTag key", func(h string) error { return s.DeleteTag(ctx, run, h) }, false},
 		{"LogBatch run", func(h string) error { return s.LogBatch(ctx, h, []entities.Metric{m("k")}, nil, nil) }, false},
 		{"LogBatch metric", func(h string) error { return s.LogBatch(ctx, run, []entities.Metric{m(h)}, nil, nil) }, false},
 		{"LogBatch param", func(h string) error {
@@ -206,18 +206,20 @@ func TestStore_SymlinkEscape(t *testing.T) {
 		write func(x setup) error
 	}{
 		{"metrics dir", func(t *testing.T, x setup) { swap(t, filepath.Join(x.dir, "metrics"), x.out) },
-			func(x setup) error { return x.s.LogMetric(x.run.Info.RunID, entities.Metric{Key: "m", Value: 1}) }},
+			func(x setup) error { return x.s.LogMetric(ctx, x.run.Info.RunID, entities.Metric{Key: "m", Value: 1}) }},
 		{"metrics subdir", func(t *testing.T, x setup) {
 			testkit.Symlink(t, x.out, filepath.Join(x.dir, "metrics", "a"))
-		}, func(x setup) error { return x.s.LogMetric(x.run.Info.RunID, entities.Metric{Key: "a/b", Value: 1}) }},
+		}, func(x setup) error {
+			return x.s.LogMetric(ctx, x.run.Info.RunID, entities.Metric{Key: "a/b", Value: 1})
+		}},
 		{"params dir", func(t *testing.T, x setup) { swap(t, filepath.Join(x.dir, "params"), x.out) },
-			func(x setup) error { return x.s.LogParam(x.run.Info.RunID, "p", "v") }},
+			func(x setup) error { return x.s.LogParam(ctx, x.run.Info.RunID, "p", "v") }},
 		{"tags dir", func(t *testing.T, x setup) { swap(t, filepath.Join(x.dir, "tags"), x.out) },
-			func(x setup) error { return x.s.SetTag(x.run.Info.RunID, "t", "v") }},
+			func(x setup) error { return x.s.SetTag(ctx, x.run.Info.RunID, "t", "v") }},
 		{"run dir", func(t *testing.T, x setup) {
 			require.NoError(t, os.Rename(x.dir, filepath.Join(x.out, "run")))
 			testkit.Symlink(t, filepath.Join(x.out, "run"), x.dir)
-		}, func(x setup) error { return x.s.LogMetric(x.run.Info.RunID, entities.Metric{Key: "m", Value: 1}) }},
+		}, func(x setup) error { return x.s.LogMetric(ctx, x.run.Info.RunID, entities.Metric{Key: "m", Value: 1}) }},
 		{"experiment dir", func(t *testing.T, x setup) {
 			exp := filepath.Join(x.root, "0")
 			require.NoError(t, os.Rename(exp, filepath.Join(x.out, "0")))
@@ -251,7 +253,7 @@ func TestStore_SymlinkEscape(t *testing.T) {
 		target := filepath.Join(x.out, "victim")
 		require.NoError(t, os.WriteFile(target, []byte("1 1.0 1\n"), 0o666))
 		testkit.Symlink(t, target, filepath.Join(x.dir, "metrics", "m"))
-		require.Error(t, x.s.LogMetric(x.run.Info.RunID, entities.Metric{Key: "m", Value: 2}))
+		require.Error(t, x.s.LogMetric(ctx, x.run.Info.RunID, entities.Metric{Key: "m", Value: 2}))
 		require.Equal(t, "1 1.0 1\n", readFile(t, target))
 		require.NoError(t, os.Remove(filepath.Join(x.dir, "metrics", "m")))
 	})
@@ -260,7 +262,7 @@ func TestStore_SymlinkEscape(t *testing.T) {
 		target := filepath.Join(x.out, "victim")
 		require.NoError(t, os.WriteFile(target, []byte("v"), 0o666))
 		testkit.Symlink(t, target, filepath.Join(x.dir, "tags", "t"))
-		require.NoError(t, x.s.SetTag(x.run.Info.RunID, "t", "new"))
+		require.NoError(t, x.s.SetTag(ctx, x.run.Info.RunID, "t", "new"))
 		require.Equal(t, "v", readFile(t, target))
 		require.Equal(t, "new", readFile(t, filepath.Join(x.dir, "tags", "t")))
 	})
@@ -270,7 +272,7 @@ func TestStore_SymlinkEscape(t *testing.T) {
 		other := filepath.Join(x.root, "0", "elsewhere")
 		require.NoError(t, os.Rename(filepath.Join(x.dir, "metrics"), other))
 		testkit.Symlink(t, other, filepath.Join(x.dir, "metrics"))
-		require.NoError(t, x.s.LogMetric(x.run.Info.RunID, entities.Metric{Key: "m", Value: 1}))
+		require.NoError(t, x.s.LogMetric(ctx, x.run.Info.RunID, entities.Metric{Key: "m", Value: 1}))
 		require.FileExists(t, filepath.Join(other, "m"))
 		require.NoError(t, os.Remove(filepath.Join(x.dir, "metrics")))
 		require.NoError(t, os.Rename(other, filepath.Join(x.dir, "metrics")))
@@ -287,7 +289,7 @@ func TestStore_SymlinkEscape(t *testing.T) {
 		id, err := s.CreateExperiment(ctx, "through-link", "", nil)
 		require.NoError(t, err)
 		r := newRun(t, s, id)
-		require.NoError(t, s.LogMetric(r.Info.RunID, entities.Metric{Key: "m", Value: 1}))
+		require.NoError(t, s.LogMetric(ctx, r.Info.RunID, entities.Metric{Key: "m", Value: 1}))
 		require.FileExists(t, filepath.Join(real, id, r.Info.RunID, "metrics", "m"))
 		mustCheck(t, s)
 	})
@@ -358,13 +360,13 @@ func TestStore_LinksOutOfTheTree(t *testing.T) {
 		art := filepath.Join(root, "0", r.Info.RunID, "artifacts")
 		require.NoError(t, os.RemoveAll(art))
 		testkit.Symlink(t, outside, art)
-		_, err := s.ArtifactDir(r.Info.RunID)
+		_, err := s.ArtifactDir(ctx, r.Info.RunID)
 		var lo *filestore.LinkOutError
 		require.ErrorAs(t, err, &lo)
 		require.ErrorIs(t, err, errs.ErrInvalidPath)
 		require.NoError(t, os.Remove(art))
 		require.NoError(t, os.Mkdir(art, 0o777)) // a run folder has one (isRunDir)
-		dir, err := s.ArtifactDir(r.Info.RunID)
+		dir, err := s.ArtifactDir(ctx, r.Info.RunID)
 		require.NoError(t, err, "a real folder is fine")
 		require.DirExists(t, dir)
 	})
@@ -376,7 +378,7 @@ func TestStore_LinksOutOfTheTree(t *testing.T) {
 		art := filepath.Join(root, "0", r.Info.RunID, "artifacts")
 		require.NoError(t, os.RemoveAll(art))
 		testkit.Symlink(t, inside, art)
-		_, err := s.ArtifactDir(r.Info.RunID)
+		_, err := s.ArtifactDir(ctx, r.Info.RunID)
 		require.NoError(t, err, "a link that stays in the tree is followed")
 		require.NoError(t, os.WriteFile(filepath.Join(inside, "f"), []byte("x"), 0o666)) // not an empty folder for Check
 	})
@@ -386,12 +388,12 @@ func TestStore_LinksOutOfTheTree(t *testing.T) {
 		exp, err := s.CreateExperiment(ctx, "ext", loc, nil)
 		require.NoError(t, err)
 		r := newRun(t, s, exp)
-		dir, err := s.ArtifactDir(r.Info.RunID)
+		dir, err := s.ArtifactDir(ctx, r.Info.RunID)
 		require.NoError(t, err, "MLflow lets an experiment keep artifacts elsewhere")
 		require.Equal(t, filepath.Join(loc, r.Info.RunID, "artifacts"), dir)
 		require.NoError(t, os.Remove(dir))
 		testkit.Symlink(t, t.TempDir(), dir)
-		_, err = s.ArtifactDir(r.Info.RunID)
+		_, err = s.ArtifactDir(ctx, r.Info.RunID)
 		require.ErrorIs(t, err, errs.ErrInvalidPath, "but the run's folder must stay under that location")
 	})
 	t.Run("param file", func(t *testing.T) {
@@ -402,7 +404,7 @@ func TestStore_LinksOutOfTheTree(t *testing.T) {
 		p := filepath.Join(root, "0", r.Info.RunID, "params", "p")
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o777))
 		testkit.Symlink(t, secret, p)
-		err := s.LogParam(r.Info.RunID, "p", "other")
+		err := s.LogParam(ctx, r.Info.RunID, "p", "other")
 		require.ErrorIs(t, err, errs.ErrInvalidPath)
 		require.NotContains(t, err.Error(), "hunter2", "the file outside is not read")
 		_, err = s.GetRun(ctx, r.Info.RunID)

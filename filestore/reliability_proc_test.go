@@ -80,7 +80,7 @@ func TestReliabilityHelper(t *testing.T) {
 			fmt.Println("created", id)
 		}
 	case "param":
-		err := s.LogParam(henv("RUN"), "p", henv("VALUE"))
+		err := s.LogParam(ctx, henv("RUN"), "p", henv("VALUE"))
 		switch {
 		case err == nil:
 			fmt.Println("ok")
@@ -110,19 +110,19 @@ func helperLog(s *filestore.Store) {
 			w := int64(proc*1000 + g)
 			own := fmt.Sprintf("own/%d-%d", proc, g)
 			for i := 0; i < n; i++ {
-				if err := s.LogMetric(run, entities.Metric{Key: "shared", Value: float64(i) + 0.5, Timestamp: w, Step: int64(i)}); err != nil {
+				if err := s.LogMetric(ctx, run, entities.Metric{Key: "shared", Value: float64(i) + 0.5, Timestamp: w, Step: int64(i)}); err != nil {
 					fail(err)
 				}
 				if i%10 == 0 {
-					if err := s.LogMetric(run, entities.Metric{Key: own, Value: float64(i), Timestamp: w, Step: int64(i)}); err != nil {
+					if err := s.LogMetric(ctx, run, entities.Metric{Key: own, Value: float64(i), Timestamp: w, Step: int64(i)}); err != nil {
 						fail(err)
 					}
 				}
 			}
-			if err := s.LogParam(run, fmt.Sprintf("p-%d-%d", proc, g), strconv.FormatInt(w, 10)); err != nil {
+			if err := s.LogParam(ctx, run, fmt.Sprintf("p-%d-%d", proc, g), strconv.FormatInt(w, 10)); err != nil {
 				fail(err)
 			}
-			if err := s.SetTag(run, fmt.Sprintf("t-%d-%d", proc, g), strconv.FormatInt(w, 10)); err != nil {
+			if err := s.SetTag(ctx, run, fmt.Sprintf("t-%d-%d", proc, g), strconv.FormatInt(w, 10)); err != nil {
 				fail(err)
 			}
 		}(g)
@@ -272,7 +272,7 @@ for i in range(n):
 		go func(g int) {
 			defer wg.Done()
 			for i := 0; i < n; i++ {
-				require.NoError(t, s.LogMetric(run, entities.Metric{Key: "shared", Value: float64(i) + 0.5, Timestamp: int64(g), Step: int64(i)}))
+				require.NoError(t, s.LogMetric(ctx, run, entities.Metric{Key: "shared", Value: float64(i) + 0.5, Timestamp: int64(g), Step: int64(i)}))
 			}
 		}(g)
 	}
@@ -389,7 +389,7 @@ func helperCrash(s *filestore.Store) {
 		// may be killed after a few iterations
 		switch (i + 4) % 5 {
 		case 0, 1:
-			err = s.LogMetric(run, entities.Metric{Key: "a", Value: float64(step), Timestamp: step, Step: step})
+			err = s.LogMetric(ctx, run, entities.Metric{Key: "a", Value: float64(step), Timestamp: step, Step: step})
 			ack = fmt.Sprintf("m %d\n", step)
 		case 2:
 			err = s.LogBatch(ctx, run,
@@ -400,7 +400,7 @@ func helperCrash(s *filestore.Store) {
 		case 3:
 			_, err = s.UpdateRunInfo(ctx, run, statuses[step%3], nil, "")
 			if err == nil {
-				err = s.SetTag(run, entities.TagRunName, "r"+strconv.FormatInt(step, 10))
+				err = s.SetTag(ctx, run, entities.TagRunName, "r"+strconv.FormatInt(step, 10))
 			}
 		case 4:
 			_, err = client.LogBatchAsync(ctx, run, []entities.Metric{{Key: "q", Value: 3, Timestamp: step, Step: step}}, nil, nil)
@@ -516,7 +516,7 @@ func TestStore_Crash(t *testing.T) {
 			}
 			last = max(last, step)
 		}
-		info, err := s2.GetRunInfo(run)
+		info, err := s2.GetRunInfo(ctx, run)
 		require.NoError(t, err)
 		require.Equal(t, entities.StageActive, info.LifecycleStage)
 		start = int(last) + 1000 // steps of the next child stay unique

@@ -78,7 +78,7 @@ func specialCalls(w specialWorld) map[string]func() error {
 	id := w.run.Info.RunID
 	return map[string]func() error{
 		"GetRun":     func() error { _, err := w.s.GetRun(ctx, id); return err },
-		"GetRunInfo": func() error { _, err := w.s.GetRunInfo(id); return err },
+		"GetRunInfo": func() error { _, err := w.s.GetRunInfo(ctx, id); return err },
 		"ListRuns":   func() error { _, _, err := w.s.ListRuns(ctx, w.exp, entities.ViewAll); return err },
 		"SearchRuns": func() error {
 			_, _, err := w.s.SearchRuns(ctx, []string{w.exp}, "", entities.ViewAll, 0, nil, "")
@@ -92,7 +92,7 @@ func specialCalls(w specialWorld) map[string]func() error {
 			_, _, err := w.s.SearchRuns(ctx, []string{w.exp}, "", entities.ViewAll, 0, []string{"metrics.m"}, "")
 			return err
 		},
-		"GetExperiment":   func() error { _, err := w.s.GetExperiment(w.exp); return err },
+		"GetExperiment":   func() error { _, err := w.s.GetExperiment(ctx, w.exp); return err },
 		"ListExperiments": func() error { _, _, err := w.s.ListExperiments(ctx, entities.ViewAll); return err },
 		"SearchExperiments": func() error {
 			_, _, err := w.s.SearchExperiments(ctx, entities.ViewAll, 0, "", nil, "")
@@ -107,10 +107,12 @@ func specialCalls(w specialWorld) map[string]func() error {
 			}
 			return nil
 		},
-		"LogMetric":     func() error { return w.s.LogMetric(id, entities.Metric{Key: "m", Value: 2, Timestamp: 2, Step: 2}) },
-		"LogParam same": func() error { return w.s.LogParam(id, "p", "v") },
-		"LogParam new":  func() error { return w.s.LogParam(id, "p2", "v") },
-		"SetTag":        func() error { return w.s.SetTag(id, "t", "w") },
+		"LogMetric": func() error {
+			return w.s.LogMetric(ctx, id, entities.Metric{Key: "m", Value: 2, Timestamp: 2, Step: 2})
+		},
+		"LogParam same": func() error { return w.s.LogParam(ctx, id, "p", "v") },
+		"LogParam new":  func() error { return w.s.LogParam(ctx, id, "p2", "v") },
+		"SetTag":        func() error { return w.s.SetTag(ctx, id, "t", "w") },
 		"LogBatch": func() error {
 			return w.s.LogBatch(ctx, id, []entities.Metric{{Key: "m", Value: 3, Timestamp: 3, Step: 3}}, nil, nil)
 		},

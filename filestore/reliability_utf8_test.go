@@ -54,7 +54,7 @@ func TestStore_InvalidUTF8Refused(t *testing.T) {
 			return err
 		},
 		"RenameExperiment":       func(h string) error { return s.RenameExperiment(ctx, exp, h) },
-		"SetExperimentTag value": func(h string) error { return s.SetExperimentTag(exp, "k", h) },
+		"SetExperimentTag value": func(h string) error { return s.SetExperimentTag(ctx, exp, "k", h) },
 		"CreateRun name": func(h string) error {
 			_, err := s.CreateRun(ctx, filestore.CreateRunOptions{ExperimentID: exp, RunName: h})
 			return err
@@ -72,16 +72,16 @@ func TestStore_InvalidUTF8Refused(t *testing.T) {
 			return err
 		},
 		"UpdateRunInfo name":   func(h string) error { _, err := s.UpdateRunInfo(ctx, run, entities.StatusRunning, nil, h); return err },
-		"LogParam value":       func(h string) error { return s.LogParam(run, "p", h) },
-		"SetTag value":         func(h string) error { return s.SetTag(run, "t", h) },
-		"SetTag runName":       func(h string) error { return s.SetTag(run, entities.TagRunName, h) },
+		"LogParam value":       func(h string) error { return s.LogParam(ctx, run, "p", h) },
+		"SetTag value":         func(h string) error { return s.SetTag(ctx, run, "t", h) },
+		"SetTag runName":       func(h string) error { return s.SetTag(ctx, run, entities.TagRunName, h) },
 		"LogBatch param value": func(h string) error { return s.LogBatch(ctx, run, nil, []entities.Param{{Key: "bp", Value: h}}, nil) },
 		"LogBatch tag value":   func(h string) error { return s.LogBatch(ctx, run, nil, nil, []entities.RunTag{{Key: "bt", Value: h}}) },
 		"LogMetric dataset name": func(h string) error {
-			return s.LogMetric(run, entities.Metric{Key: "m", Value: 1, Timestamp: 1, DatasetName: h, DatasetDigest: "dg"})
+			return s.LogMetric(ctx, run, entities.Metric{Key: "m", Value: 1, Timestamp: 1, DatasetName: h, DatasetDigest: "dg"})
 		},
 		"LogMetric dataset digest": func(h string) error {
-			return s.LogMetric(run, entities.Metric{Key: "m", Value: 1, Timestamp: 1, DatasetName: "d", DatasetDigest: h})
+			return s.LogMetric(ctx, run, entities.Metric{Key: "m", Value: 1, Timestamp: 1, DatasetName: "d", DatasetDigest: h})
 		},
 		"LogBatch metric dataset": func(h string) error {
 			return s.LogBatch(ctx, run, []entities.Metric{{Key: "m", Value: 1, Timestamp: 1, DatasetName: h, DatasetDigest: "dg"}}, nil, nil)

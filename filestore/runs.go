@@ -25,11 +25,14 @@ type CreateRunOptions = store.CreateRunOptions
 
 // CreateRun creates a RUNNING run in an active experiment.
 func (s *Store) CreateRun(ctx context.Context, o CreateRunOptions) (entities.Run, error) {
+	if err := ctx.Err(); err != nil {
+		return entities.Run{}, err
+	}
 	expID := o.ExperimentID
 	if expID == "" {
 		expID = layout.DefaultExperimentID
 	}
-	exp, err := s.GetExperiment(expID)
+	exp, err := s.GetExperiment(ctx, expID)
 	if err != nil {
 		return entities.Run{}, err
 	}
@@ -190,7 +193,7 @@ func readRunInfo(runDir string) (entities.RunInfo, error) {
 
 // GetRunInfo returns a run's info without reading its metrics, params or
 // tags (the run name falls back to the mlflow.runName tag).
-func (s *Store) GetRunInfo(runID string) (entities.RunInfo, error) {
+func (s *Store) GetRunInfo(ctx context.Context, runID string) (entities.RunInfo, error) {
 	dir, err := s.runDir(runID)
 	if err != nil {
 		return entities.RunInfo{}, err
@@ -357,6 +360,9 @@ func activeRun(info entities.RunInfo) error {
 // UpdateRunInfo sets an active run's status and, when non-nil and
 // non-zero (as MLflow), its end time; a non-empty runName renames it (and sets the mlflow.runName tag).
 func (s *Store) UpdateRunInfo(ctx context.Context, runID string, status entities.RunStatus, endTime *int64, runName string) (entities.RunInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return entities.RunInfo{}, err
+	}
 	if !status.Valid() {
 		return entities.RunInfo{}, errs.New(errs.ErrInvalidParameter, fmt.Sprintf("Invalid run status %d", int(status)))
 	}
@@ -396,6 +402,9 @@ func (s *Store) UpdateRunInfo(ctx context.Context, runID string, status entities
 
 // DeleteRun marks a run deleted (idempotent); nothing moves.
 func (s *Store) DeleteRun(ctx context.Context, runID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	dir, err := s.runDir(runID)
 	if err != nil {
 		return err
@@ -410,6 +419,9 @@ func (s *Store) DeleteRun(ctx context.Context, runID string) error {
 
 // RestoreRun makes a deleted run active again.
 func (s *Store) RestoreRun(ctx context.Context, runID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	dir, err := s.runDir(runID)
 	if err != nil {
 		return err
@@ -422,8 +434,8 @@ func (s *Store) RestoreRun(ctx context.Context, runID string) error {
 }
 
 // ArtifactURI returns the run's artifact URI as recorded in its meta.
-func (s *Store) ArtifactURI(runID string) (string, error) {
-	info, err := s.GetRunInfo(runID)
+func (s *Store) ArtifactURI(ctx context.Context, runID string) (string, error) {
+	info, err := s.GetRunInfo(ctx, runID)
 	return info.ArtifactURI, err
 }
 
@@ -436,8 +448,8 @@ func (s *Store) ArtifactURI(runID string) (string, error) {
 // outside the root is MLflow's to choose (an experiment created with one):
 // the run's folder under it must then resolve under that location. An
 // artifact URI that is not a path or a file: URI is ErrNotSupported.
-func (s *Store) ArtifactDir(runID string) (string, error) {
-	info, err := s.GetRunInfo(runID)
+func (s *Store) ArtifactDir(ctx context.Context, runID string) (string, error) {
+	info, err := s.GetRunInfo(ctx, runID)
 	if err != nil {
 		return "", err
 	}
@@ -452,7 +464,7 @@ func (s *Store) ArtifactDir(runID string) (string, error) {
 	base := s.root
 	if !within(s.root, dir) {
 		base = "" // somewhere the run's URI names: its experiment's location, if it is under it
-		if exp, err := s.GetExperiment(info.ExperimentID); err == nil {
+		if exp, err := s.GetExperiment(ctx, info.ExperimentID); err == nil {
 			if loc, err := LocalPath(exp.ArtifactLocation); err == nil {
 				if loc, err := filepath.Abs(loc); err == nil && within(loc, dir) {
 					base = loc

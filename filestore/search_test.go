@@ -66,7 +66,7 @@ func TestStore_SearchRuns_Paging(t *testing.T) {
 	for i := 0; i < 7; i++ {
 		r, err := s.CreateRun(ctx, filestore.CreateRunOptions{StartTime: int64(1000 + i)})
 		require.NoError(t, err)
-		require.NoError(t, s.LogMetric(r.Info.RunID, entities.Metric{Key: "acc", Value: float64(i % 3)}))
+		require.NoError(t, s.LogMetric(ctx, r.Info.RunID, entities.Metric{Key: "acc", Value: float64(i % 3)}))
 	}
 	var seen []float64
 	tok := ""

@@ -60,7 +60,7 @@ func TestOpen_Bootstrap(t *testing.T) {
 	t.Run("new root gets Default and .trash", func(t *testing.T) {
 		s, root := newStore(t, nil)
 		require.DirExists(t, filepath.Join(root, ".trash"))
-		exp, err := s.GetExperiment("0")
+		exp, err := s.GetExperiment(ctx, "0")
 		require.NoError(t, err)
 		require.Equal(t, "Default", exp.Name)
 		require.Equal(t, filestore.FileURI(root)+"/0", exp.ArtifactLocation)
@@ -71,7 +71,7 @@ func TestOpen_Bootstrap(t *testing.T) {
 		require.NoError(t, err)
 		require.DirExists(t, filepath.Join(root, ".trash"))
 		require.NoDirExists(t, filepath.Join(root, "0"))
-		_, err = s.GetExperiment("0")
+		_, err = s.GetExperiment(ctx, "0")
 		require.ErrorIs(t, err, errs.ErrNotFound)
 	})
 	t.Run("file URI", func(t *testing.T) {
@@ -133,12 +133,12 @@ func TestStore_Experiment_Lifecycle(t *testing.T) {
 	require.NoError(t, s.DeleteExperiment(ctx, id))
 	require.NoDirExists(t, filepath.Join(root, id))
 	require.DirExists(t, filepath.Join(root, ".trash", id))
-	exp, err := s.GetExperiment(id)
+	exp, err := s.GetExperiment(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, entities.StageDeleted, exp.LifecycleStage)
 	require.Equal(t, map[string]string{"team": "ml"}, exp.Tags)
 	for _, r := range []entities.Run{r1, r2} {
-		info, err := s.GetRunInfo(r.Info.RunID)
+		info, err := s.GetRunInfo(ctx, r.Info.RunID)
 		require.NoError(t, err)
 		require.Equal(t, entities.StageDeleted, info.LifecycleStage)
 		require.NotNil(t, info.DeletedTime)
@@ -148,13 +148,13 @@ func TestStore_Experiment_Lifecycle(t *testing.T) {
 	err = s.RenameExperiment(ctx, id, "new")
 	require.ErrorIs(t, err, errs.ErrInvalidState)
 	require.Equal(t, "INTERNAL_ERROR", errs.Code(err))
-	require.ErrorIs(t, s.SetExperimentTag(id, "k", "v"), errs.ErrInvalidParameter)
+	require.ErrorIs(t, s.SetExperimentTag(ctx, id, "k", "v"), errs.ErrInvalidParameter)
 	require.ErrorIs(t, s.DeleteExperiment(ctx, id), errs.ErrNotFound)
 
 	require.NoError(t, s.RestoreExperiment(ctx, id))
 	require.ErrorIs(t, s.RestoreExperiment(ctx, id), errs.ErrNotFound)
 	for _, r := range []entities.Run{r1, r2} { // restore brings back every deleted run
-		info, err := s.GetRunInfo(r.Info.RunID)
+		info, err := s.GetRunInfo(ctx, r.Info.RunID)
 		require.NoError(t, err)
 		require.Equal(t, entities.StageActive, info.LifecycleStage)
 		require.Nil(t, info.DeletedTime)
@@ -167,20 +167,20 @@ func TestStore_Experiment_Lifecycle(t *testing.T) {
 	require.Equal(t, id, got.ExperimentID)
 	_, err = s.GetExperimentByName(ctx, "life")
 	require.ErrorIs(t, err, errs.ErrNotFound)
-	require.NoError(t, s.DeleteExperimentTag(id, "team"))
-	require.ErrorIs(t, s.DeleteExperimentTag(id, "team"), errs.ErrNotFound)
+	require.NoError(t, s.DeleteExperimentTag(ctx, id, "team"))
+	require.ErrorIs(t, s.DeleteExperimentTag(ctx, id, "team"), errs.ErrNotFound)
 }
 
 func TestStore_GetExperiment_BadID(t *testing.T) {
 	s, _ := newStore(t, nil)
 	for _, id := range []string{"", "../0", "-1", "a/b", strings.Repeat("1", 65)} {
-		_, err := s.GetExperiment(id)
+		_, err := s.GetExperiment(ctx, id)
 		require.ErrorIs(t, err, errs.ErrInvalidParameter, id)
 		var ve *validate.Error
 		require.ErrorAs(t, err, &ve)
 		require.Equal(t, "experiment_id", ve.Field)
 	}
-	_, err := s.GetExperiment("12345")
+	_, err := s.GetExperiment(ctx, "12345")
 	require.ErrorIs(t, err, errs.ErrNotFound)
 }
 
@@ -257,7 +257,7 @@ func TestStore_LogMetric(t *testing.T) {
 func TestStore_LogMetric_Rejected(t *testing.T) {
 	s, root := newStore(t, nil)
 	r := newRun(t, s, "0")
-	require.NoError(t, s.LogMetric(r.Info.RunID, entities.Metric{Key: "a", Value: 1}))
+	require.NoError(t, s.LogMetric(ctx, r.Info.RunID, entities.Metric{Key: "a", Value: 1}))
 	cases := []struct {
 		name string
 		m    entities.Metric
@@ -273,7 +273,7 @@ func TestStore_LogMetric_Rejected(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := s.LogMetric(r.Info.RunID, c.m)
+			err := s.LogMetric(ctx, r.Info.RunID, c.m)
 			if c.want == nil {
 				require.Error(t, err)
 			} else {
@@ -294,9 +294,9 @@ func TestStore_Log_DeletedRun(t *testing.T) {
 	require.NoError(t, s.DeleteRun(ctx, id))
 	require.NoError(t, s.DeleteRun(ctx, id), "idempotent")
 	for name, err := range map[string]error{
-		"metric": s.LogMetric(id, entities.Metric{Key: "m", Value: 1}),
-		"param":  s.LogParam(id, "p", "v"),
-		"tag":    s.SetTag(id, "t", "v"),
+		"metric": s.LogMetric(ctx, id, entities.Metric{Key: "m", Value: 1}),
+		"param":  s.LogParam(ctx, id, "p", "v"),
+		"tag":    s.SetTag(ctx, id, "t", "v"),
 		"batch":  s.LogBatch(ctx, id, []entities.Metric{{Key: "m"}}, nil, nil),
 		"inputs": s.LogInputs(ctx, id, []entities.DatasetInput{{Dataset: entities.Dataset{Name: "d", Digest: "x"}}}, nil),
 	} {
@@ -309,17 +309,17 @@ func TestStore_Log_DeletedRun(t *testing.T) {
 	require.Empty(t, got.Data.Metrics)
 	require.Empty(t, got.Data.Params)
 	require.NoError(t, s.RestoreRun(ctx, id))
-	require.NoError(t, s.LogMetric(id, entities.Metric{Key: "m", Value: 1}))
+	require.NoError(t, s.LogMetric(ctx, id, entities.Metric{Key: "m", Value: 1}))
 }
 
 func TestStore_LogParam_Immutable(t *testing.T) {
 	s, root := newStore(t, nil)
 	r := newRun(t, s, "0")
 	id := r.Info.RunID
-	require.NoError(t, s.LogParam(id, "nested/p", "multi\nline"))
+	require.NoError(t, s.LogParam(ctx, id, "nested/p", "multi\nline"))
 	require.Equal(t, "multi\nline", readFile(t, filepath.Join(runDir(t, root, r), "params", "nested", "p")))
-	require.NoError(t, s.LogParam(id, "nested/p", "multi\nline"), "same value again")
-	err := s.LogParam(id, "nested/p", "other")
+	require.NoError(t, s.LogParam(ctx, id, "nested/p", "multi\nline"), "same value again")
+	err := s.LogParam(ctx, id, "nested/p", "other")
 	require.ErrorIs(t, err, errs.ErrInvalidParameter)
 	require.Equal(t, "multi\nline", readFile(t, filepath.Join(runDir(t, root, r), "params", "nested", "p")), "old value kept")
 	require.Equal(t, "INVALID_PARAMETER_VALUE", errs.Code(err))
@@ -339,7 +339,7 @@ func TestStore_LogParam_Truncation(t *testing.T) {
 	long := strings.Repeat("é", 6001)
 	s, _ := newStore(t, nil)
 	r := newRun(t, s, "0")
-	require.NoError(t, s.LogParam(r.Info.RunID, "p", long))
+	require.NoError(t, s.LogParam(ctx, r.Info.RunID, "p", long))
 	run, err := s.GetRun(ctx, r.Info.RunID)
 	require.NoError(t, err)
 	require.Equal(t, strings.Repeat("é", 6000), run.Data.Params["p"])
@@ -347,28 +347,28 @@ func TestStore_LogParam_Truncation(t *testing.T) {
 	off := false
 	s2, _ := newStore(t, &filestore.Options{TruncateLongValues: &off})
 	r2 := newRun(t, s2, "0")
-	require.ErrorIs(t, s2.LogParam(r2.Info.RunID, "p", long), errs.ErrInvalidParameter)
+	require.ErrorIs(t, s2.LogParam(ctx, r2.Info.RunID, "p", long), errs.ErrInvalidParameter)
 }
 
 func TestStore_Tags(t *testing.T) {
 	s, root := newStore(t, nil)
 	r := newRun(t, s, "0")
 	id := r.Info.RunID
-	require.NoError(t, s.SetTag(id, "t", "v1"))
-	require.NoError(t, s.SetTag(id, "t", "v2\n"))
+	require.NoError(t, s.SetTag(ctx, id, "t", "v1"))
+	require.NoError(t, s.SetTag(ctx, id, "t", "v2\n"))
 	require.Equal(t, "v2\n", readFile(t, filepath.Join(runDir(t, root, r), "tags", "t")))
-	require.NoError(t, s.SetTag(id, entities.TagRunName, "renamed"))
-	info, err := s.GetRunInfo(id)
+	require.NoError(t, s.SetTag(ctx, id, entities.TagRunName, "renamed"))
+	info, err := s.GetRunInfo(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, "renamed", info.RunName)
 	require.Contains(t, readFile(t, filepath.Join(runDir(t, root, r), "meta.yaml")), "run_name: renamed\n")
-	require.NoError(t, s.SetTag(id, entities.TagRunName, "")) // an empty name keeps the old one
-	info, err = s.GetRunInfo(id)
+	require.NoError(t, s.SetTag(ctx, id, entities.TagRunName, "")) // an empty name keeps the old one
+	info, err = s.GetRunInfo(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, "renamed", info.RunName)
-	require.NoError(t, s.DeleteTag(id, "t"))
-	require.ErrorIs(t, s.DeleteTag(id, "t"), errs.ErrNotFound)
-	require.ErrorIs(t, s.SetTag(id, "bad//key", "v"), errs.ErrInvalidParameter)
+	require.NoError(t, s.DeleteTag(ctx, id, "t"))
+	require.ErrorIs(t, s.DeleteTag(ctx, id, "t"), errs.ErrNotFound)
+	require.ErrorIs(t, s.SetTag(ctx, id, "bad//key", "v"), errs.ErrInvalidParameter)
 }
 
 func TestStore_RunMeta_DeletedTime(t *testing.T) {
@@ -450,7 +450,7 @@ func TestStore_LogMetric_Concurrent(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			for i := 0; i < points; i++ {
-				require.NoError(t, s.LogMetric(r.Info.RunID, entities.Metric{Key: "m", Value: float64(i), Timestamp: int64(w), Step: int64(i)}))
+				require.NoError(t, s.LogMetric(ctx, r.Info.RunID, entities.Metric{Key: "m", Value: float64(i), Timestamp: int64(w), Step: int64(i)}))
 			}
 		}(w)
 	}
@@ -487,7 +487,7 @@ func TestStore_LogParam_ConcurrentOneWins(t *testing.T) {
 	s, _ := newStore(t, nil)
 	r := newRun(t, s, "0")
 	requireOneWins(t, 8, errs.ErrInvalidParameter, func(i int) error {
-		return s.LogParam(r.Info.RunID, "p", fmt.Sprint(i))
+		return s.LogParam(ctx, r.Info.RunID, "p", fmt.Sprint(i))
 	})
 }
 
@@ -532,8 +532,8 @@ func requireOneWins(t *testing.T, n int, want error, call func(i int) error) {
 func TestStore_FileModes(t *testing.T) {
 	s, root := newStore(t, nil)
 	r := newRun(t, s, "0")
-	require.NoError(t, s.LogParam(r.Info.RunID, "p", "v"))
-	require.NoError(t, s.LogMetric(r.Info.RunID, entities.Metric{Key: "m", Value: math.Pi}))
+	require.NoError(t, s.LogParam(ctx, r.Info.RunID, "p", "v"))
+	require.NoError(t, s.LogMetric(ctx, r.Info.RunID, entities.Metric{Key: "m", Value: math.Pi}))
 	umask := currentUmask(t)
 	for _, p := range []string{"meta.yaml", "params/p", "metrics/m", "tags/mlflow.runName"} {
 		fi, err := os.Stat(filepath.Join(runDir(t, root, r), p))

@@ -57,7 +57,7 @@ print(json.dumps([FileStore(r, a or None).get_experiment("0").artifact_location 
 		gc := fill(goDir, c)
 		s, err := filestore.Open(gc[0], &filestore.Options{ArtifactRoot: gc[1]})
 		require.NoError(t, err, c)
-		exp, err := s.GetExperiment("0")
+		exp, err := s.GetExperiment(ctx, "0")
 		require.NoError(t, err)
 		require.Equal(t, strings.ReplaceAll(want[i], pyDir, goDir), exp.ArtifactLocation, "root %q artifact root %q", c[0], c[1])
 	}

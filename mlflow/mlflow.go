@@ -139,7 +139,7 @@ func GetExperiment(ctx context.Context, id string) (entities.Experiment, error) 
 	if err != nil {
 		return entities.Experiment{}, err
 	}
-	return c.GetExperiment(id)
+	return c.GetExperiment(ctx, id)
 }
 
 // GetExperimentByName returns an experiment by name (ErrNotFound when
@@ -175,7 +175,7 @@ func setExperiment(ctx context.Context, name, id string) (entities.Experiment, e
 	if id == "" {
 		exp, err = getOrCreateExperiment(ctx, c, name)
 	} else {
-		exp, err = c.GetExperiment(id)
+		exp, err = c.GetExperiment(ctx, id)
 	}
 	if err != nil {
 		return entities.Experiment{}, err
@@ -204,7 +204,7 @@ func getOrCreateExperiment(ctx context.Context, c *tracking.Client, name string)
 	if err != nil {
 		return entities.Experiment{}, err
 	}
-	return c.GetExperiment(id)
+	return c.GetExperiment(ctx, id)
 }
 
 // experimentIDLocked is Python's _get_experiment_id: the active
@@ -230,7 +230,7 @@ func experimentIDLocked(ctx context.Context, c *tracking.Client) (string, error)
 		return exp.ExperimentID, nil
 	}
 	if id != "" {
-		exp, err := c.GetExperiment(id)
+		exp, err := c.GetExperiment(ctx, id)
 		if err != nil {
 			return "", fmt.Errorf("%w: the provided %s environment variable value `%s` does not exist in the tracking server: %v",
 				errs.ErrInvalidParameter, EnvExperimentID, id, err)
@@ -307,7 +307,7 @@ func GetArtifactURI(ctx context.Context, artifactPath string, opts ...LogOption)
 	if err != nil {
 		return "", err
 	}
-	uri, err := c.ArtifactURI(runID)
+	uri, err := c.ArtifactURI(ctx, runID)
 	if err != nil || artifactPath == "" {
 		return uri, err
 	}

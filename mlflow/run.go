@@ -175,7 +175,7 @@ func resumeRunLocked(ctx context.Context, c *tracking.Client, runID string, o ru
 			return nil, err
 		}
 	}
-	info, err := c.GetRunInfo(runID)
+	info, err := c.GetRunInfo(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func createRunLocked(ctx context.Context, c *tracking.Client, o runOptions) (*Ru
 				"Current run with UUID %s does not match the specified parent_run_id %s.",
 				state.stack[n-1].info.RunID, parent))
 		}
-		p, err := c.GetRunInfo(parent)
+		p, err := c.GetRunInfo(ctx, parent)
 		if err != nil {
 			return nil, err
 		}

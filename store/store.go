@@ -25,29 +25,29 @@ type Store interface {
 
 	// Experiments.
 	CreateExperiment(ctx context.Context, name, artifactLocation string, tags []entities.ExperimentTag) (string, error)
-	GetExperiment(id string) (entities.Experiment, error)
+	GetExperiment(ctx context.Context, id string) (entities.Experiment, error)
 	GetExperimentByName(ctx context.Context, name string) (entities.Experiment, error)
 	ListExperiments(ctx context.Context, view entities.ViewType) ([]entities.Experiment, []*SkippedError, error)
 	RenameExperiment(ctx context.Context, id, newName string) error
 	DeleteExperiment(ctx context.Context, id string) error
 	RestoreExperiment(ctx context.Context, id string) error
-	SetExperimentTag(id, key, value string) error
-	DeleteExperimentTag(id, key string) error
+	SetExperimentTag(ctx context.Context, id, key, value string) error
+	DeleteExperimentTag(ctx context.Context, id, key string) error
 
 	// Runs.
 	CreateRun(ctx context.Context, o CreateRunOptions) (entities.Run, error)
 	GetRun(ctx context.Context, runID string) (entities.Run, error)
-	GetRunInfo(runID string) (entities.RunInfo, error)
+	GetRunInfo(ctx context.Context, runID string) (entities.RunInfo, error)
 	ListRuns(ctx context.Context, experimentID string, view entities.ViewType) ([]entities.Run, []*SkippedError, error)
 	UpdateRunInfo(ctx context.Context, runID string, status entities.RunStatus, endTime *int64, runName string) (entities.RunInfo, error)
 	DeleteRun(ctx context.Context, runID string) error
 	RestoreRun(ctx context.Context, runID string) error
 
 	// Logging.
-	LogMetric(runID string, m entities.Metric) error
-	LogParam(runID, key, value string) error
-	SetTag(runID, key, value string) error
-	DeleteTag(runID, key string) error
+	LogMetric(ctx context.Context, runID string, m entities.Metric) error
+	LogParam(ctx context.Context, runID, key, value string) error
+	SetTag(ctx context.Context, runID, key, value string) error
+	DeleteTag(ctx context.Context, runID, key string) error
 	LogBatch(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error
 	GetMetricHistory(ctx context.Context, runID, key string) ([]entities.Metric, error)
 	LogInputs(ctx context.Context, runID string, datasets []entities.DatasetInput, models []entities.ModelInput) error
@@ -64,7 +64,7 @@ type Store interface {
 	// created if missing and checked so that writes into it stay where
 	// the run's artifact URI says (no symlink out of the store); a store
 	// whose artifacts are not local folders returns ErrNotSupported.
-	ArtifactDir(runID string) (string, error)
+	ArtifactDir(ctx context.Context, runID string) (string, error)
 }
 
 // CreateRunOptions are the arguments of CreateRun.

@@ -17,8 +17,8 @@ import (
 )
 
 // ArtifactURI returns the run's artifact URI, as recorded in its meta.yaml.
-func (c *Client) ArtifactURI(runID string) (string, error) {
-	info, err := c.store.GetRunInfo(runID)
+func (c *Client) ArtifactURI(ctx context.Context, runID string) (string, error) {
+	info, err := c.store.GetRunInfo(ctx, runID)
 	if err != nil {
 		return "", err
 	}
@@ -29,8 +29,8 @@ func (c *Client) ArtifactURI(runID string) (string, error) {
 // missing and checked as filestore's Store.ArtifactDir checks it (a
 // symlink out of the store's root is refused). An artifact URI that is
 // not a plain path or a file: URI is ErrNotSupported.
-func (c *Client) ArtifactDir(runID string) (string, error) {
-	return c.store.ArtifactDir(runID)
+func (c *Client) ArtifactDir(ctx context.Context, runID string) (string, error) {
+	return c.store.ArtifactDir(ctx, runID)
 }
 
 // LogArtifact copies the local file localPath into the run's artifacts, in
@@ -44,7 +44,7 @@ func (c *Client) LogArtifact(ctx context.Context, runID, localPath, artifactPath
 	if !fi.Mode().IsRegular() {
 		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf("%s is not a regular file; use LogArtifacts for folders", localPath))
 	}
-	root, sub, err := c.openArtifactRoot(runID, artifactPath)
+	root, sub, err := c.openArtifactRoot(ctx, runID, artifactPath)
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func (c *Client) LogArtifacts(ctx context.Context, runID, dir, artifactPath stri
 	if !fi.IsDir() {
 		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf("%s is not a folder; use LogArtifact for files", dir))
 	}
-	root, sub, err := c.openArtifactRoot(runID, artifactPath)
+	root, sub, err := c.openArtifactRoot(ctx, runID, artifactPath)
 	if err != nil {
 		return err
 	}
@@ -112,12 +112,12 @@ func copyTree(ctx context.Context, root *os.Root, dst, src string) error {
 // openArtifactRoot opens the run's artifact folder as an os.Root and
 // returns the checked artifact path inside it ("." for the top), its
 // folders created.
-func (c *Client) openArtifactRoot(runID, artifactPath string) (*os.Root, string, error) {
+func (c *Client) openArtifactRoot(ctx context.Context, runID, artifactPath string) (*os.Root, string, error) {
 	sub, err := checkArtifactPath(artifactPath)
 	if err != nil {
 		return nil, "", err
 	}
-	dir, err := c.ArtifactDir(runID)
+	dir, err := c.ArtifactDir(ctx, runID)
 	if err != nil {
 		return nil, "", err
 	}

@@ -70,8 +70,8 @@ func (c *Client) CreateExperiment(ctx context.Context, name, artifactLocation st
 }
 
 // GetExperiment returns an experiment by id, active or deleted.
-func (c *Client) GetExperiment(id string) (entities.Experiment, error) {
-	return c.store.GetExperiment(id)
+func (c *Client) GetExperiment(ctx context.Context, id string) (entities.Experiment, error) {
+	return c.store.GetExperiment(ctx, id)
 }
 
 // GetExperimentByName returns an experiment by name; a missing name is
@@ -102,13 +102,13 @@ func (c *Client) RestoreExperiment(ctx context.Context, id string) error {
 }
 
 // SetExperimentTag sets an experiment tag.
-func (c *Client) SetExperimentTag(id, key, value string) error {
-	return c.store.SetExperimentTag(id, key, value)
+func (c *Client) SetExperimentTag(ctx context.Context, id, key, value string) error {
+	return c.store.SetExperimentTag(ctx, id, key, value)
 }
 
 // DeleteExperimentTag deletes an experiment tag.
-func (c *Client) DeleteExperimentTag(id, key string) error {
-	return c.store.DeleteExperimentTag(id, key)
+func (c *Client) DeleteExperimentTag(ctx context.Context, id, key string) error {
+	return c.store.DeleteExperimentTag(ctx, id, key)
 }
 
 // ---- runs ----
@@ -146,8 +146,8 @@ func (c *Client) GetRun(ctx context.Context, runID string) (entities.Run, error)
 }
 
 // GetRunInfo returns a run's metadata only.
-func (c *Client) GetRunInfo(runID string) (entities.RunInfo, error) {
-	return c.store.GetRunInfo(runID)
+func (c *Client) GetRunInfo(ctx context.Context, runID string) (entities.RunInfo, error) {
+	return c.store.GetRunInfo(ctx, runID)
 }
 
 // ListRuns lists the runs of an experiment in view.
@@ -158,7 +158,7 @@ func (c *Client) ListRuns(ctx context.Context, experimentID string, view entitie
 // UpdateRun sets a run's status (zero keeps it) and, when name is not
 // empty, renames it, as MlflowClient.update_run.
 func (c *Client) UpdateRun(ctx context.Context, runID string, status entities.RunStatus, name string) error {
-	info, err := c.store.GetRunInfo(runID)
+	info, err := c.store.GetRunInfo(ctx, runID)
 	if err != nil {
 		return err
 	}
@@ -206,23 +206,23 @@ func (c *Client) LogMetric(ctx context.Context, runID string, m entities.Metric)
 	if m.Timestamp == 0 {
 		m.Timestamp = c.nowMillis()
 	}
-	return c.store.LogMetric(runID, m)
+	return c.store.LogMetric(ctx, runID, m)
 }
 
 // LogParam logs a param. Logging another value for a logged key is
 // ErrInvalidParameter; the same value again is allowed.
 func (c *Client) LogParam(ctx context.Context, runID, key, value string) error {
-	return c.store.LogParam(runID, key, value)
+	return c.store.LogParam(ctx, runID, key, value)
 }
 
 // SetTag sets a run tag.
 func (c *Client) SetTag(ctx context.Context, runID, key, value string) error {
-	return c.store.SetTag(runID, key, value)
+	return c.store.SetTag(ctx, runID, key, value)
 }
 
 // DeleteTag deletes a run tag; a missing tag is ErrNotFound.
 func (c *Client) DeleteTag(ctx context.Context, runID, key string) error {
-	return c.store.DeleteTag(runID, key)
+	return c.store.DeleteTag(ctx, runID, key)
 }
 
 // LogBatch logs metrics, params and tags in one call, within MLflow's

@@ -199,7 +199,7 @@ func TestClient_LogArtifact(t *testing.T) {
 	require.NoError(t, c.LogArtifact(ctx, runID, file, ""))
 	require.NoError(t, c.LogArtifact(ctx, runID, file, "models/v1"))
 	require.NoError(t, c.LogArtifacts(ctx, runID, filepath.Join(src, "tree"), "data"))
-	dir, err := c.ArtifactDir(runID)
+	dir, err := c.ArtifactDir(ctx, runID)
 	require.NoError(t, err)
 	for _, p := range []string{"model.txt", "models/v1/model.txt", "data/sub/a.json"} {
 		fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p)))
@@ -227,7 +227,7 @@ func newEscapeFixture(t *testing.T) escapeFixture {
 	src := t.TempDir()
 	file := filepath.Join(src, "f.txt")
 	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
-	dir, err := c.ArtifactDir(runID)
+	dir, err := c.ArtifactDir(context.Background(), runID)
 	require.NoError(t, err)
 	return escapeFixture{c: c, runID: runID, src: src, file: file, dir: dir, outside: t.TempDir()}
 }

@@ -149,7 +149,7 @@ func cmdExperimentsCreate(e *env, args []string) error {
 // resolveExperiment finds an experiment by id, or by name when no
 // experiment has that id. An id wins over a name that looks like one.
 func resolveExperiment(e *env, s *filestore.Store, idOrName string) (entities.Experiment, error) {
-	exp, err := s.GetExperiment(idOrName)
+	exp, err := s.GetExperiment(e.ctx, idOrName)
 	if err == nil {
 		return exp, nil
 	}

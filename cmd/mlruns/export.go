@@ -200,7 +200,7 @@ func (x *exporter) writeFile(rel string, write func(w io.Writer) error) error {
 func (x *exporter) experiments(ids []string) error {
 	exps := make([]entities.Experiment, 0, len(ids))
 	for _, id := range ids {
-		exp, err := x.s.GetExperiment(id)
+		exp, err := x.s.GetExperiment(x.ctx, id)
 		if err != nil {
 			return err
 		}

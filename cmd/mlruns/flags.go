@@ -153,7 +153,7 @@ func (x *experimentFlags) open(e *env, v entities.ViewType) (*filestore.Store, [
 func searchExperimentIDs(e *env, s *filestore.Store, ids, names []string, v entities.ViewType) ([]string, error) {
 	var out []string
 	for _, id := range ids {
-		exp, err := s.GetExperiment(id)
+		exp, err := s.GetExperiment(e.ctx, id)
 		if err != nil {
 			return nil, err
 		}

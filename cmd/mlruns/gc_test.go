@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -63,12 +64,12 @@ func newGCTree(t *testing.T, dir string) *gcTree {
 		run, err := s.CreateRun(t.Context(), filestore.CreateRunOptions{ExperimentID: tr.ids[r[0]], RunName: r[1], UserID: "gc"})
 		require.NoError(t, err)
 		id := run.Info.RunID
-		require.NoError(t, s.LogMetric(id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: 1, Step: 1}))
-		require.NoError(t, s.LogParam(id, "lr", "0.1"))
+		require.NoError(t, s.LogMetric(context.Background(), id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: 1, Step: 1}))
+		require.NoError(t, s.LogParam(context.Background(), id, "lr", "0.1"))
 		artifact(run.Info.ArtifactURI, r[1])
 		tr.ids[r[1]] = id
 	}
-	a, err := s.GetExperiment(tr.ids["A"])
+	a, err := s.GetExperiment(context.Background(), tr.ids["A"])
 	require.NoError(t, err)
 	model := func(name string, deleted bool, updated time.Time) {
 		var b [16]byte

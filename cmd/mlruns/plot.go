@@ -173,7 +173,7 @@ func loadCurves(e *env, s *filestore.Store, o plotOptions) ([]*plotCurve, error)
 	var curves []*plotCurve
 	var runs []entities.RunInfo
 	for _, id := range unique(append([]string{o.firstRunID}, o.extraRuns...)) {
-		info, err := s.GetRunInfo(id)
+		info, err := s.GetRunInfo(e.ctx, id)
 		if err != nil {
 			return nil, err
 		}

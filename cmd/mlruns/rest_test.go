@@ -86,7 +86,7 @@ func newRESTTree(t *testing.T) *restTree {
 		[]entities.RunTag{{Key: "team", Value: "vision"}}))
 	end(tr.specials)
 	running := newRun(tr.extraExp, "running")
-	require.NoError(t, s.LogMetric(running, entities.Metric{Key: "v", Value: 0.5, Timestamp: start, Step: 1}))
+	require.NoError(t, s.LogMetric(ctx, running, entities.Metric{Key: "v", Value: 0.5, Timestamp: start, Step: 1}))
 	deleted := newRun(tr.extraExp, "deleted")
 	end(deleted)
 	require.NoError(t, s.DeleteRun(ctx, deleted))

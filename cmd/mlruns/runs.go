@@ -350,7 +350,7 @@ func cmdRunsShow(e *env, args []string) error {
 		return cliout.WriteCSV(e.stdout, runsCSV([]entities.Run{r}))
 	}
 	expName := ""
-	if exp, err := s.GetExperiment(r.Info.ExperimentID); err == nil {
+	if exp, err := s.GetExperiment(e.ctx, r.Info.ExperimentID); err == nil {
 		expName = exp.Name
 	}
 	return writeRun(e.stdout, &r, expName, cliout.TerminalOptions(e.stdout))
@@ -631,13 +631,13 @@ func runStage(e *env, args []string, m stageMove) error {
 	}
 	infos := make([]entities.RunInfo, len(pos))
 	for i, id := range pos {
-		if infos[i], err = s.GetRunInfo(id); err != nil {
+		if infos[i], err = s.GetRunInfo(e.ctx, id); err != nil {
 			return err
 		}
 		if m.want != entities.StageActive || infos[i].LifecycleStage == m.want {
 			continue
 		}
-		exp, err := s.GetExperiment(infos[i].ExperimentID)
+		exp, err := s.GetExperiment(e.ctx, infos[i].ExperimentID)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -204,12 +205,12 @@ func TestRuns_DeleteRestore(t *testing.T) {
 	s, err := filestore.Open(tr.root, nil)
 	require.NoError(t, err)
 	stage := func(name string) entities.LifecycleStage {
-		info, err := s.GetRunInfo(tr.run[name])
+		info, err := s.GetRunInfo(context.Background(), tr.run[name])
 		require.NoError(t, err)
 		return info.LifecycleStage
 	}
 	deletedAt := func(name string) int64 {
-		info, err := s.GetRunInfo(tr.run[name])
+		info, err := s.GetRunInfo(context.Background(), tr.run[name])
 		require.NoError(t, err)
 		require.NotNil(t, info.DeletedTime)
 		return *info.DeletedTime

@@ -120,9 +120,9 @@ func execOne(ctx context.Context, s *filestore.Store, op Op, r *Result) error {
 		case OpRestoreExperiment:
 			return s.RestoreExperiment(ctx, id)
 		case OpSetExperimentTag:
-			return s.SetExperimentTag(id, op.Key, op.Value)
+			return s.SetExperimentTag(ctx, id, op.Key, op.Value)
 		case OpDeleteExperimentTag:
-			return s.DeleteExperimentTag(id, op.Key)
+			return s.DeleteExperimentTag(ctx, id, op.Key)
 		}
 	}
 
@@ -154,7 +154,7 @@ func execOne(ctx context.Context, s *filestore.Store, op Op, r *Result) error {
 		if err != nil {
 			return err
 		}
-		return s.LogMetric(runID, m)
+		return s.LogMetric(ctx, runID, m)
 	case OpLogBatch:
 		var ms []entities.Metric
 		for _, m := range op.Metrics {
@@ -174,11 +174,11 @@ func execOne(ctx context.Context, s *filestore.Store, op Op, r *Result) error {
 		}
 		return s.LogBatch(ctx, runID, ms, ps, ts)
 	case OpLogParam:
-		return s.LogParam(runID, op.Key, op.Value)
+		return s.LogParam(ctx, runID, op.Key, op.Value)
 	case OpSetTag:
-		return s.SetTag(runID, op.Key, op.Value)
+		return s.SetTag(ctx, runID, op.Key, op.Value)
 	case OpDeleteTag:
-		return s.DeleteTag(runID, op.Key)
+		return s.DeleteTag(ctx, runID, op.Key)
 	case OpLogInputs:
 		var ds []entities.DatasetInput
 		for _, d := range op.Datasets {

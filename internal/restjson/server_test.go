@@ -131,10 +131,10 @@ func buildRestTree(t *testing.T) *restTree {
 	end(child, entities.StatusFinished)
 
 	tr.running = newRun(tr.expA, "still-running")
-	require.NoError(t, s.LogMetric(tr.running, entities.Metric{Key: "progress", Value: 0.5, Timestamp: ts, Step: 1}))
+	require.NoError(t, s.LogMetric(ctx, tr.running, entities.Metric{Key: "progress", Value: 0.5, Timestamp: ts, Step: 1}))
 
 	gone := newRun(tr.expA, "deleted-run")
-	require.NoError(t, s.LogParam(gone, "x", "1"))
+	require.NoError(t, s.LogParam(ctx, gone, "x", "1"))
 	end(gone, entities.StatusKilled)
 	require.NoError(t, s.DeleteRun(ctx, gone))
 
@@ -257,7 +257,7 @@ func TestRESTJSON_MatchesServer(t *testing.T) {
 	t.Run("experiments/get", func(t *testing.T) {
 		for _, id := range []string{"0", tr.expA, tr.expB, tr.expGone} {
 			body := srv.Get(t, "/api/2.0/mlflow/experiments/get?experiment_id="+id)
-			e, err := s.GetExperiment(id)
+			e, err := s.GetExperiment(ctx, id)
 			require.NoError(t, err)
 			interoptest.RequireSameJSON(t, "experiments/get "+e.Name, body, ours(t, restjson.GetExperimentResponse{Experiment: restjson.FromExperiment(e)}))
 		}
