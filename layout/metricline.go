@@ -74,13 +74,7 @@ func fieldCountError(key string, n int, model bool) error {
 // first: a name with a space makes a line nobody can read.
 func AppendMetricLine(dst []byte, m entities.Metric) []byte {
 	dst = appendMetricHead(dst, m)
-	if m.DatasetName != "" && m.DatasetDigest != "" {
-		dst = append(dst, ' ')
-		dst = append(dst, m.DatasetName...)
-		dst = append(dst, ' ')
-		dst = append(dst, m.DatasetDigest...)
-	}
-	return append(dst, '\n')
+	return appendMetricTail(dst, m)
 }
 
 // AppendModelMetricLine appends m as a logged-model metric line (the copy
@@ -90,6 +84,12 @@ func AppendModelMetricLine(dst []byte, m entities.Metric, runID string) []byte {
 	dst = appendMetricHead(dst, m)
 	dst = append(dst, ' ')
 	dst = append(dst, runID...)
+	return appendMetricTail(dst, m)
+}
+
+// appendMetricTail ends a run or model metric line: the dataset fields
+// when both are set, then the newline.
+func appendMetricTail(dst []byte, m entities.Metric) []byte {
 	if m.DatasetName != "" && m.DatasetDigest != "" {
 		dst = append(dst, ' ')
 		dst = append(dst, m.DatasetName...)
