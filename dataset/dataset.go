@@ -20,13 +20,15 @@ import (
 const defaultName = "dataset"
 
 // Option sets an optional part of a dataset. Name and Digest apply to every
-// constructor, Schema to Meta and File, Targets and Predictions to Table.
+// constructor, Schema to Meta and File, Targets and Predictions to Table,
+// TargetArray to Arrays.
 type Option func(*options)
 
 type options struct {
 	name, digest         *string
 	schema               []ColSpec
 	targets, predictions *string
+	targetArray          *Array
 	used                 []string // the options given, by name, for the applicability check
 }
 
@@ -57,6 +59,11 @@ func Targets(column string) Option {
 // predictions=). MLflow does not record it; the column must exist.
 func Predictions(column string) Option {
 	return func(o *options) { o.predictions = &column; o.used = append(o.used, "Predictions") }
+}
+
+// TargetArray gives an Arrays dataset its targets (from_numpy's targets=).
+func TargetArray(targets Array) Option {
+	return func(o *options) { o.targetArray = &targets; o.used = append(o.used, "TargetArray") }
 }
 
 // collect applies opts and refuses an option the constructor has no use for

@@ -87,6 +87,19 @@ func TestConstructors_BadInput_Refused(t *testing.T) {
 		{"table: schema", "Schema", func() (entities.Dataset, error) {
 			return dataset.Table(s3, []dataset.Column{x}, dataset.Schema(dataset.ColSpec{Name: "x", Type: dataset.Double}))
 		}},
+		{"arrays: zero array", "features", func() (entities.Dataset, error) { return dataset.Arrays(s3, dataset.Array{}) }},
+		{"arrays: shape and values disagree", "features.shape", func() (entities.Dataset, error) {
+			return dataset.Arrays(s3, dataset.Float64Array([]float64{1, 2, 3}, 2, 2))
+		}},
+		{"arrays: negative dimension", "targets.shape[1]", func() (entities.Dataset, error) {
+			return dataset.Arrays(s3, dataset.Int64Array(nil), dataset.TargetArray(dataset.Int64Array(nil, 0, -1)))
+		}},
+		{"arrays: overflowing shape", "features.shape", func() (entities.Dataset, error) {
+			return dataset.Arrays(s3, dataset.Int64Array(nil, 1<<40, 1<<40, 1<<40, 0))
+		}},
+		{"arrays: targets column", "Targets", func() (entities.Dataset, error) {
+			return dataset.Arrays(s3, dataset.Int64Array(nil), dataset.Targets("y"))
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -11,6 +11,8 @@
 //     file's bytes (our rule: MLflow has none for a file's content).
 //   - Table: columns of float64, int64, string and bool held in memory, the
 //     PandasDataset of the same DataFrame, with pandas' digest.
+//   - Arrays: float64 or int64 arrays of any shape (features, and targets),
+//     the NumpyDataset of the same numpy arrays.
 //
 // Sources say where the data came from: HTTP (HTTPDatasetSource), URI
 // (MLflow's resolve_dataset_source: local paths, s3, gs, ... URIs) and Code

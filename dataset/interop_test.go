@@ -30,6 +30,26 @@ type twinCase struct {
 	Columns     []twinColumn `json:"columns,omitempty"`
 	Targets     *string      `json:"targets,omitempty"`
 	Predictions *string      `json:"predictions,omitempty"`
+	Features    *twinArray   `json:"features,omitempty"`
+	TargetArray *twinArray   `json:"target_array,omitempty"`
+}
+
+type twinArray struct {
+	Kind   string `json:"kind"` // float64 (values are the bits), int64
+	Values any    `json:"values"`
+	Shape  []int  `json:"shape"`
+}
+
+func (a twinArray) array() dataset.Array {
+	if v, ok := a.Values.([]int64); ok {
+		return dataset.Int64Array(v, a.Shape...)
+	}
+	bits := a.Values.([]uint64)
+	fs := make([]float64, len(bits))
+	for j, b := range bits {
+		fs[j] = math.Float64frombits(b)
+	}
+	return dataset.Float64Array(fs, a.Shape...)
 }
 
 type twinSource struct {
@@ -96,9 +116,18 @@ func (c twinCase) build() (entities.Dataset, error) {
 	if c.Predictions != nil {
 		opts = append(opts, dataset.Predictions(*c.Predictions))
 	}
+	if c.TargetArray != nil {
+		opts = append(opts, dataset.TargetArray(c.TargetArray.array()))
+	}
 	switch c.Kind {
 	case "file":
 		return dataset.File(c.Source.Value, opts...)
+	case "arrays":
+		src, err := c.source()
+		if err != nil {
+			return entities.Dataset{}, err
+		}
+		return dataset.Arrays(src, c.Features.array(), opts...)
 	case "table":
 		src, err := c.source()
 		if err != nil {
@@ -292,6 +321,36 @@ func TestTable_Interop_RandomTables(t *testing.T) {
 			}
 		}
 		cases = append(cases, twinCase{Kind: "table", Source: src, Columns: cols})
+	}
+	requireTwins(t, cases)
+}
+
+func TestArrays_Interop_MatchesNumpyDataset(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 4))
+	src := twinSource{Kind: "uri", Value: "/data/x.npy"}
+	floats := func(n int) []uint64 {
+		v := make([]uint64, n)
+		for i := range v {
+			v[i] = randomFloatBits(rng)
+		}
+		return v
+	}
+	ints := func(n int) []int64 {
+		v := make([]int64, n)
+		for i := range v {
+			v[i] = int64(rng.Uint64()) >> rng.IntN(64)
+		}
+		return v
+	}
+	cases := []twinCase{
+		{Kind: "arrays", Source: src, Features: &twinArray{"float64", floats(6), []int{2, 3}},
+			TargetArray: &twinArray{"int64", []int64{0, 1}, []int{2}}},
+		{Kind: "arrays", Source: src, Features: &twinArray{"int64", ints(6), []int{6}}, Name: ptr("x")},
+		{Kind: "arrays", Source: src, Features: &twinArray{"float64", []uint64{}, []int{0, 3}}},
+		{Kind: "arrays", Source: src, Features: &twinArray{"float64", floats(24), []int{2, 3, 4}}, Digest: ptr("dd")},
+		{Kind: "arrays", Source: src, Features: &twinArray{"float64", floats(3*maxRowsForTest + 3), []int{maxRowsForTest + 1, 3}},
+			TargetArray: &twinArray{"float64", floats(maxRowsForTest + 1), []int{maxRowsForTest + 1}}},
+		{Kind: "arrays", Source: src, Features: &twinArray{"int64", ints(maxRowsForTest - 1), []int{maxRowsForTest - 1, 1}}},
 	}
 	requireTwins(t, cases)
 }

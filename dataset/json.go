@@ -12,7 +12,7 @@ import "strconv"
 // member is one key of a JSON object, in the order Python's dict holds it.
 type member struct {
 	key   string
-	value any // string, int, bool, object or []any
+	value any // nil, string, int, bool, object or []any
 }
 
 // object is a JSON object whose keys keep their order.
@@ -21,6 +21,8 @@ type object []member
 // appendJSON appends json.dumps(v) for the value shapes of this package.
 func appendJSON(b []byte, v any) []byte {
 	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...)
 	case string:
 		return appendJSONString(b, v)
 	case int:

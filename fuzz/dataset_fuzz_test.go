@@ -103,3 +103,33 @@ func FuzzDatasetTable(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDatasetArrays: any shape over any number of values builds or is
+// refused with ErrInvalidParameter; a built one's profile is JSON.
+func FuzzDatasetArrays(f *testing.F) {
+	f.Add(6, 2, 3, -1)
+	f.Add(0, 0, 1<<62, 4)
+	f.Add(1, -1, 1, 1)
+	f.Fuzz(func(t *testing.T, n, d0, d1, d2 int) {
+		n = max(0, min(n, 1000))
+		shape := []int{d0, d1}
+		if d2 >= 0 {
+			shape = append(shape, d2)
+		}
+		src, err := dataset.URI("/x.npy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := dataset.Arrays(src, dataset.Int64Array(make([]int64, n), shape...),
+			dataset.TargetArray(dataset.Float64Array(make([]float64, n))))
+		if err != nil {
+			if !errors.Is(err, errs.ErrInvalidParameter) {
+				t.Fatalf("Arrays(%d, %v): %v is not ErrInvalidParameter", n, shape, err)
+			}
+			return
+		}
+		if len(ds.Digest) != 8 || !json.Valid([]byte(*ds.Profile)) || !json.Valid([]byte(*ds.Schema)) {
+			t.Fatalf("Arrays(%d, %v): bad record %+v", n, shape, ds)
+		}
+	})
+}

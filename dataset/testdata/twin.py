@@ -40,9 +40,20 @@ def column(c):
     raise ValueError(kind)
 
 
+def array(a):
+    dtype = np.int64 if a["kind"] == "int64" else np.uint64
+    values = np.array(a["values"], dtype=dtype).reshape(a["shape"])
+    return values.view(np.float64) if a["kind"] == "float64" else values
+
+
 def twin(case):
     src = source(case["source"])
     name, digest = case.get("name"), case.get("digest")
+    if case["kind"] == "arrays":
+        targets = array(case["target_array"]) if case.get("target_array") else None
+        return mlflow.data.from_numpy(
+            array(case["features"]), source=src, targets=targets, name=name, digest=digest
+        )
     if case["kind"] == "table":
         df = pd.DataFrame({c["name"]: column(c) for c in case["columns"]})
         return mlflow.data.from_pandas(
