@@ -7,10 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/mlruns-go/mlruns/entities"
-	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/validate"
 )
@@ -201,69 +199,4 @@ func (s *Store) readOutputs(runDir string) (entities.RunOutputs, error) {
 		return nil
 	})
 	return out, err
-}
-
-// GetLoggedModel reads an MLflow 3 logged model with its params, tags and
-// metric values, searching every experiment.
-func (s *Store) GetLoggedModel(ctx context.Context, modelID string) (entities.LoggedModel, error) {
-	if err := checkID("model_id", modelID); err != nil {
-		return entities.LoggedModel{}, err
-	}
-	exps, _, err := s.ListExperiments(ctx, entities.ViewAll)
-	if err != nil {
-		return entities.LoggedModel{}, err
-	}
-	for _, e := range exps {
-		expDir, _, err := s.experimentDir(e.ExperimentID, entities.ViewAll)
-		if err != nil {
-			continue
-		}
-		dir := filepath.Join(expDir, layout.ModelsDir, modelID)
-		data, err := readRegular(filepath.Join(dir, layout.MetaFile))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return entities.LoggedModel{}, fmt.Errorf("filestore: read model: %w", err)
-		}
-		lm, err := layout.DecodeLoggedModelMeta(data)
-		if err != nil {
-			return lm, withPath(err, filepath.Join(dir, layout.MetaFile))
-		}
-		if lm.Params, err = s.readKeyFiles(filepath.Join(dir, layout.ParamsDir)); err != nil {
-			return lm, err
-		}
-		if lm.Tags, err = s.readKeyFiles(filepath.Join(dir, layout.TagsDir)); err != nil {
-			return lm, err
-		}
-		if lm.Metrics, err = s.readModelMetrics(filepath.Join(dir, layout.MetricsDir)); err != nil {
-			return lm, err
-		}
-		return lm, nil
-	}
-	return entities.LoggedModel{}, errs.New(errs.ErrNotFound, fmt.Sprintf("Model '%s' not found", modelID))
-}
-
-// readModelMetrics reads the metrics of a logged model as Python reports
-// them: for each key (sorted), the latest value of each (dataset name,
-// dataset digest) group, groups in order of first appearance.
-func (s *Store) readModelMetrics(root string) ([]entities.Metric, error) {
-	files, err := s.readKeyFiles(root)
-	if err != nil {
-		return nil, err
-	}
-	keys := make([]string, 0, len(files))
-	for k := range files {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var out []entities.Metric
-	for _, k := range keys {
-		ms, err := layout.DecodeModelMetricHistory(k, []byte(files[k]))
-		if err != nil {
-			return nil, withMetricPath(err, filepath.Join(root, k), "")
-		}
-		out = append(out, entities.LatestMetricsByDataset(ms)...)
-	}
-	return out, nil
 }
