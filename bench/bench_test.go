@@ -76,14 +76,13 @@ func BenchmarkLogMetric(b *testing.B) {
 		defer c.Close(context.Background())
 		ctx := b.Context()
 		benchOps(b, 1, func(i int) error {
-			return c.LogMetric(ctx, id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: ts0, Step: int64(i)})
+			return c.LogMetric(ctx, id, "loss", 0.5, tracking.WithTimestamp(ts0), tracking.WithStep(int64(i)))
 		})
 	})
 	b.Run("api=fluent", func(b *testing.B) {
 		ctx := fluentRun(b)
 		benchOps(b, 1, func(i int) error {
-			_, err := mlflow.LogMetric(ctx, "loss", 0.5, mlflow.Step(int64(i)))
-			return err
+			return mlflow.LogMetric(ctx, "loss", 0.5, mlflow.Step(int64(i)))
 		})
 	})
 }
@@ -115,15 +114,13 @@ func BenchmarkAsync(b *testing.B) {
 		defer c.Close(context.Background())
 		benchQueued(b, func(i int) error {
 			m := []entities.Metric{{Key: "loss", Value: 0.5, Timestamp: ts0, Step: int64(i)}}
-			_, err := c.LogBatchAsync(ctx, id, m, nil, nil)
-			return err
+			return c.LogBatchAsync(ctx, id, m, nil, nil).Err()
 		}, func() error { return c.Flush(ctx) })
 	})
 	b.Run("api=fluent", func(b *testing.B) {
 		ctx := fluentRun(b)
 		benchQueued(b, func(i int) error {
-			_, err := mlflow.LogMetric(ctx, "loss", 0.5, mlflow.Step(int64(i)), mlflow.Synchronous(false))
-			return err
+			return mlflow.LogMetricAsync(ctx, "loss", 0.5, mlflow.Step(int64(i))).Err()
 		}, func() error { return mlflow.Flush(ctx) })
 	})
 }

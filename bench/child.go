@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
@@ -104,10 +103,10 @@ func runChild(mode string, args []string) error {
 			return err
 		}
 		id := run.Info.RunID
-		if err := c.LogMetric(ctx, id, entities.Metric{Key: "loss", Value: 0.5, Timestamp: time.Now().UnixMilli()}); err != nil {
+		if err := c.LogMetric(ctx, id, "loss", 0.5); err != nil {
 			return err
 		}
-		return c.SetTerminated(ctx, id, entities.StatusFinished, time.Now().UnixMilli())
+		return c.SetTerminated(ctx, id, entities.StatusFinished)
 	}
 	return fmt.Errorf("unknown child mode %q", mode)
 }

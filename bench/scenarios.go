@@ -97,7 +97,7 @@ func asyncLog(root string, n int) (result, error) {
 	return timed(n, func() error {
 		for i := range n {
 			m := []entities.Metric{{Key: "loss", Value: 0.5, Timestamp: ts0 + int64(i), Step: int64(i)}}
-			if _, err := c.LogBatchAsync(ctx, id, m, nil, nil); err != nil {
+			if err := c.LogBatchAsync(ctx, id, m, nil, nil).Err(); err != nil {
 				return err
 			}
 		}

@@ -41,7 +41,7 @@ func ExampleTable() {
 		log.Fatal(err)
 	}
 
-	run, err := mlflow.LastActiveRun(ctx)
+	run, _, err := mlflow.LastActiveRun(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}

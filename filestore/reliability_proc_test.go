@@ -403,7 +403,7 @@ func helperCrash(s *filestore.Store) {
 				err = s.SetTag(ctx, run, entities.TagRunName, "r"+strconv.FormatInt(step, 10))
 			}
 		case 4:
-			_, err = client.LogBatchAsync(ctx, run, []entities.Metric{{Key: "q", Value: 3, Timestamp: step, Step: step}}, nil, nil)
+			err = client.LogBatchAsync(ctx, run, []entities.Metric{{Key: "q", Value: 3, Timestamp: step, Step: step}}, nil, nil).Err()
 			queued = append(queued, step)
 			if err == nil && len(queued) >= 1+int(step%3) { // flush after 1 to 3 queued points
 				if err = client.Flush(ctx); err == nil {

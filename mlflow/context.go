@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/mlruns-go/mlruns/entities"
@@ -53,11 +54,43 @@ func currentUser() string {
 	return "unknown"
 }
 
+// sourceName is mlflow.source.name: Python records sys.argv[0], the
+// script; a Go program's twin is os.Args[0], except under `go run`, whose
+// binary is a temporary file (.../go-build123/b001/exe/train): there the
+// main package's import path names the program (or, for `go run file.go`,
+// whose package has none, the binary's base name, the file's name).
 func sourceName() string {
-	if len(os.Args) > 0 && os.Args[0] != "" {
-		return os.Args[0]
+	if len(os.Args) == 0 || os.Args[0] == "" {
+		return "<console>"
 	}
-	return "<console>"
+	return sourceNameOf(os.Args[0], mainPackagePath())
+}
+
+func sourceNameOf(arg0, mainPath string) string {
+	if !isGoRunBinary(arg0) {
+		return arg0
+	}
+	if mainPath != "" && mainPath != "command-line-arguments" {
+		return mainPath
+	}
+	return strings.TrimSuffix(filepath.Base(arg0), ".exe")
+}
+
+// isGoRunBinary reports whether path is where `go run` builds: an exe
+// folder in a go-build work folder.
+func isGoRunBinary(path string) bool {
+	dir := filepath.Dir(path)
+	if filepath.Base(dir) != "exe" {
+		return false
+	}
+	return strings.HasPrefix(filepath.Base(filepath.Dir(filepath.Dir(dir))), "go-build")
+}
+
+func mainPackagePath() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.Path
+	}
+	return ""
 }
 
 type gitInfo struct{ commit, branch, repoURL string }

@@ -28,17 +28,17 @@ func Example() {
 			return err
 		}
 		defer run.End(&err) // FINISHED, or FAILED if this function fails or panics
-		if _, err := mlflow.LogParam(ctx, "learning_rate", 0.01); err != nil {
+		if err := mlflow.LogParam(ctx, "learning_rate", 0.01); err != nil {
 			return err
 		}
-		_, err = mlflow.LogMetric(ctx, "accuracy", 0.95)
+		err = mlflow.LogMetric(ctx, "accuracy", 0.95)
 		return err
 	}()
 	if err != nil {
 		log.Fatal(err)
 	}
 
-	run, _ := mlflow.LastActiveRun(ctx)
+	run, _, _ := mlflow.LastActiveRun(ctx)
 	fmt.Println(run.Info.Status, run.Data.Params["learning_rate"], run.Data.Metrics["accuracy"].Value)
 	// Output: FINISHED 0.01 0.95
 }
@@ -50,7 +50,7 @@ func ExampleLogMetric_steps() {
 
 	err := mlflow.WithRun(ctx, func(r *mlflow.Run) error {
 		for epoch := int64(0); epoch < 3; epoch++ {
-			if _, err := mlflow.LogMetric(ctx, "loss", 1/float64(epoch+1), mlflow.Step(epoch)); err != nil {
+			if err := mlflow.LogMetric(ctx, "loss", 1/float64(epoch+1), mlflow.Step(epoch)); err != nil {
 				return err
 			}
 		}
@@ -60,7 +60,7 @@ func ExampleLogMetric_steps() {
 		log.Fatal(err)
 	}
 
-	run, _ := mlflow.LastActiveRun(ctx)
+	run, _, _ := mlflow.LastActiveRun(ctx)
 	client, _ := mlflow.Client()
 	history, _ := client.GetMetricHistory(ctx, run.Info.RunID, "loss")
 	for _, m := range history {
@@ -78,17 +78,17 @@ func ExampleLogMetrics() {
 	ctx := context.Background()
 
 	err := mlflow.WithRun(ctx, func(r *mlflow.Run) error {
-		if _, err := mlflow.LogParams(ctx, map[string]any{"alpha": 0.5, "l1_ratio": 0.1, "max_iter": 100}); err != nil {
+		if err := mlflow.LogParams(ctx, map[string]any{"alpha": 0.5, "l1_ratio": 0.1, "max_iter": 100}); err != nil {
 			return err
 		}
-		_, err := mlflow.LogMetrics(ctx, map[string]float64{"rmse": 0.79, "r2": 0.11, "mae": 0.63})
+		err := mlflow.LogMetrics(ctx, map[string]float64{"rmse": 0.79, "r2": 0.11, "mae": 0.63})
 		return err
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 
-	run, _ := mlflow.LastActiveRun(ctx)
+	run, _, _ := mlflow.LastActiveRun(ctx)
 	fmt.Println(run.Data.Params)
 	fmt.Println(len(run.Data.Metrics), run.Data.Metrics["rmse"].Value)
 	// Output:
@@ -98,14 +98,15 @@ func ExampleLogMetrics() {
 
 // Log 1000 points asynchronously: each call returns at once, the
 // background writer batches them, and ending the run writes them all.
-func ExampleSynchronous() {
+func ExampleLogMetricAsync() {
 	defer useTempStore()()
 	ctx := context.Background()
 
 	err := mlflow.WithRun(ctx, func(r *mlflow.Run) error {
 		for step := int64(0); step < 1000; step++ {
-			_, err := mlflow.LogMetric(ctx, "loss", 1/float64(step+1), mlflow.Step(step), mlflow.Synchronous(false))
-			if err != nil {
+			// Err is the refusal of an invalid call, seen at once; the
+			// write's own result comes when the run ends.
+			if err := mlflow.LogMetricAsync(ctx, "loss", 1/float64(step+1), mlflow.Step(step)).Err(); err != nil {
 				return err
 			}
 		}
@@ -115,7 +116,7 @@ func ExampleSynchronous() {
 		log.Fatal(err)
 	}
 
-	run, _ := mlflow.LastActiveRun(ctx)
+	run, _, _ := mlflow.LastActiveRun(ctx)
 	client, _ := mlflow.Client()
 	history, _ := client.GetMetricHistory(ctx, run.Info.RunID, "loss")
 	fmt.Println(len(history), history[999].Step, run.Data.Metrics["loss"].Value)
@@ -128,18 +129,18 @@ func ExampleTimestamp() {
 	ctx := context.Background()
 
 	err := mlflow.WithRun(ctx, func(r *mlflow.Run) error {
-		_, err := mlflow.LogMetric(ctx, "accuracy", 0.91, mlflow.Step(-5), mlflow.Timestamp(1700000000000))
+		err := mlflow.LogMetric(ctx, "accuracy", 0.91, mlflow.Step(-5), mlflow.Timestamp(1700000000000))
 		if err != nil {
 			return err
 		}
-		_, err = mlflow.LogMetric(ctx, "accuracy", 0.93, mlflow.Step(1<<40), mlflow.Timestamp(1700000001000))
+		err = mlflow.LogMetric(ctx, "accuracy", 0.93, mlflow.Step(1<<40), mlflow.Timestamp(1700000001000))
 		return err
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 
-	run, _ := mlflow.LastActiveRun(ctx)
+	run, _, _ := mlflow.LastActiveRun(ctx)
 	m := run.Data.Metrics["accuracy"]
 	fmt.Println(m.Step, m.Timestamp, m.Value)
 	// Output: 1099511627776 1700000001000 0.93
@@ -154,14 +155,14 @@ func ExampleSetExperiment_envVar() {
 	defer os.Unsetenv("MLFLOW_EXPERIMENT_NAME")
 
 	err := mlflow.WithRun(ctx, func(r *mlflow.Run) error {
-		_, err := mlflow.LogMetric(ctx, "auc", 0.87)
+		err := mlflow.LogMetric(ctx, "auc", 0.87)
 		return err
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 
-	run, _ := mlflow.LastActiveRun(ctx)
+	run, _, _ := mlflow.LastActiveRun(ctx)
 	exp, _ := mlflow.GetExperiment(ctx, run.Info.ExperimentID)
 	fmt.Println(exp.Name)
 	// Output: fraud-detection
@@ -178,10 +179,10 @@ func ExampleNested() {
 	err := mlflow.WithRun(ctx, func(parent *mlflow.Run) error {
 		for _, lr := range []float64{0.1, 0.01, 0.001} {
 			err := mlflow.WithRun(ctx, func(child *mlflow.Run) error {
-				if _, err := mlflow.LogParam(ctx, "lr", lr); err != nil {
+				if err := mlflow.LogParam(ctx, "lr", lr); err != nil {
 					return err
 				}
-				_, err := mlflow.LogMetric(ctx, "score", 1-lr)
+				err := mlflow.LogMetric(ctx, "score", 1-lr)
 				return err
 			}, mlflow.RunName(fmt.Sprintf("lr=%v", lr)), mlflow.Nested())
 			if err != nil {
@@ -198,7 +199,7 @@ func ExampleNested() {
 	exp, _ := mlflow.GetExperimentByName(ctx, "sweep")
 	runs, _, _ := client.ListRuns(ctx, exp.ExperimentID, entities.ViewActiveOnly)
 	for _, r := range runs {
-		if p, _ := mlflow.GetParentRun(ctx, r.Info.RunID); p != nil {
+		if p, ok, _ := mlflow.GetParentRun(ctx, r.Info.RunID); ok {
 			fmt.Println(r.Info.RunName, "child of", p.Info.RunName)
 		}
 	}
@@ -215,7 +216,7 @@ func ExampleStartRun_sequential() {
 
 	for i := 0; i < 3; i++ {
 		err := mlflow.WithRun(ctx, func(r *mlflow.Run) error {
-			_, err := mlflow.LogParam(ctx, "run_index", i)
+			err := mlflow.LogParam(ctx, "run_index", i)
 			return err
 		}, mlflow.RunName(fmt.Sprintf("run-%d", i)))
 		if err != nil {
@@ -223,7 +224,7 @@ func ExampleStartRun_sequential() {
 		}
 	}
 
-	run, _ := mlflow.LastActiveRun(ctx)
+	run, _, _ := mlflow.LastActiveRun(ctx)
 	fmt.Println(run.Info.RunName, run.Data.Params["run_index"], mlflow.ActiveRun() == nil)
 	// Output: run-2 2 true
 }
@@ -247,12 +248,12 @@ func ExampleRun_StartChild() {
 					return
 				}
 				defer child.End(&err)
-				if _, err = child.LogParam(ctx, "worker", worker); err != nil {
+				if err = child.LogParam(ctx, "worker", worker); err != nil {
 					errc <- err
 					return
 				}
 				for step := int64(0); step < 10; step++ {
-					if _, err = child.LogMetric(ctx, "loss", float64(worker)+1/float64(step+1), mlflow.Step(step)); err != nil {
+					if err = child.LogMetric(ctx, "loss", float64(worker)+1/float64(step+1), mlflow.Step(step)); err != nil {
 						errc <- err
 						return
 					}
@@ -285,10 +286,10 @@ func ExampleSetTags() {
 	ctx := context.Background()
 
 	err := mlflow.WithRun(ctx, func(r *mlflow.Run) error {
-		if _, err := mlflow.SetTag(ctx, "release.version", "2.2.0"); err != nil {
+		if err := mlflow.SetTag(ctx, "release.version", "2.2.0"); err != nil {
 			return err
 		}
-		if _, err := mlflow.SetTags(ctx, map[string]any{"engineering": "ML Platform", "release.candidate": "RC1", "scratch": true}); err != nil {
+		if err := mlflow.SetTags(ctx, map[string]any{"engineering": "ML Platform", "release.candidate": "RC1", "scratch": true}); err != nil {
 			return err
 		}
 		return mlflow.DeleteTag(ctx, "scratch")
@@ -297,7 +298,7 @@ func ExampleSetTags() {
 		log.Fatal(err)
 	}
 
-	run, _ := mlflow.LastActiveRun(ctx)
+	run, _, _ := mlflow.LastActiveRun(ctx)
 	t := run.Data.Tags
 	fmt.Println(t["release.version"], t["engineering"], t["release.candidate"], t["mlflow.note.content"])
 	_, hasScratch := t["scratch"]
@@ -314,17 +315,17 @@ func ExampleLastActiveRun() {
 
 	// a helper that starts and ends its own run, like an autologged fit()
 	train := func() error {
-		_, err := mlflow.LogMetric(ctx, "training_score", 0.98) // starts a run
+		err := mlflow.LogMetric(ctx, "training_score", 0.98) // starts a run
 		if err != nil {
 			return err
 		}
-		return mlflow.EndRun(ctx, entities.StatusFinished)
+		return mlflow.EndRun(ctx)
 	}
 	if err := train(); err != nil {
 		log.Fatal(err)
 	}
 
-	run, err := mlflow.LastActiveRun(ctx)
+	run, _, err := mlflow.LastActiveRun(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -25,7 +25,7 @@ var scenarios = []struct {
 	{"basic", Example},
 	{"steps", ExampleLogMetric_steps},
 	{"batch", ExampleLogMetrics},
-	{"async_loop", ExampleSynchronous},
+	{"async_loop", ExampleLogMetricAsync},
 	{"timestamp", ExampleTimestamp},
 	{"env_experiment", ExampleSetExperiment_envVar},
 	{"sweep", ExampleNested},

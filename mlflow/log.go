@@ -2,16 +2,14 @@ package mlflow
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"sort"
-	"strconv"
-	"strings"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/mlruns-go/mlruns/entities"
-	"github.com/mlruns-go/mlruns/internal/pynum"
+	"github.com/mlruns-go/mlruns/internal/pystr"
 	"github.com/mlruns-go/mlruns/tracking"
+	"github.com/mlruns-go/mlruns/validate"
 )
 
 // LogOption configures a logging call.
@@ -24,7 +22,6 @@ type logOptions struct {
 	run          *Run
 	modelID      string
 	dataset      *entities.Dataset
-	synchronous  *bool
 	hasTimestamp bool
 }
 
@@ -33,7 +30,8 @@ type logOptions struct {
 func Step(step int64) LogOption { return func(o *logOptions) { o.step = step } }
 
 // Timestamp sets the time of logged metrics in ms since the epoch, apart
-// from the step. Default: now.
+// from the step. Default: now. Timestamp(0) is the epoch, as timestamp=0
+// is in Python.
 func Timestamp(ms int64) LogOption {
 	return func(o *logOptions) { o.timestamp, o.hasTimestamp = ms, true }
 }
@@ -42,16 +40,15 @@ func Timestamp(ms int64) LogOption {
 // started.
 func ForRun(runID string) LogOption { return func(o *logOptions) { o.runID = runID } }
 
-// ModelID also logs metrics to this logged model.
+// ModelID logs metrics against this logged model too, and records the
+// model as an input of the run unless the run already has it as an input
+// or output, as Python's log_metric(model_id=...) does.
 func ModelID(id string) LogOption { return func(o *logOptions) { o.modelID = id } }
 
-// Dataset logs metrics against this dataset (its name and digest).
+// Dataset logs metrics against this dataset (its name and digest), and
+// records it as an input of the run unless the run has it already, as
+// Python's log_metric(dataset=...) does. Package dataset builds one.
 func Dataset(d entities.Dataset) LogOption { return func(o *logOptions) { o.dataset = &d } }
-
-// Synchronous(false) queues the write for the background writer and
-// returns at once; Synchronous(true) writes before returning. Default:
-// synchronous unless MLFLOW_ENABLE_ASYNC_LOGGING is true.
-func Synchronous(sync bool) LogOption { return func(o *logOptions) { o.synchronous = &sync } }
 
 func parseOptions(opts []LogOption) logOptions {
 	var o logOptions
@@ -61,12 +58,11 @@ func parseOptions(opts []LogOption) logOptions {
 	return o
 }
 
-func (o logOptions) async() bool {
-	if o.synchronous != nil {
-		return !*o.synchronous
-	}
-	v := strings.ToLower(strings.TrimSpace(os.Getenv(EnvEnableAsyncLogging)))
-	return v == "true" || v == "1"
+// asyncDefault is MLFLOW_ENABLE_ASYNC_LOGGING, parsed as Python's
+// _BooleanEnvironmentVariable parses it (true/false/1/0, any case; other
+// values are an error, not a silent false).
+func asyncDefault() (bool, error) {
+	return envBool(EnvEnableAsyncLogging, false)
 }
 
 // target resolves the run a call logs to: the run given, else the active
@@ -87,11 +83,6 @@ func target(ctx context.Context, opts []LogOption) (*tracking.Client, string, lo
 	return r.client, r.info.RunID, o, nil
 }
 
-// done wraps a synchronous result as an Operation.
-func done(err error) (*Operation, error) {
-	return tracking.CompletedOperation(err), err
-}
-
 func metricsOf(o logOptions, keys []string, values map[string]float64) []entities.Metric {
 	ts := o.timestamp
 	if !o.hasTimestamp {
@@ -108,120 +99,236 @@ func metricsOf(o logOptions, keys []string, values map[string]float64) []entitie
 	return out
 }
 
-// LogMetric logs a metric value to the active run (started if none).
-// Synchronous calls return a completed Operation and the error; with
-// Synchronous(false) the error is only about queueing (an invalid key, say)
-// and the write's result comes from the Operation, Flush or the run's End.
-func LogMetric(ctx context.Context, key string, value float64, opts ...LogOption) (*Operation, error) {
+// call is one fluent logging call resolved: where it goes and what it
+// writes.
+type call struct {
+	c       *tracking.Client
+	runID   string
+	o       logOptions
+	metrics []entities.Metric
+	params  []entities.Param
+	tags    []entities.RunTag
+}
+
+// prepare resolves the run and, for metrics with a dataset or a model,
+// records them as run inputs first (Python's
+// _log_inputs_for_metrics_if_necessary).
+func prepare(ctx context.Context, opts []LogOption, build func(o logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag)) (call, error) {
 	c, runID, o, err := target(ctx, opts)
 	if err != nil {
-		return done(err)
+		return call{}, err
 	}
-	ms := metricsOf(o, []string{key}, map[string]float64{key: value})
-	if o.async() {
-		return c.LogBatchAsync(ctx, runID, ms, nil, nil)
-	}
-	return done(c.LogMetric(ctx, runID, ms[0]))
-}
-
-// LogMetrics logs several metrics at one step and time, in one batch.
-func LogMetrics(ctx context.Context, metrics map[string]float64, opts ...LogOption) (*Operation, error) {
-	c, runID, o, err := target(ctx, opts)
-	if err != nil {
-		return done(err)
-	}
-	keys := make([]string, 0, len(metrics))
-	for k := range metrics {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return logBatch(ctx, c, runID, o, metricsOf(o, keys, metrics), nil, nil)
-}
-
-func logBatch(ctx context.Context, c *tracking.Client, runID string, o logOptions, ms []entities.Metric, ps []entities.Param, ts []entities.RunTag) (*Operation, error) {
-	if o.async() {
-		return c.LogBatchAsync(ctx, runID, ms, ps, ts)
-	}
-	return done(c.LogBatch(ctx, runID, ms, ps, ts))
-}
-
-// Str converts a value to text as Python's str() does for the types a
-// param or tag usually holds: floats in Python's repr (1.0, 1e-05), bools
-// as True/False, nil as None; other types use fmt.Sprint.
-func Str(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case string:
-		return x
-	case bool:
-		if x {
-			return "True"
+	k := call{c: c, runID: runID, o: o}
+	k.metrics, k.params, k.tags = build(o)
+	if len(k.metrics) > 0 && (o.dataset != nil || o.modelID != "") {
+		if err := logMetricInputs(ctx, c, runID, o); err != nil {
+			return call{}, err
 		}
-		return "False"
-	case float64:
-		return pynum.FormatFloat(x)
-	case float32:
-		return pynum.FormatFloat(float64(x))
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case fmt.Stringer:
-		return x.String()
 	}
-	return fmt.Sprint(v)
+	return k, nil
 }
+
+// logMetricInputs records the dataset and the model of metrics as inputs of
+// the run, those it does not have yet.
+func logMetricInputs(ctx context.Context, c *tracking.Client, runID string, o logOptions) error {
+	if o.dataset != nil {
+		// The metric line's rules first: a reference it cannot hold must
+		// not leave an input behind.
+		probe := entities.Metric{Key: "k", DatasetName: o.dataset.Name, DatasetDigest: o.dataset.Digest}
+		if err := validate.Metric(probe); err != nil {
+			return err
+		}
+	}
+	run, err := c.GetRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	var datasets []entities.DatasetInput
+	var models []entities.ModelInput
+	if o.modelID != "" && !hasModel(run, o.modelID) {
+		models = append(models, entities.ModelInput{ModelID: o.modelID})
+	}
+	if o.dataset != nil && !hasDataset(run, *o.dataset) {
+		datasets = append(datasets, entities.DatasetInput{Dataset: *o.dataset})
+	}
+	if len(datasets) == 0 && len(models) == 0 {
+		return nil
+	}
+	return c.LogInputs(ctx, runID, datasets, models)
+}
+
+func hasModel(run entities.Run, id string) bool {
+	for _, m := range run.Inputs.ModelInputs {
+		if m.ModelID == id {
+			return true
+		}
+	}
+	for _, m := range run.Outputs.ModelOutputs {
+		if m.ModelID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func hasDataset(run entities.Run, d entities.Dataset) bool {
+	for _, in := range run.Inputs.DatasetInputs {
+		if in.Dataset.Name == d.Name && in.Dataset.Digest == d.Digest {
+			return true
+		}
+	}
+	return false
+}
+
+// sync writes the call now, or queues it when MLFLOW_ENABLE_ASYNC_LOGGING
+// is true (then only a queueing error, such as an invalid key, is
+// returned; the write's own result comes from Flush or the run's end).
+func (k call) sync(ctx context.Context) error {
+	async, err := asyncDefault()
+	if err != nil {
+		return err
+	}
+	if async {
+		op := k.async(ctx)
+		select {
+		case <-op.Done():
+			return op.Wait()
+		default:
+			return nil
+		}
+	}
+	if len(k.metrics) == 1 && len(k.params) == 0 && len(k.tags) == 0 {
+		m := k.metrics[0]
+		return k.c.Store().LogMetric(ctx, k.runID, m) // validated there; one point needs no batch
+	}
+	return k.c.LogBatch(ctx, k.runID, k.metrics, k.params, k.tags)
+}
+
+func (k call) async(ctx context.Context) *Operation {
+	return k.c.LogBatchAsync(ctx, k.runID, k.metrics, k.params, k.tags)
+}
+
+// failed is an Operation already done with err.
+func failed(err error) *Operation { return tracking.CompletedOperation(err) }
+
+func oneMetric(key string, value float64) func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
+	return func(o logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
+		return metricsOf(o, []string{key}, map[string]float64{key: value}), nil, nil
+	}
+}
+
+func manyMetrics(metrics map[string]float64) func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
+	return func(o logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
+		return metricsOf(o, slices.Sorted(maps.Keys(metrics)), metrics), nil, nil
+	}
+}
+
+func paramsOf(params map[string]any) func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
+	return func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
+		ps := make([]entities.Param, 0, len(params))
+		for _, k := range slices.Sorted(maps.Keys(params)) {
+			ps = append(ps, entities.Param{Key: k, Value: Str(params[k])})
+		}
+		return nil, ps, nil
+	}
+}
+
+func tagsOf(tags map[string]any) func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
+	return func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
+		ts := make([]entities.RunTag, 0, len(tags))
+		for _, k := range slices.Sorted(maps.Keys(tags)) {
+			ts = append(ts, entities.RunTag{Key: k, Value: Str(tags[k])})
+		}
+		return nil, nil, ts
+	}
+}
+
+func logNow(ctx context.Context, opts []LogOption, build func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag)) error {
+	k, err := prepare(ctx, opts, build)
+	if err != nil {
+		return err
+	}
+	return k.sync(ctx)
+}
+
+func logAsync(ctx context.Context, opts []LogOption, build func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag)) *Operation {
+	k, err := prepare(ctx, opts, build)
+	if err != nil {
+		return failed(err)
+	}
+	return k.async(ctx)
+}
+
+// LogMetric logs a metric value to the active run (started if none), at
+// the current time and step 0 unless options say otherwise.
+func LogMetric(ctx context.Context, key string, value float64, opts ...LogOption) error {
+	return logNow(ctx, opts, oneMetric(key, value))
+}
+
+// LogMetrics logs several metrics at one step and time. Over MLflow's
+// per-request limits (1000 metrics) they are written in several batches,
+// as Python splits them.
+func LogMetrics(ctx context.Context, metrics map[string]float64, opts ...LogOption) error {
+	return logNow(ctx, opts, manyMetrics(metrics))
+}
+
+// Str converts a value to the text MLflow stores for a param or tag value:
+// Python's str() of the value's Python twin ([]int{64, 32} is "[64, 32]",
+// map[string]int{"a": 1} is "{'a': 1}", true is "True", nil is "None", 0.1
+// is "0.1"); see internal/pystr for every form.
+func Str(v any) string { return pystr.Str(v) }
 
 // LogParam logs a param (value converted with Str). Params are immutable:
 // another value for a logged key is an error.
-func LogParam(ctx context.Context, key string, value any, opts ...LogOption) (*Operation, error) {
-	c, runID, o, err := target(ctx, opts)
-	if err != nil {
-		return done(err)
-	}
-	if o.async() {
-		return c.LogBatchAsync(ctx, runID, nil, []entities.Param{{Key: key, Value: Str(value)}}, nil)
-	}
-	return done(c.LogParam(ctx, runID, key, Str(value)))
+func LogParam(ctx context.Context, key string, value any, opts ...LogOption) error {
+	return logNow(ctx, opts, paramsOf(map[string]any{key: value}))
 }
 
-// LogParams logs several params in one batch.
-func LogParams(ctx context.Context, params map[string]any, opts ...LogOption) (*Operation, error) {
-	c, runID, o, err := target(ctx, opts)
-	if err != nil {
-		return done(err)
-	}
-	var ps []entities.Param
-	for _, k := range sortedAny(params) {
-		ps = append(ps, entities.Param{Key: k, Value: Str(params[k])})
-	}
-	return logBatch(ctx, c, runID, o, nil, ps, nil)
+// LogParams logs several params, in batches of at most 100 as Python does.
+func LogParams(ctx context.Context, params map[string]any, opts ...LogOption) error {
+	return logNow(ctx, opts, paramsOf(params))
 }
 
 // SetTag sets a tag on the active run (value converted with Str).
-func SetTag(ctx context.Context, key string, value any, opts ...LogOption) (*Operation, error) {
-	c, runID, o, err := target(ctx, opts)
-	if err != nil {
-		return done(err)
-	}
-	if o.async() {
-		return c.LogBatchAsync(ctx, runID, nil, nil, []entities.RunTag{{Key: key, Value: Str(value)}})
-	}
-	return done(c.SetTag(ctx, runID, key, Str(value)))
+func SetTag(ctx context.Context, key string, value any, opts ...LogOption) error {
+	return logNow(ctx, opts, tagsOf(map[string]any{key: value}))
 }
 
-// SetTags sets several tags in one batch.
-func SetTags(ctx context.Context, tags map[string]any, opts ...LogOption) (*Operation, error) {
-	c, runID, o, err := target(ctx, opts)
-	if err != nil {
-		return done(err)
-	}
-	var ts []entities.RunTag
-	for _, k := range sortedAny(tags) {
-		ts = append(ts, entities.RunTag{Key: k, Value: Str(tags[k])})
-	}
-	return logBatch(ctx, c, runID, o, nil, nil, ts)
+// SetTags sets several tags, in batches of at most 100 as Python does.
+func SetTags(ctx context.Context, tags map[string]any, opts ...LogOption) error {
+	return logNow(ctx, opts, tagsOf(tags))
+}
+
+// LogMetricAsync is LogMetric(..., synchronous=False): it queues the value
+// for the background writer and returns at once. The Operation is never
+// nil; an invalid key or value gives one already done with the error.
+func LogMetricAsync(ctx context.Context, key string, value float64, opts ...LogOption) *Operation {
+	return logAsync(ctx, opts, oneMetric(key, value))
+}
+
+// LogMetricsAsync queues several metrics; see LogMetricAsync.
+func LogMetricsAsync(ctx context.Context, metrics map[string]float64, opts ...LogOption) *Operation {
+	return logAsync(ctx, opts, manyMetrics(metrics))
+}
+
+// LogParamAsync queues a param; see LogMetricAsync.
+func LogParamAsync(ctx context.Context, key string, value any, opts ...LogOption) *Operation {
+	return logAsync(ctx, opts, paramsOf(map[string]any{key: value}))
+}
+
+// LogParamsAsync queues several params; see LogMetricAsync.
+func LogParamsAsync(ctx context.Context, params map[string]any, opts ...LogOption) *Operation {
+	return logAsync(ctx, opts, paramsOf(params))
+}
+
+// SetTagAsync queues a tag; see LogMetricAsync.
+func SetTagAsync(ctx context.Context, key string, value any, opts ...LogOption) *Operation {
+	return logAsync(ctx, opts, tagsOf(map[string]any{key: value}))
+}
+
+// SetTagsAsync queues several tags; see LogMetricAsync.
+func SetTagsAsync(ctx context.Context, tags map[string]any, opts ...LogOption) *Operation {
+	return logAsync(ctx, opts, tagsOf(tags))
 }
 
 // DeleteTag deletes a tag of the active run; a missing tag is ErrNotFound.
@@ -245,7 +352,7 @@ func LogInput(ctx context.Context, ds entities.Dataset, dsContext string, tags m
 	if dsContext != "" {
 		its = append(its, entities.InputTag{Key: entities.TagDatasetContext, Value: dsContext})
 	}
-	for _, k := range sortedAny(anyMap(tags)) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		its = append(its, entities.InputTag{Key: k, Value: tags[k]})
 	}
 	return c.LogInputs(ctx, runID, []entities.DatasetInput{{Dataset: ds, Tags: its}}, nil)
@@ -271,23 +378,6 @@ func LogArtifacts(ctx context.Context, dir, artifactPath string, opts ...LogOpti
 	return c.LogArtifacts(ctx, runID, dir, artifactPath)
 }
 
-func sortedAny(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func anyMap(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // ---- the same calls on a run handle ----
 
 func (r *Run) opts(opts []LogOption) []LogOption {
@@ -295,33 +385,53 @@ func (r *Run) opts(opts []LogOption) []LogOption {
 }
 
 // LogMetric logs a metric to r; see the package function.
-func (r *Run) LogMetric(ctx context.Context, key string, value float64, opts ...LogOption) (*Operation, error) {
+func (r *Run) LogMetric(ctx context.Context, key string, value float64, opts ...LogOption) error {
 	return LogMetric(ctx, key, value, r.opts(opts)...)
 }
 
 // LogMetrics logs metrics to r.
-func (r *Run) LogMetrics(ctx context.Context, metrics map[string]float64, opts ...LogOption) (*Operation, error) {
+func (r *Run) LogMetrics(ctx context.Context, metrics map[string]float64, opts ...LogOption) error {
 	return LogMetrics(ctx, metrics, r.opts(opts)...)
 }
 
 // LogParam logs a param to r.
-func (r *Run) LogParam(ctx context.Context, key string, value any, opts ...LogOption) (*Operation, error) {
+func (r *Run) LogParam(ctx context.Context, key string, value any, opts ...LogOption) error {
 	return LogParam(ctx, key, value, r.opts(opts)...)
 }
 
 // LogParams logs params to r.
-func (r *Run) LogParams(ctx context.Context, params map[string]any, opts ...LogOption) (*Operation, error) {
+func (r *Run) LogParams(ctx context.Context, params map[string]any, opts ...LogOption) error {
 	return LogParams(ctx, params, r.opts(opts)...)
 }
 
 // SetTag sets a tag on r.
-func (r *Run) SetTag(ctx context.Context, key string, value any, opts ...LogOption) (*Operation, error) {
+func (r *Run) SetTag(ctx context.Context, key string, value any, opts ...LogOption) error {
 	return SetTag(ctx, key, value, r.opts(opts)...)
 }
 
 // SetTags sets tags on r.
-func (r *Run) SetTags(ctx context.Context, tags map[string]any, opts ...LogOption) (*Operation, error) {
+func (r *Run) SetTags(ctx context.Context, tags map[string]any, opts ...LogOption) error {
 	return SetTags(ctx, tags, r.opts(opts)...)
+}
+
+// LogMetricAsync queues a metric for r; see the package function.
+func (r *Run) LogMetricAsync(ctx context.Context, key string, value float64, opts ...LogOption) *Operation {
+	return LogMetricAsync(ctx, key, value, r.opts(opts)...)
+}
+
+// LogMetricsAsync queues metrics for r.
+func (r *Run) LogMetricsAsync(ctx context.Context, metrics map[string]float64, opts ...LogOption) *Operation {
+	return LogMetricsAsync(ctx, metrics, r.opts(opts)...)
+}
+
+// LogParamsAsync queues params for r.
+func (r *Run) LogParamsAsync(ctx context.Context, params map[string]any, opts ...LogOption) *Operation {
+	return LogParamsAsync(ctx, params, r.opts(opts)...)
+}
+
+// SetTagsAsync queues tags for r.
+func (r *Run) SetTagsAsync(ctx context.Context, tags map[string]any, opts ...LogOption) *Operation {
+	return SetTagsAsync(ctx, tags, r.opts(opts)...)
 }
 
 // DeleteTag deletes a tag of r.

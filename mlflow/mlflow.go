@@ -3,8 +3,10 @@ package mlflow
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -164,6 +166,71 @@ func SetExperimentByID(ctx context.Context, id string) (entities.Experiment, err
 	return setExperiment(ctx, "", id)
 }
 
+// DeleteExperiment moves an experiment to the trash, with its runs.
+func DeleteExperiment(ctx context.Context, id string) error {
+	return withClient(func(c *tracking.Client) error { return c.DeleteExperiment(ctx, id) })
+}
+
+// RestoreExperiment brings a deleted experiment back.
+func RestoreExperiment(ctx context.Context, id string) error {
+	return withClient(func(c *tracking.Client) error { return c.RestoreExperiment(ctx, id) })
+}
+
+// RenameExperiment renames an active experiment (MlflowClient's
+// rename_experiment; Python's mlflow module has no twin).
+func RenameExperiment(ctx context.Context, id, newName string) error {
+	return withClient(func(c *tracking.Client) error { return c.RenameExperiment(ctx, id, newName) })
+}
+
+// SetExperimentTag sets a tag on the active experiment (value converted
+// with Str), as Python's mlflow.set_experiment_tag.
+func SetExperimentTag(ctx context.Context, key string, value any) error {
+	return SetExperimentTags(ctx, map[string]any{key: value})
+}
+
+// SetExperimentTags sets tags on the active experiment, in key order.
+func SetExperimentTags(ctx context.Context, tags map[string]any) error {
+	return withActiveExperiment(ctx, func(c *tracking.Client, id string) error {
+		for _, k := range slices.Sorted(maps.Keys(tags)) {
+			if err := c.SetExperimentTag(ctx, id, k, Str(tags[k])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DeleteExperimentTag deletes a tag of the active experiment.
+func DeleteExperimentTag(ctx context.Context, key string) error {
+	return withActiveExperiment(ctx, func(c *tracking.Client, id string) error {
+		return c.DeleteExperimentTag(ctx, id, key)
+	})
+}
+
+func withClient(fn func(c *tracking.Client) error) error {
+	c, err := Client()
+	if err != nil {
+		return err
+	}
+	return fn(c)
+}
+
+// withActiveExperiment calls fn with the active experiment's id (Python's
+// _get_experiment_id).
+func withActiveExperiment(ctx context.Context, fn func(c *tracking.Client, id string) error) error {
+	state.Lock()
+	c, err := clientLocked()
+	var id string
+	if err == nil {
+		id, err = experimentIDLocked(ctx, c)
+	}
+	state.Unlock()
+	if err != nil {
+		return err
+	}
+	return fn(c, id)
+}
+
 func setExperiment(ctx context.Context, name, id string) (entities.Experiment, error) {
 	state.Lock()
 	defer state.Unlock()
@@ -232,8 +299,9 @@ func experimentIDLocked(ctx context.Context, c *tracking.Client) (string, error)
 	if id != "" {
 		exp, err := c.GetExperiment(ctx, id)
 		if err != nil {
-			return "", fmt.Errorf("%w: the provided %s environment variable value `%s` does not exist in the tracking server: %v",
-				errs.ErrInvalidParameter, EnvExperimentID, id, err)
+			return "", errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
+				"The provided %s environment variable value `%s` does not exist in the tracking server. Provide a valid experiment_id.",
+				EnvExperimentID, id))
 		}
 		return exp.ExperimentID, nil
 	}
@@ -251,22 +319,42 @@ func GetRun(ctx context.Context, runID string) (entities.Run, error) {
 	return c.GetRun(ctx, runID)
 }
 
-// GetParentRun returns the parent of a run (its mlflow.parentRunId tag),
-// or nil when it has none.
-func GetParentRun(ctx context.Context, runID string) (*entities.Run, error) {
+// GetParentRun returns the parent of a run (its mlflow.parentRunId tag);
+// ok is false when it has none (Python returns None).
+func GetParentRun(ctx context.Context, runID string) (parent entities.Run, ok bool, err error) {
 	run, err := GetRun(ctx, runID)
 	if err != nil {
-		return nil, err
+		return entities.Run{}, false, err
 	}
-	parent, ok := run.Data.Tags[entities.TagParentRunID]
+	id, ok := run.Data.Tags[entities.TagParentRunID]
 	if !ok {
-		return nil, nil
+		return entities.Run{}, false, nil
 	}
-	p, err := GetRun(ctx, parent)
+	p, err := GetRun(ctx, id)
+	if err != nil {
+		return entities.Run{}, false, err
+	}
+	return p, true, nil
+}
+
+// DeleteRun marks a run deleted.
+func DeleteRun(ctx context.Context, runID string) error {
+	return withClient(func(c *tracking.Client) error { return c.DeleteRun(ctx, runID) })
+}
+
+// RestoreRun makes a deleted run active again.
+func RestoreRun(ctx context.Context, runID string) error {
+	return withClient(func(c *tracking.Client) error { return c.RestoreRun(ctx, runID) })
+}
+
+// GetMetricHistory returns every value logged for a run's metric, in the
+// order logged (MlflowClient's get_metric_history).
+func GetMetricHistory(ctx context.Context, runID, key string) ([]entities.Metric, error) {
+	c, err := Client()
 	if err != nil {
 		return nil, err
 	}
-	return &p, nil
+	return c.GetMetricHistory(ctx, runID, key)
 }
 
 // ActiveRun returns the innermost active run, or nil.
@@ -281,8 +369,8 @@ func ActiveRun() *Run {
 
 // LastActiveRun returns the active run, else the run ended last (the
 // pattern of reading back what an autologging call just logged), read
-// fresh from the store; nil when there is neither.
-func LastActiveRun(ctx context.Context) (*entities.Run, error) {
+// fresh from the store; ok is false when there is neither.
+func LastActiveRun(ctx context.Context) (run entities.Run, ok bool, err error) {
 	state.Lock()
 	r := state.last
 	if n := len(state.stack); n > 0 {
@@ -290,13 +378,13 @@ func LastActiveRun(ctx context.Context) (*entities.Run, error) {
 	}
 	state.Unlock()
 	if r == nil {
-		return nil, nil
+		return entities.Run{}, false, nil
 	}
-	run, err := r.client.GetRun(ctx, r.info.RunID)
+	run, err = r.client.GetRun(ctx, r.info.RunID)
 	if err != nil {
-		return nil, err
+		return entities.Run{}, false, err
 	}
-	return &run, nil
+	return run, true, nil
 }
 
 // GetArtifactURI returns the artifact URI of the active run (started if

@@ -40,16 +40,16 @@ func TestMain(m *testing.M) {
 func worker(name string) (err error) {
 	ctx := context.Background()
 	return mlflow.WithRun(ctx, func(r *mlflow.Run) error {
-		if _, err := mlflow.LogParam(ctx, "worker", name); err != nil {
+		if err := mlflow.LogParam(ctx, "worker", name); err != nil {
 			return err
 		}
 		for step := int64(0); step < 20; step++ {
-			if _, err := mlflow.LogMetric(ctx, "loss", 1/float64(step+1), mlflow.Step(step)); err != nil {
+			if err := mlflow.LogMetric(ctx, "loss", 1/float64(step+1), mlflow.Step(step)); err != nil {
 				return err
 			}
 		}
 		return mlflow.WithRun(ctx, func(*mlflow.Run) error {
-			_, err := mlflow.SetTag(ctx, "kind", "child")
+			err := mlflow.SetTag(ctx, "kind", "child")
 			return err
 		}, mlflow.Nested())
 	}, mlflow.RunName("proc-"+name))
@@ -81,8 +81,9 @@ func TestStartRun_ManyProcesses(t *testing.T) {
 	for _, r := range runs {
 		require.Equal(t, entities.StatusFinished, r.Info.Status)
 		if r.Data.Tags["kind"] == "child" {
-			p, err := mlflow.GetParentRun(ctx, r.Info.RunID)
+			p, ok, err := mlflow.GetParentRun(ctx, r.Info.RunID)
 			require.NoError(t, err)
+			require.True(t, ok)
 			require.True(t, strings.HasPrefix(p.Info.RunName, "proc-"))
 		} else {
 			h, err := client.GetMetricHistory(ctx, r.Info.RunID, "loss")
@@ -128,7 +129,7 @@ func TestTrackingURI_Forms(t *testing.T) {
 		r, err := mlflow.StartRun(ctx)
 		require.NoError(t, err)
 		require.True(t, strings.HasPrefix(r.Info().ArtifactURI, tc.want), r.Info().ArtifactURI)
-		require.NoError(t, mlflow.EndRun(ctx, 0))
+		require.NoError(t, mlflow.EndRun(ctx))
 	}
 }
 
@@ -138,7 +139,7 @@ func TestTrackingURI_NotSupported(t *testing.T) {
 		mlflow.SetTrackingURI(uri)
 		_, err := mlflow.StartRun(context.Background())
 		require.ErrorIs(t, err, errs.ErrNotSupported, uri)
-		_, err = mlflow.LogMetric(context.Background(), "m", 1)
+		err = mlflow.LogMetric(context.Background(), "m", 1)
 		require.ErrorIs(t, err, errs.ErrNotSupported, uri)
 	}
 }
@@ -153,7 +154,7 @@ func TestRun_End_Statuses(t *testing.T) {
 		return errors.New("training diverged")
 	}
 	require.Error(t, failing())
-	run, err := mlflow.LastActiveRun(ctx)
+	run, _, err := mlflow.LastActiveRun(ctx)
 	require.NoError(t, err)
 	require.Equal(t, entities.StatusFailed, run.Info.Status)
 	require.NotNil(t, run.Info.EndTime)
@@ -164,7 +165,7 @@ func TestRun_End_Statuses(t *testing.T) {
 		defer r.End(nil)
 		panic("boom")
 	})
-	run, err = mlflow.LastActiveRun(ctx)
+	run, _, err = mlflow.LastActiveRun(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "panics", run.Info.RunName)
 	require.Equal(t, entities.StatusFailed, run.Info.Status)
@@ -173,7 +174,7 @@ func TestRun_End_Statuses(t *testing.T) {
 	require.Panics(t, func() {
 		_ = mlflow.WithRun(ctx, func(*mlflow.Run) error { panic("boom") }, mlflow.RunName("withrun-panics"))
 	})
-	run, err = mlflow.LastActiveRun(ctx)
+	run, _, err = mlflow.LastActiveRun(ctx)
 	require.NoError(t, err)
 	require.Equal(t, entities.StatusFailed, run.Info.Status)
 	require.Nil(t, mlflow.ActiveRun())
@@ -188,7 +189,7 @@ func TestStartRun_Errors(t *testing.T) {
 	require.ErrorIs(t, err, errs.ErrInvalidState, "a second top-level run needs Nested")
 	_, err = mlflow.StartRun(ctx, mlflow.Description("d"), mlflow.Tags(map[string]string{"mlflow.note.content": "x"}), mlflow.Nested())
 	require.ErrorIs(t, err, errs.ErrInvalidParameter)
-	require.NoError(t, mlflow.EndRun(ctx, entities.StatusKilled))
+	require.NoError(t, mlflow.EndRunWithStatus(ctx, entities.StatusKilled))
 
 	// resume through MLFLOW_RUN_ID: RUNNING again, end time kept until End
 	t.Setenv(mlflow.EnvRunID, r.ID())
@@ -197,7 +198,7 @@ func TestStartRun_Errors(t *testing.T) {
 	require.Equal(t, r.ID(), again.ID())
 	require.Equal(t, entities.StatusRunning, again.Info().Status)
 	require.Empty(t, os.Getenv(mlflow.EnvRunID))
-	require.NoError(t, again.EndWithStatus(ctx, 0))
+	require.NoError(t, again.EndWithStatus(ctx, entities.StatusFinished))
 
 	client, _ := mlflow.Client()
 	require.NoError(t, client.DeleteRun(ctx, r.ID()))
@@ -215,35 +216,35 @@ func TestLog_Errors(t *testing.T) {
 	r, err := mlflow.StartRun(ctx)
 	require.NoError(t, err)
 
-	_, err = mlflow.LogParam(ctx, "lr", 0.1)
+	err = mlflow.LogParam(ctx, "lr", 0.1)
 	require.NoError(t, err)
-	_, err = mlflow.LogParam(ctx, "lr", 0.1)
+	err = mlflow.LogParam(ctx, "lr", 0.1)
 	require.NoError(t, err, "the same value again is allowed")
-	_, err = mlflow.LogParam(ctx, "lr", 0.2)
+	err = mlflow.LogParam(ctx, "lr", 0.2)
 	require.ErrorIs(t, err, errs.ErrInvalidParameter)
 
 	var ve *validate.Error
-	_, err = mlflow.LogMetric(ctx, "bad key!", 1)
+	err = mlflow.LogMetric(ctx, "bad key!", 1)
 	require.ErrorAs(t, err, &ve)
-	_, err = mlflow.LogMetric(ctx, "bad key!", 1, mlflow.Synchronous(false))
-	require.ErrorAs(t, err, &ve, "async calls validate before queueing")
-	_, err = mlflow.SetTag(ctx, "../x", "v")
+	op := mlflow.LogMetricAsync(ctx, "bad key!", 1)
+	require.ErrorAs(t, op.Err(), &ve, "async calls validate before queueing")
+	require.ErrorAs(t, op.Wait(), &ve)
+	err = mlflow.SetTag(ctx, "../x", "v")
 	require.ErrorIs(t, err, errs.ErrInvalidParameter)
 	require.ErrorIs(t, mlflow.DeleteTag(ctx, "missing"), errs.ErrNotFound)
 
 	// a finished run still takes values, as in MLflow
-	require.NoError(t, r.EndWithStatus(ctx, 0))
-	_, err = mlflow.LogMetric(ctx, "late", 1, mlflow.ForRun(r.ID()))
+	require.NoError(t, r.EndWithStatus(ctx, entities.StatusFinished))
+	err = mlflow.LogMetric(ctx, "late", 1, mlflow.ForRun(r.ID()))
 	require.NoError(t, err)
 	require.Nil(t, mlflow.ActiveRun(), "ForRun starts no run")
 
 	// a deleted run takes nothing, synchronously or not
 	client, _ := mlflow.Client()
 	require.NoError(t, client.DeleteRun(ctx, r.ID()))
-	_, err = mlflow.LogMetric(ctx, "m", 1, mlflow.ForRun(r.ID()))
+	err = mlflow.LogMetric(ctx, "m", 1, mlflow.ForRun(r.ID()))
 	require.ErrorIs(t, err, errs.ErrInvalidParameter)
-	op, err := mlflow.LogMetric(ctx, "m", 1, mlflow.ForRun(r.ID()), mlflow.Synchronous(false))
-	require.NoError(t, err)
+	op = mlflow.LogMetricAsync(ctx, "m", 1, mlflow.ForRun(r.ID()))
 	require.ErrorIs(t, op.Wait(), errs.ErrInvalidParameter)
 	require.ErrorIs(t, mlflow.Flush(ctx), errs.ErrInvalidParameter)
 	hist, err := client.GetMetricHistory(ctx, r.ID(), "m")
@@ -259,11 +260,11 @@ func TestAsyncLogging_Env(t *testing.T) {
 	require.NoError(t, mlflow.WithRun(ctx, func(r *mlflow.Run) error {
 		runID = r.ID()
 		for i := int64(0); i < 300; i++ {
-			if _, err := mlflow.LogMetric(ctx, "x", float64(i), mlflow.Step(i-150)); err != nil {
+			if err := mlflow.LogMetric(ctx, "x", float64(i), mlflow.Step(i-150)); err != nil {
 				return err
 			}
 		}
-		_, err := mlflow.LogParams(ctx, map[string]any{"a": 1, "b": true, "c": nil})
+		err := mlflow.LogParams(ctx, map[string]any{"a": 1, "b": true, "c": nil})
 		return err
 	}))
 	run, err := mlflow.GetRun(ctx, runID)
@@ -292,8 +293,8 @@ func TestStartRun_SystemTags(t *testing.T) {
 	if out, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
 		require.Equal(t, strings.TrimSpace(string(out)), tags["mlflow.source.git.commit"])
 	}
-	require.NoError(t, child.EndWithStatus(ctx, 0))
-	require.NoError(t, r.EndWithStatus(ctx, 0))
+	require.NoError(t, child.EndWithStatus(ctx, entities.StatusFinished))
+	require.NoError(t, r.EndWithStatus(ctx, entities.StatusFinished))
 }
 
 func TestArtifacts_Fluent(t *testing.T) {
@@ -308,5 +309,5 @@ func TestArtifacts_Fluent(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "ok", string(b))
 	require.ErrorIs(t, mlflow.LogArtifact(ctx, f, "../out"), errs.ErrInvalidPath)
-	require.NoError(t, mlflow.EndRun(ctx, 0))
+	require.NoError(t, mlflow.EndRun(ctx))
 }

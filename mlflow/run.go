@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/mlruns-go/mlruns/entities"
@@ -260,10 +261,44 @@ func (r *Run) End(errp *error) {
 	}
 }
 
-// EndWithStatus ends the run with a terminal status (zero: FINISHED),
-// removes it from the active runs and returns the errors of its queued
-// asynchronous writes and of the update.
+// EndWithStatus ends the run with status, as Python's end_run(status):
+// any valid status, RUNNING too (recorded with an end time, as Python
+// does). Active runs nested inside r (above it on the active stack) are
+// ended first, innermost first, with the same status, so no child is left
+// RUNNING and active after its parent ended; detached children are the
+// caller's to end. Queued asynchronous writes of each run are written
+// before its status; their errors and the updates' are returned. An
+// invalid status is an error and changes nothing. Ending an ended run
+// does nothing.
 func (r *Run) EndWithStatus(ctx context.Context, status entities.RunStatus) error {
+	if !status.Valid() {
+		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf("Invalid run status: %d", int(status)))
+	}
+	runs := []*Run{r}
+	if !r.detached {
+		state.Lock()
+		for i, s := range state.stack {
+			if s == r {
+				runs = slices.Clone(state.stack[i:])
+				slices.Reverse(runs) // innermost first, r last
+				state.stack = state.stack[:i:i]
+				break
+			}
+		}
+		state.last = r
+		state.Unlock()
+	}
+	var errList []error
+	for _, x := range runs {
+		if err := x.terminate(ctx, status); err != nil {
+			errList = append(errList, err)
+		}
+	}
+	return errors.Join(errList...)
+}
+
+// terminate records the end of r once.
+func (r *Run) terminate(ctx context.Context, status entities.RunStatus) error {
 	r.mu.Lock()
 	if r.mu.ended {
 		r.mu.Unlock()
@@ -271,23 +306,18 @@ func (r *Run) EndWithStatus(ctx context.Context, status entities.RunStatus) erro
 	}
 	r.mu.ended = true
 	r.mu.Unlock()
-	if !r.detached {
-		state.Lock()
-		for i, s := range state.stack {
-			if s == r {
-				state.stack = append(state.stack[:i:i], state.stack[i+1:]...)
-				break
-			}
-		}
-		state.last = r
-		state.Unlock()
-	}
-	return r.client.SetTerminated(ctx, r.info.RunID, status, 0)
+	return r.client.SetTerminated(ctx, r.info.RunID, status)
 }
 
-// EndRun ends the innermost active run with status (zero: FINISHED); it
-// does nothing without an active run.
-func EndRun(ctx context.Context, status entities.RunStatus) error {
+// EndRun ends the innermost active run FINISHED, as Python's end_run();
+// it does nothing without an active run.
+func EndRun(ctx context.Context) error {
+	return EndRunWithStatus(ctx, entities.StatusFinished)
+}
+
+// EndRunWithStatus ends the innermost active run with status (see
+// Run.EndWithStatus); it does nothing without an active run.
+func EndRunWithStatus(ctx context.Context, status entities.RunStatus) error {
 	r := ActiveRun()
 	if r == nil {
 		return nil

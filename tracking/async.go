@@ -19,8 +19,9 @@ import (
 // Operations queued together share one completion, so queuing a point
 // costs one small allocation and no channel of its own.
 type Operation struct {
-	c   *completion
-	err error // set by the writer before c.done closes
+	c     *completion
+	err   error        // set by the writer before c.done closes
+	parts []*Operation // the writes of a split batch (c is nil)
 }
 
 // completion is closed when every write it covers is done.
@@ -38,12 +39,63 @@ func CompletedOperation(err error) *Operation {
 
 // Wait blocks until the write is done and returns its error.
 func (o *Operation) Wait() error {
+	if o.parts != nil {
+		var list []error
+		for _, p := range o.parts {
+			if err := p.Wait(); err != nil {
+				list = append(list, err)
+			}
+		}
+		return errors.Join(list...)
+	}
 	<-o.c.done
 	return o.err
 }
 
 // Done is closed when the write is done.
-func (o *Operation) Done() <-chan struct{} { return o.c.done }
+func (o *Operation) Done() <-chan struct{} {
+	if o.parts == nil {
+		return o.c.done
+	}
+	done := make(chan struct{})
+	go func() {
+		for _, p := range o.parts {
+			<-p.Done()
+		}
+		close(done)
+	}()
+	return done
+}
+
+// Err returns nil while the write is pending and its error once it is
+// done, without waiting (as context.Context's Err): a call refused before
+// queueing (an invalid key, a full queue at ctx's end) is done at once, so
+// `if err := op.Err(); err != nil` right after the call sees the refusal.
+func (o *Operation) Err() error {
+	if !o.done() {
+		return nil
+	}
+	return o.Wait()
+}
+
+// done reports whether the write is done, without waiting.
+func (o *Operation) done() bool {
+	select {
+	case <-o.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// joinOperations is one Operation for the writes of a split batch: done
+// when all are, with their errors joined.
+func joinOperations(ops []*Operation) *Operation {
+	if len(ops) == 1 {
+		return ops[0]
+	}
+	return &Operation{parts: ops}
+}
 
 // item is one queued call, or a flush or stop marker.
 type item struct {
@@ -144,14 +196,14 @@ func (w *asyncWriter) send(ctx context.Context, it item) (*completion, error) {
 	return c, nil
 }
 
-func (w *asyncWriter) enqueue(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) (*Operation, error) {
+func (w *asyncWriter) enqueue(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) *Operation {
 	op := &Operation{}
 	c, err := w.send(ctx, item{runID: runID, metrics: metrics, params: params, tags: tags, op: op})
 	if err != nil {
-		return nil, err
+		return CompletedOperation(err)
 	}
 	op.c = c
-	return op, nil
+	return op
 }
 
 // flush waits for everything queued so far, then reports the unreported
@@ -412,7 +464,8 @@ func refusedBeforeWriting(err error) bool {
 
 func (w *asyncWriter) done(runID string, it *item, err error) {
 	if err != nil {
-		err = fmt.Errorf("tracking: asynchronous write to run %s: %w", runID, err)
+		// The store's error as it is (its message is MLflow's and names
+		// the run where MLflow's does); the log line adds the run id.
 		w.log.Warn("asynchronous write failed", "run_id", runID, "err", err)
 		w.failed.Lock()
 		w.failed.byRun[runID] = append(w.failed.byRun[runID], err)

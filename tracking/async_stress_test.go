@@ -26,8 +26,8 @@ func TestClient_LogBatchAsync_FlushCloseRaces(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range points {
-				op, err := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: fmt.Sprintf("k%d", w), Value: float64(i), Timestamp: 1, Step: int64(i)}}, nil, nil)
-				if err != nil {
+				op := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: fmt.Sprintf("k%d", w), Value: float64(i), Timestamp: 1, Step: int64(i)}}, nil, nil)
+				if err := op.Err(); err != nil {
 					t.Error(err)
 					return
 				}

@@ -155,35 +155,47 @@ func (c *Client) ListRuns(ctx context.Context, experimentID string, view entitie
 	return c.store.ListRuns(ctx, experimentID, view)
 }
 
-// UpdateRun sets a run's status (zero keeps it) and, when name is not
-// empty, renames it, as MlflowClient.update_run.
-func (c *Client) UpdateRun(ctx context.Context, runID string, status entities.RunStatus, name string) error {
+// UpdateRunOptions are the changes UpdateRun makes; zero fields change
+// nothing, as None does in MlflowClient.update_run.
+type UpdateRunOptions struct {
+	Status entities.RunStatus // zero keeps the status
+	Name   string             // empty keeps the name
+}
+
+// UpdateRun sets a run's status and name, as MlflowClient.update_run. The
+// end time is kept.
+func (c *Client) UpdateRun(ctx context.Context, runID string, o UpdateRunOptions) error {
 	info, err := c.store.GetRunInfo(ctx, runID)
 	if err != nil {
 		return err
 	}
+	status := o.Status
 	if status == 0 {
 		status = info.Status
+	} else if !status.Valid() {
+		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf("Invalid run status: %d", int(status)))
 	}
-	_, err = c.store.UpdateRunInfo(ctx, runID, status, info.EndTime, name)
+	_, err = c.store.UpdateRunInfo(ctx, runID, status, info.EndTime, o.Name)
 	return err
 }
 
-// SetTerminated ends a run: everything queued for it by the asynchronous
-// writer is written first, then the status (zero: FINISHED) and the end
-// time (zero: now) are recorded. Errors of queued writes for the run that
-// were not reported before are returned, joined with the update's.
-func (c *Client) SetTerminated(ctx context.Context, runID string, status entities.RunStatus, endTime int64) error {
-	if status == 0 {
-		status = entities.StatusFinished
-	}
-	if !status.Terminated() {
-		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf("Run status %s is not a terminated status.", status))
+// SetTerminated ends a run now with status, as MlflowClient.set_terminated:
+// everything queued for it by the asynchronous writer is written first,
+// then the status and the end time are recorded. Any valid status is
+// accepted, RUNNING too (Python records it with an end time). Errors of
+// queued writes for the run not reported before are returned, joined with
+// the update's.
+func (c *Client) SetTerminated(ctx context.Context, runID string, status entities.RunStatus) error {
+	return c.SetTerminatedAt(ctx, runID, status, c.nowMillis())
+}
+
+// SetTerminatedAt is SetTerminated with the end time given (ms since the
+// epoch).
+func (c *Client) SetTerminatedAt(ctx context.Context, runID string, status entities.RunStatus, endTime int64) error {
+	if !status.Valid() {
+		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf("Invalid run status: %d", int(status)))
 	}
 	flushErr := c.FlushRun(ctx, runID)
-	if endTime == 0 {
-		endTime = c.nowMillis()
-	}
 	_, err := c.store.UpdateRunInfo(ctx, runID, status, &endTime, "")
 	return errors.Join(flushErr, err)
 }
@@ -200,13 +212,52 @@ func (c *Client) RestoreRun(ctx context.Context, runID string) error {
 
 // ---- logging ----
 
-// LogMetric logs one metric value. A zero Timestamp means now, as in
-// MlflowClient.log_metric; the step is any int64.
-func (c *Client) LogMetric(ctx context.Context, runID string, m entities.Metric) error {
-	if m.Timestamp == 0 {
+// LogMetric logs one metric value, as MlflowClient.log_metric: at the
+// current time and step 0 unless options say otherwise.
+func (c *Client) LogMetric(ctx context.Context, runID, key string, value float64, opts ...MetricOption) error {
+	return c.store.LogMetric(ctx, runID, c.metric(key, value, opts))
+}
+
+// LogMetricAsync queues one metric value for the background writer; see
+// LogBatchAsync.
+func (c *Client) LogMetricAsync(ctx context.Context, runID, key string, value float64, opts ...MetricOption) *Operation {
+	return c.LogBatchAsync(ctx, runID, []entities.Metric{c.metric(key, value, opts)}, nil, nil)
+}
+
+func (c *Client) metric(key string, value float64, opts []MetricOption) entities.Metric {
+	m := entities.Metric{Key: key, Value: value}
+	set := false
+	for _, o := range opts {
+		set = o(&m) || set
+	}
+	if !set {
 		m.Timestamp = c.nowMillis()
 	}
-	return c.store.LogMetric(ctx, runID, m)
+	return m
+}
+
+// MetricOption sets a field of a metric logged with LogMetric.
+type MetricOption func(m *entities.Metric) (setsTimestamp bool)
+
+// WithStep sets the step (default 0): any int64, in any order, with gaps.
+func WithStep(step int64) MetricOption {
+	return func(m *entities.Metric) bool { m.Step = step; return false }
+}
+
+// WithTimestamp sets the time in ms since the epoch (default: now). Zero
+// is the epoch, as in Python.
+func WithTimestamp(ms int64) MetricOption {
+	return func(m *entities.Metric) bool { m.Timestamp = ms; return true }
+}
+
+// WithModelID logs the value against a logged model too.
+func WithModelID(id string) MetricOption {
+	return func(m *entities.Metric) bool { m.ModelID = id; return false }
+}
+
+// WithDataset logs the value against a dataset (its name and digest).
+func WithDataset(name, digest string) MetricOption {
+	return func(m *entities.Metric) bool { m.DatasetName, m.DatasetDigest = name, digest; return false }
 }
 
 // LogParam logs a param. Logging another value for a logged key is
@@ -225,26 +276,18 @@ func (c *Client) DeleteTag(ctx context.Context, runID, key string) error {
 	return c.store.DeleteTag(ctx, runID, key)
 }
 
-// LogBatch logs metrics, params and tags in one call, within MLflow's
-// batch limits. Metrics with a zero Timestamp get the current time.
+// LogBatch logs metrics, params and tags, as MlflowClient.log_batch:
+// metrics keep their Timestamp as given (zero is the epoch, as Python's
+// Metric entity), and a batch over MLflow's limits is written in several
+// store calls, split as Python splits it. The first failing
+// call's error is returned; the calls before it stay written, as in Python.
 func (c *Client) LogBatch(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
-	return c.store.LogBatch(ctx, runID, c.stamp(metrics), params, tags)
-}
-
-// stamp returns metrics with zero timestamps set to now (copying).
-func (c *Client) stamp(metrics []entities.Metric) []entities.Metric {
-	var now int64
-	out := metrics
-	for i, m := range metrics {
-		if m.Timestamp == 0 {
-			if now == 0 {
-				now = c.nowMillis()
-				out = append([]entities.Metric(nil), metrics...)
-			}
-			out[i].Timestamp = now
+	for _, b := range batches(metrics, params, tags) {
+		if err := c.store.LogBatch(ctx, runID, b.Metrics, b.Params, b.Tags); err != nil {
+			return err
 		}
 	}
-	return out
+	return nil
 }
 
 // GetMetricHistory returns every value logged for a metric, in file order.
@@ -262,25 +305,43 @@ func (c *Client) LogOutputs(ctx context.Context, runID string, models []entities
 	return c.store.LogOutputs(ctx, runID, models)
 }
 
-// LogBatchAsync validates a batch at once (an invalid key or value is
-// returned here, nothing queued), then queues it for the background writer
-// and returns its Operation. It blocks only while the queue is full, until
-// ctx ends.
-func (c *Client) LogBatchAsync(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) (*Operation, error) {
-	metrics = c.stamp(metrics)
+// LogBatchAsync validates a batch at once, then queues it for the
+// background writer (split as LogBatch splits it) and returns its
+// Operation, which is never nil: an invalid key or value, or ctx ending
+// while the queue is full, gives an Operation already done with that error
+// and nothing queued.
+func (c *Client) LogBatchAsync(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) *Operation {
 	if !c.seenValid(runID, metrics, params, tags) {
 		if err := validate.RunID(runID); err != nil {
-			return nil, err
+			return CompletedOperation(err)
 		}
-		// Truncation is the store's call; here only the rules that fail.
-		if _, _, err := validate.LogBatch(metrics, params, tags, true); err != nil {
-			return nil, err
+		// Truncation is the store's call; here only the rules that fail,
+		// per batch as the store will see it.
+		for _, b := range batches(metrics, params, tags) {
+			if _, _, err := validate.LogBatch(b.Metrics, b.Params, b.Tags, true); err != nil {
+				return CompletedOperation(err)
+			}
 		}
 		if len(metrics) == 1 && len(params) == 0 && len(tags) == 0 {
 			c.lastValid.Store(&validPoint{runID: runID, key: metrics[0].Key})
 		}
 	}
-	return c.async.enqueue(ctx, runID, metrics, params, tags)
+	bs := batches(metrics, params, tags)
+	if len(bs) == 0 {
+		return CompletedOperation(nil)
+	}
+	if len(bs) == 1 {
+		return c.async.enqueue(ctx, runID, bs[0].Metrics, bs[0].Params, bs[0].Tags)
+	}
+	ops := make([]*Operation, 0, len(bs))
+	for _, b := range bs {
+		op := c.async.enqueue(ctx, runID, b.Metrics, b.Params, b.Tags)
+		ops = append(ops, op)
+		if op.done() && op.err != nil {
+			break
+		}
+	}
+	return joinOperations(ops)
 }
 
 // validPoint is the run id and metric key of the last single point that

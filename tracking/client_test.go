@@ -86,8 +86,8 @@ func TestClient_LogBatchAsync_Batches(t *testing.T) {
 	ctx := context.Background()
 	var ops []*tracking.Operation
 	for i := 0; i < 2500; i++ {
-		op, err := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: "loss", Value: float64(i), Step: int64(i)}}, nil, nil)
-		require.NoError(t, err)
+		op := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: "loss", Value: float64(i), Step: int64(i)}}, nil, nil)
+		require.NoError(t, op.Err())
 		ops = append(ops, op)
 	}
 	require.NoError(t, c.Flush(ctx))
@@ -107,7 +107,7 @@ func TestClient_LogBatchAsync_Batches(t *testing.T) {
 
 func TestClient_LogBatchAsync_Invalid(t *testing.T) {
 	c, cs, runID := newClient(t, nil)
-	_, err := c.LogBatchAsync(context.Background(), runID, []entities.Metric{{Key: "bad key!", Value: 1}}, nil, nil)
+	err := c.LogBatchAsync(context.Background(), runID, []entities.Metric{{Key: "bad key!", Value: 1}}, nil, nil).Err()
 	var ve interface{ Unwrap() error }
 	require.ErrorAs(t, err, &ve)
 	require.ErrorIs(t, err, errs.ErrInvalidParameter)
@@ -120,10 +120,10 @@ func TestClient_LogBatchAsync_DeletedRun(t *testing.T) {
 	other, err := c.CreateRun(ctx, "0", tracking.CreateRunOptions{})
 	require.NoError(t, err)
 	require.NoError(t, c.DeleteRun(ctx, runID))
-	bad, err := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: "m", Value: 1}}, nil, nil)
-	require.NoError(t, err) // queued: the run's state is the writer's to find
-	good, err := c.LogBatchAsync(ctx, other.Info.RunID, []entities.Metric{{Key: "m", Value: 2}}, nil, nil)
-	require.NoError(t, err)
+	bad := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: "m", Value: 1}}, nil, nil)
+	require.NoError(t, bad.Err()) // queued: the run's state is the writer's to find
+	good := c.LogBatchAsync(ctx, other.Info.RunID, []entities.Metric{{Key: "m", Value: 2}}, nil, nil)
+	require.NoError(t, good.Err())
 	require.ErrorIs(t, bad.Wait(), errs.ErrInvalidParameter)
 	require.NoError(t, good.Wait())
 	err = c.Flush(ctx)
@@ -138,16 +138,16 @@ func TestClient_LogBatchAsync_ParamConflictInMergedBatch(t *testing.T) {
 	c, _, runID := newClient(t, &tracking.Options{AsyncWindow: 100 * time.Millisecond})
 	ctx := context.Background()
 	require.NoError(t, c.LogParam(ctx, runID, "lr", "0.1"))
-	ok1, err := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: "a", Value: 1}}, nil, nil)
-	require.NoError(t, err)
-	bad, err := c.LogBatchAsync(ctx, runID, nil, []entities.Param{{Key: "lr", Value: "0.2"}}, nil)
-	require.NoError(t, err)
-	ok2, err := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: "b", Value: 2}}, nil, nil)
-	require.NoError(t, err)
+	ok1 := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: "a", Value: 1}}, nil, nil)
+	require.NoError(t, ok1.Err())
+	bad := c.LogBatchAsync(ctx, runID, nil, []entities.Param{{Key: "lr", Value: "0.2"}}, nil)
+	require.NoError(t, bad.Err())
+	ok2 := c.LogBatchAsync(ctx, runID, []entities.Metric{{Key: "b", Value: 2}}, nil, nil)
+	require.NoError(t, ok2.Err())
 	require.NoError(t, ok1.Wait())
 	require.ErrorIs(t, bad.Wait(), errs.ErrInvalidParameter)
 	require.NoError(t, ok2.Wait())
-	require.Error(t, c.SetTerminated(ctx, runID, entities.StatusFinished, 0))
+	require.Error(t, c.SetTerminated(ctx, runID, entities.StatusFinished))
 	run, err := c.GetRun(ctx, runID)
 	require.NoError(t, err)
 	require.Equal(t, "0.1", run.Data.Params["lr"])
@@ -167,7 +167,7 @@ func TestClient_LogBatchAsync_BackPressure(t *testing.T) {
 	defer cancel()
 	var blocked error
 	for i := 0; i < 5000 && blocked == nil; i++ { // past one batch the writer holds, and the queue
-		_, blocked = c.LogBatchAsync(ctx, run.Info.RunID, []entities.Metric{{Key: "m", Value: 1}}, nil, nil)
+		blocked = c.LogBatchAsync(ctx, run.Info.RunID, []entities.Metric{{Key: "m", Value: 1}}, nil, nil).Err()
 	}
 	require.ErrorIs(t, blocked, context.DeadlineExceeded, "a full queue must block the caller")
 	close(cs.hold)
@@ -179,11 +179,11 @@ func TestClient_LogMetric_FinishedRunAllowed(t *testing.T) {
 	// more values.
 	c, _, runID := newClient(t, nil)
 	ctx := context.Background()
-	require.NoError(t, c.SetTerminated(ctx, runID, entities.StatusFinished, 0))
-	require.NoError(t, c.LogMetric(ctx, runID, entities.Metric{Key: "late", Value: 1}))
+	require.NoError(t, c.SetTerminated(ctx, runID, entities.StatusFinished))
+	require.NoError(t, c.LogMetric(ctx, runID, "late", 1))
 	require.NoError(t, c.DeleteRun(ctx, runID))
-	require.ErrorIs(t, c.LogMetric(ctx, runID, entities.Metric{Key: "late", Value: 2}), errs.ErrInvalidParameter)
-	require.ErrorIs(t, c.SetTerminated(ctx, runID, entities.StatusRunning, 0), errs.ErrInvalidParameter)
+	require.ErrorIs(t, c.LogMetric(ctx, runID, "late", 2), errs.ErrInvalidParameter)
+	require.ErrorIs(t, c.SetTerminated(ctx, runID, entities.StatusRunning), errs.ErrInvalidParameter)
 }
 
 func TestClient_LogArtifact(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/mlruns-go/mlruns/errs"
-	"github.com/mlruns-go/mlruns/internal/pynum"
 )
 
 // Error reports a value that breaks one of MLflow's rules.
@@ -155,7 +154,3 @@ func pyRepr(s string) string {
 	b.WriteRune(quote)
 	return b.String()
 }
-
-// pyFloat is Python's str(float), as MLflow's messages print a metric
-// value; pynum owns that formatting (it is also the on-disk metric text).
-func pyFloat(v float64) string { return pynum.FormatFloat(v) }

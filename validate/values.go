@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/mlruns-go/mlruns/entities"
@@ -100,7 +101,7 @@ func metric(path string, m entities.Metric) error {
 	if m.Timestamp < 0 {
 		f := join(path, "timestamp")
 		ts := strconv.FormatInt(m.Timestamp, 10)
-		rule := "metric '" + m.Key + "' (value=" + pyFloat(m.Value) + "). " +
+		rule := "metric '" + m.Key + "' (value=" + pynum.FormatFloat(m.Value) + "). " +
 			"Timestamp must be a nonnegative long (64-bit integer) " // trailing space is MLflow's
 		return &Error{Field: f, Value: ts, Rule: rule, Kind: errs.ErrInvalidParameter,
 			msg: invalidValue(f, ts, rule)}
@@ -116,13 +117,40 @@ func metric(path string, m entities.Metric) error {
 			return err
 		}
 	}
+	return metricDataset(path, m)
+}
+
+// metricDataset checks a metric's dataset reference: the file store writes
+// name and digest as two more space-separated fields of the metric line,
+// and Python's reader (split(" "), then 3 or 5 fields) rejects the whole
+// metric file when either is empty or holds a space, so we refuse such a
+// reference rather than write a history nobody can read.
+func metricDataset(path string, m entities.Metric) error {
+	if m.DatasetName == "" && m.DatasetDigest == "" {
+		return nil
+	}
+	for _, f := range [...]struct{ name, other, value string }{
+		{"dataset_name", "dataset_digest", m.DatasetName}, {"dataset_digest", "dataset_name", m.DatasetDigest},
+	} {
+		field := join(path, f.name)
+		if f.value == "" {
+			return invalidString(errs.ErrInvalidParameter, field, f.value, "must not be empty when "+f.other+" is set")
+		}
+		if strings.IndexFunc(f.value, unicode.IsSpace) >= 0 {
+			return invalidString(errs.ErrInvalidParameter, field, f.value,
+				"must not contain whitespace (the file store writes it as a field of a space-separated metric line)")
+		}
+	}
 	return nil
 }
 
-// metricTextOK reports whether the metric's dataset and model strings are
-// valid UTF-8 (metric checks them).
+// metricTextOK reports whether the metric's dataset and model strings pass
+// metric's checks.
 func metricTextOK(m entities.Metric) bool {
-	return utf8.ValidString(m.DatasetName) && utf8.ValidString(m.DatasetDigest) && utf8.ValidString(m.ModelID)
+	if m.DatasetName != "" || m.DatasetDigest != "" {
+		return false // rare: metric checks them
+	}
+	return utf8.ValidString(m.ModelID)
 }
 
 // Param checks a param the way _validate_param does (log_param, log_batch,

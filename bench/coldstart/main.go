@@ -26,6 +26,6 @@ func run(root string) (err error) {
 		return err
 	}
 	defer r.End(&err)
-	_, err = mlflow.LogMetric(ctx, "loss", 0.5)
+	err = mlflow.LogMetric(ctx, "loss", 0.5)
 	return err
 }
