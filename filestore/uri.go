@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/mlruns-go/mlruns/errs"
@@ -38,7 +39,8 @@ func localPath(uri string, win bool) (string, error) {
 		u := parseURI(uri)
 		if remoteHost(u.netloc) {
 			return "", errs.New(errs.ErrInvalidParameter, uri+" is not a valid remote uri. For remote access on windows, "+
-				"please consider using a different scheme such as SMB (e.g. smb://<hostname>/<path>).")
+				"please consider using a different scheme such as SMB (e.g. smb://<hostname>/<path>). "+
+				"(A file: URI must name this machine: no host, localhost or 127.0.0.1.)")
 		}
 		p, err := url.PathUnescape(u.path)
 		if err != nil {
@@ -50,6 +52,90 @@ func localPath(uri string, win bool) (string, error) {
 		return p, nil
 	}
 	return "", fmt.Errorf("%w: tracking URI %q: scheme %q is not supported by the file store", errs.ErrNotSupported, uri, scheme)
+}
+
+// databaseEngines are the SQLAlchemy engines MLflow opens as a database
+// store (mlflow/store/db/db_types.py DATABASE_ENGINES).
+var databaseEngines = []string{"postgresql", "mysql", "sqlite", "mssql"}
+
+// TrackingPath returns the local path of the file store a tracking URI
+// names, resolving it as MLflow 3.18's tracking store registry does
+// (mlflow/tracking/_tracking_service/utils.py):
+//
+//   - a path (relative, absolute, a Windows drive or UNC path; a bare word
+//     such as mlruns) or a file: URI with no host, localhost or 127.0.0.1
+//     is the file store, at the path local_file_uri_to_path gives;
+//   - a file: URI naming another host is ErrInvalidParameter, as
+//     is_local_uri refuses it; so is one with no path (file:);
+//   - the exact words databricks, databricks-uc and uc, and the schemes
+//     databricks, databricks-uc, uc, http, https and the database engines
+//     (postgresql, mysql, sqlite, mssql, each with an optional +driver)
+//     name other backends: ErrNotSupported, saying which. A scheme that
+//     starts with an engine's name but is none (postgresqlx:, mysql+a+b:)
+//     is ErrInvalidParameter, as extract_db_type_from_uri refuses it;
+//   - any other scheme is ErrNotSupported, as the registry refuses it.
+//
+// One deviation: Python reads a file: URI whose scheme is not lower-case
+// (FILE:///x) as the relative folder "FILE:" (get_uri_scheme lowers the
+// scheme, local_file_uri_to_path does not); that is ErrInvalidParameter
+// here rather than a folder nobody meant.
+func TrackingPath(uri string) (string, error) { return trackingPath(uri, onWindows) }
+
+func trackingPath(uri string, win bool) (string, error) {
+	if uri == "" {
+		return "", errs.New(errs.ErrInvalidParameter, "tracking URI is empty")
+	}
+	scheme, _ := splitScheme(uri)
+	switch uri {
+	case "databricks", "databricks-uc", "uc": // words, not paths, for MLflow
+		scheme = uri
+	}
+	switch {
+	case scheme == "":
+		return uri, nil
+	case scheme == "file":
+		if !strings.HasPrefix(uri, "file:") {
+			return "", fmt.Errorf("%w: tracking URI %q: the scheme must be written file: in lower case "+
+				"(Python MLflow takes %q as a relative folder, not as a file: URI)", errs.ErrInvalidParameter, uri, uri)
+		}
+		p, err := localPath(uri, win)
+		if err != nil {
+			return "", err
+		}
+		if p == "" {
+			return "", fmt.Errorf("%w: tracking URI %q names no path", errs.ErrInvalidParameter, uri)
+		}
+		return p, nil
+	case scheme == "http" || scheme == "https":
+		return "", otherBackend(uri, "an MLflow tracking server (MLflow's REST store); the REST backend is not implemented yet")
+	case scheme == "databricks":
+		return "", otherBackend(uri, "a Databricks workspace (MLflow's Databricks REST store)")
+	case scheme == "databricks-uc" || scheme == "uc":
+		return "", otherBackend(uri, "Unity Catalog, which Python MLflow 3.18 refuses as a tracking URI too (it is a model registry URI)")
+	}
+	for _, engine := range databaseEngines {
+		if !strings.HasPrefix(scheme, engine) {
+			continue
+		}
+		db, _, _ := strings.Cut(scheme, "+")
+		switch {
+		case strings.Count(scheme, "+") > 1:
+			return "", fmt.Errorf("%w: tracking URI %q: invalid database URI (at most one +driver after the engine)",
+				errs.ErrInvalidParameter, uri)
+		case !slices.Contains(databaseEngines, db):
+			return "", fmt.Errorf("%w: tracking URI %q: invalid database engine %q; supported database engines are %s",
+				errs.ErrInvalidParameter, uri, db, strings.Join(databaseEngines, ", "))
+		}
+		return "", otherBackend(uri, "a "+db+" database (MLflow's SQLAlchemy store)")
+	}
+	return "", fmt.Errorf("%w: tracking URI %q: scheme %q names no tracking backend of MLflow "+
+		"(MLflow has file:, http(s):, databricks: and database stores); this library supports a local path or a file: URI",
+		errs.ErrNotSupported, uri, scheme)
+}
+
+func otherBackend(uri, what string) error {
+	return fmt.Errorf("%w: tracking URI %q names %s; this library supports only the file store: a local path or a file: URI",
+		errs.ErrNotSupported, uri, what)
 }
 
 // remoteHost reports whether the host part of a file: URI names another
