@@ -63,14 +63,13 @@ func TestOpenStore_URIs(t *testing.T) {
 		{"https", "https://mlflow.example.com", errs.ErrNotSupported},
 		{"sqlite", "sqlite:///mlflow.db", errs.ErrNotSupported},
 		{"postgres driver", "postgresql+psycopg2://u@h/db", errs.ErrNotSupported},
-		{"databricks", "databricks", nil}, // a bare word is a relative path, as in Python
+		{"databricks", "databricks", errs.ErrNotSupported}, // Python's Databricks store, not a folder
+		{"bare word", "runs", nil},                          // a relative path, as in Python
 		{"unknown scheme", "s3://bucket/x", errs.ErrNotSupported},
 		{"empty", "", errs.ErrInvalidParameter},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.name == "databricks" {
-				t.Chdir(dir)
-			}
+			t.Chdir(dir)
 			_, err := tracking.OpenStore(tc.uri, nil)
 			if tc.want == nil {
 				require.NoError(t, err)

@@ -245,9 +245,9 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*root = after
 	}
 	rest = append(rest[:1], sub...)
-	r := *root
-	if p, err := filestore.LocalPath(r); err == nil {
-		r = p
+	r, err := filestore.TrackingPath(*root)
+	if err != nil {
+		return err // a server or database URI, or a file: URI of another host
 	}
 	e := &env{ctx: ctx, root: r, stdout: stdout, stderr: stderr}
 	if c.subs != nil {
@@ -281,15 +281,12 @@ func takeRoot(args []string) (rest []string, root string, err error) {
 	return rest, root, nil
 }
 
-// defaultRoot is MLFLOW_TRACKING_URI when it names a local store, else
-// ./mlruns.
+// defaultRoot is MLFLOW_TRACKING_URI, else ./mlruns. A URI that names no
+// local store (a server, a database) is refused when the command runs,
+// rather than silently replaced by ./mlruns.
 func defaultRoot() string {
-	uri := os.Getenv("MLFLOW_TRACKING_URI")
-	if uri == "" {
-		return "mlruns"
-	}
-	if p, err := filestore.LocalPath(uri); err == nil {
-		return p
+	if uri := os.Getenv("MLFLOW_TRACKING_URI"); uri != "" {
+		return uri
 	}
 	return "mlruns"
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -184,5 +185,30 @@ func TestRunsShow_NarrowTerminalKeepsIDs(t *testing.T) {
 		out.Reset()
 		require.Equal(t, 0, run(ctx, []string{"--root", root, "runs", "show", id}, &out, &errOut), errOut.String())
 		require.Contains(t, out.String(), "run_id:           "+id+"\n")
+	}
+}
+
+// A root that names no local store (from --root or MLFLOW_TRACKING_URI) is
+// refused with the backend named, and no folder is created for it: before,
+// MLFLOW_TRACKING_URI=databricks made a ./databricks store.
+func TestCLI_Root_NotLocal(t *testing.T) {
+	for _, uri := range []string{"databricks", "http://127.0.0.1:5000", "sqlite:///mlflow.db", "file://otherhost/x"} {
+		t.Run(uri, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			for _, viaEnv := range []bool{false, true} {
+				var out, errOut bytes.Buffer
+				args := []string{"--root", uri, "runs", "list"}
+				if viaEnv {
+					t.Setenv("MLFLOW_TRACKING_URI", uri)
+					args = args[2:]
+				}
+				code := run(t.Context(), args, &out, &errOut)
+				require.NotEqual(t, 0, code)
+				require.Contains(t, errOut.String(), uri)
+				entries, err := os.ReadDir(".")
+				require.NoError(t, err)
+				require.Empty(t, entries, "nothing is created")
+			}
+		})
 	}
 }
