@@ -16,6 +16,7 @@ import (
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/search"
+	"github.com/mlruns-go/mlruns/store"
 	"github.com/mlruns-go/mlruns/validate"
 )
 
@@ -29,21 +30,7 @@ import (
 // atomically under the model folder's lock.
 
 // CreateLoggedModelOptions are the fields of a new logged model.
-type CreateLoggedModelOptions struct {
-	// Name is the model's name; empty draws a random one (as a run's).
-	// It must not contain / : . % " or '.
-	Name string
-	// SourceRunID is the run that produced the model; empty is none. As
-	// in MLflow, it is recorded without a check that the run exists.
-	SourceRunID string
-	// ModelType is a free-form type ("agent"); empty is none.
-	ModelType string
-	// Tags and Params are written into the model's tags/ and params/
-	// folders. create_external_model's tag is entities.TagModelIsExternal
-	// set to "true".
-	Tags   map[string]string
-	Params map[string]string
-}
+type CreateLoggedModelOptions = store.CreateLoggedModelOptions
 
 func modelNotFound(modelID string) error {
 	return errs.New(errs.ErrNotFound, fmt.Sprintf("Model '%s' not found", modelID))

@@ -453,9 +453,25 @@ func (s *Store) ArtifactDir(ctx context.Context, runID string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	p, err := LocalPath(info.ArtifactURI)
+	return s.artifactDir(ctx, "run "+runID, info.ArtifactURI, info.ExperimentID)
+}
+
+// ModelArtifactDir is ArtifactDir for a logged model's artifacts (its
+// artifact_location), under the same rules.
+func (s *Store) ModelArtifactDir(ctx context.Context, modelID string) (string, error) {
+	m, err := s.GetLoggedModel(ctx, modelID)
 	if err != nil {
-		return "", fmt.Errorf("filestore: artifacts of run %s: %w", runID, err)
+		return "", err
+	}
+	return s.artifactDir(ctx, "model "+modelID, m.ArtifactLocation, m.ExperimentID)
+}
+
+// artifactDir is the checked local folder of the artifact URI uri of an
+// entity (what, for errors) of the experiment expID; see ArtifactDir.
+func (s *Store) artifactDir(ctx context.Context, what, uri, expID string) (string, error) {
+	p, err := LocalPath(uri)
+	if err != nil {
+		return "", fmt.Errorf("filestore: artifacts of %s: %w", what, err)
 	}
 	dir, err := filepath.Abs(p)
 	if err != nil {
@@ -463,8 +479,8 @@ func (s *Store) ArtifactDir(ctx context.Context, runID string) (string, error) {
 	}
 	base := s.root
 	if !within(s.root, dir) {
-		base = "" // somewhere the run's URI names: its experiment's location, if it is under it
-		if exp, err := s.GetExperiment(ctx, info.ExperimentID); err == nil {
+		base = "" // somewhere the URI names: its experiment's location, if it is under it
+		if exp, err := s.GetExperiment(ctx, expID); err == nil {
 			if loc, err := LocalPath(exp.ArtifactLocation); err == nil {
 				if loc, err := filepath.Abs(loc); err == nil && within(loc, dir) {
 					base = loc
@@ -492,7 +508,7 @@ func (s *Store) ArtifactDir(ctx context.Context, runID string) (string, error) {
 		return "", err
 	}
 	if err := os.MkdirAll(dir, 0o777); err != nil {
-		return "", fmt.Errorf("filestore: artifacts of run %s: %w", runID, err)
+		return "", fmt.Errorf("filestore: artifacts of %s: %w", what, err)
 	}
 	return dir, check() // again: a link planted while the folders were made
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mlruns-go/mlruns/entities"
 )
@@ -126,4 +127,56 @@ func DecodeLoggedModelMeta(data []byte) (entities.LoggedModel, error) {
 		lm.LifecycleStage = st
 	}
 	return lm, nil
+}
+
+// MLflowVersion is the Python MLflow release whose bytes this package
+// writes, recorded where MLflow records its own version (an MLmodel's
+// mlflow_version).
+const MLflowVersion = "3.18.0"
+
+// MLmodelFile is the name of a model's MLflow Model specification, in its
+// artifacts folder.
+const MLmodelFile = "MLmodel"
+
+// EncodeExternalModelSpec renders the MLmodel file Python MLflow 3.18's
+// create_external_model writes into an external model's artifacts
+// (get_external_mlflow_model_spec saved by Model.save): no flavors, a
+// dummy boolean signature (so registries accept the model) and the
+// mlflow.model.isExternal metadata. created is utc_time_created, written
+// as Python's str(datetime.utcnow()). PyYAML's safe_dump escapes non-ASCII
+// text where this emitter writes it as is (allow_unicode): an artifact
+// location with non-ASCII characters loads to the same value but is not
+// byte-identical.
+func EncodeExternalModelSpec(m entities.LoggedModel, created time.Time) []byte {
+	spec := map[string]any{
+		"artifact_path":               m.ArtifactLocation,
+		"flavors":                     map[string]any{},
+		"is_signature_from_type_hint": false,
+		"metadata":                    map[string]any{entities.TagModelIsExternal: true},
+		"mlflow_version":              MLflowVersion,
+		"model_id":                    m.ModelID,
+		"model_uuid":                  m.ModelID,
+		"prompts":                     nil,
+		"signature": map[string]any{
+			"inputs":  `[{"type": "boolean", "required": true}]`,
+			"outputs": `[{"type": "boolean", "required": true}]`,
+			"params":  nil,
+		},
+		"type_hint_from_example": false,
+		"utc_time_created":       pyDatetime(created.UTC()),
+	}
+	if m.SourceRunID != nil {
+		spec["run_id"] = *m.SourceRunID
+	}
+	return encodeYAML(spec)
+}
+
+// pyDatetime is Python's str() of a naive datetime: microseconds only
+// when they are not zero.
+func pyDatetime(t time.Time) string {
+	s := t.Format("2006-01-02 15:04:05")
+	if us := t.Nanosecond() / 1000; us != 0 {
+		s += fmt.Sprintf(".%06d", us)
+	}
+	return s
 }

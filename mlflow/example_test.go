@@ -332,3 +332,47 @@ func ExampleLastActiveRun() {
 	fmt.Println(run.Data.Metrics["training_score"].Value, run.Info.Status)
 	// Output: 0.98 FINISHED
 }
+
+// Log a model's metrics while training it, then finalize it READY; record
+// a model served elsewhere with CreateExternalModel. Python's
+// search_logged_models and get_logged_model read both as their own.
+func ExampleInitializeLoggedModel() {
+	defer useTempStore()()
+	ctx := context.Background()
+
+	err := mlflow.WithRun(ctx, func(r *mlflow.Run) error {
+		model, err := mlflow.InitializeLoggedModel(ctx, mlflow.LoggedModelOptions{
+			Name: "classifier", ModelType: "sklearn", Params: map[string]string{"depth": "3"},
+		})
+		if err != nil {
+			return err
+		}
+		for step := int64(0); step < 3; step++ {
+			if err := mlflow.LogMetric(ctx, "accuracy", 0.8+float64(step)/10, mlflow.Step(step), mlflow.ModelID(model.ModelID)); err != nil {
+				return err
+			}
+		}
+		if err := mlflow.SetLoggedModelTags(ctx, model.ModelID, map[string]any{"stage": "candidate"}); err != nil {
+			return err
+		}
+		if _, err := mlflow.FinalizeLoggedModel(ctx, model.ModelID, entities.LoggedModelReady); err != nil {
+			return err
+		}
+		_, err = mlflow.CreateExternalModel(ctx, mlflow.LoggedModelOptions{Name: "served-elsewhere"})
+		return err
+	}, mlflow.RunName("train"))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	models, err := mlflow.SearchLoggedModels(ctx, mlflow.SearchLoggedModelsOptions{
+		Filter: "metrics.accuracy > 0.9", OrderBy: []entities.LoggedModelOrderBy{{FieldName: "name"}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, m := range models {
+		fmt.Println(m.Name, m.Status, m.Params["depth"], m.Tags["stage"])
+	}
+	// Output: classifier READY 3 candidate
+}

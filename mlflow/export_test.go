@@ -7,7 +7,7 @@ import "context"
 func ResetForTest() {
 	state.Lock()
 	clients := state.clients
-	state.trackingURI, state.clients, state.experimentID, state.stack, state.last = "", nil, "", nil, nil
+	state.trackingURI, state.clients, state.experimentID, state.stack, state.last, state.lastModelID = "", nil, "", nil, nil, ""
 	state.Unlock()
 	for _, c := range clients {
 		c.Close(nilCtx())

@@ -33,6 +33,7 @@ var scenarios = []struct {
 	{"parallel", ExampleRun_StartChild},
 	{"tags", ExampleSetTags},
 	{"last_active", ExampleLastActiveRun},
+	{"models", ExampleInitializeLoggedModel},
 }
 
 // silenceStdout runs fn with the examples' printing sent nowhere.
@@ -81,6 +82,10 @@ func TestInterop_Examples(t *testing.T) {
 			require.NotEmpty(t, goDump)
 			require.JSONEq(t, string(pyDump), string(goDump))
 			require.True(t, bytes.Contains(goDump, []byte(`"runs"`)))
+			if sc.name == "models" {
+				require.True(t, bytes.Contains(goDump, []byte(`"MLmodel"`)), "the external model's spec is read back: %s", goDump)
+				require.True(t, bytes.Contains(goDump, []byte(`"candidate"`)), "%s", goDump)
+			}
 		})
 	}
 }

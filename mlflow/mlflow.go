@@ -39,6 +39,7 @@ var state struct {
 	experimentID string // set by SetExperiment
 	stack        []*Run // active runs, innermost last
 	last         *Run   // the last run ended from the stack
+	lastModelID  string // the model created last (LastLoggedModel)
 }
 
 // SetTrackingURI sets the tracking URI for later runs, and exports it as

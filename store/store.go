@@ -60,11 +60,42 @@ type Store interface {
 	GetMetricHistoryPage(ctx context.Context, runID, key string, maxResults int, pageToken string) ([]entities.Metric, string, error)
 	MetricHistoryIter(ctx context.Context, runID, key string) iter.Seq2[entities.Metric, error]
 
+	// Logged models (MLflow 3): created PENDING, finalized READY or
+	// FAILED; metrics logged with a model id are the model's metrics.
+	CreateLoggedModel(ctx context.Context, experimentID string, o CreateLoggedModelOptions) (entities.LoggedModel, error)
+	GetLoggedModel(ctx context.Context, modelID string) (entities.LoggedModel, error)
+	FinalizeLoggedModel(ctx context.Context, modelID string, status entities.LoggedModelStatus) (entities.LoggedModel, error)
+	DeleteLoggedModel(ctx context.Context, modelID string) error
+	SetLoggedModelTags(ctx context.Context, modelID string, tags map[string]string) error
+	DeleteLoggedModelTag(ctx context.Context, modelID, key string) error
+	LogLoggedModelParams(ctx context.Context, modelID string, params map[string]string) error
+	SearchLoggedModels(ctx context.Context, experimentIDs []string, filter string, datasets []entities.LoggedModelDatasetFilter,
+		maxResults int, orderBy []entities.LoggedModelOrderBy, pageToken string) ([]entities.LoggedModel, string, error)
+
 	// Artifacts. ArtifactDir is the local folder of a run's artifacts,
 	// created if missing and checked so that writes into it stay where
 	// the run's artifact URI says (no symlink out of the store); a store
 	// whose artifacts are not local folders returns ErrNotSupported.
 	ArtifactDir(ctx context.Context, runID string) (string, error)
+	// ModelArtifactDir is ArtifactDir for a logged model.
+	ModelArtifactDir(ctx context.Context, modelID string) (string, error)
+}
+
+// CreateLoggedModelOptions are the fields of a new logged model.
+type CreateLoggedModelOptions struct {
+	// Name is the model's name; empty draws a random one (as a run's).
+	// It must not contain / : . % " or '.
+	Name string
+	// SourceRunID is the run that produced the model; empty is none. As
+	// in MLflow, it is recorded without a check that the run exists.
+	SourceRunID string
+	// ModelType is a free-form type ("agent"); empty is none.
+	ModelType string
+	// Tags and Params are written into the model's tags/ and params/
+	// folders. create_external_model's tag is entities.TagModelIsExternal
+	// set to "true".
+	Tags   map[string]string
+	Params map[string]string
 }
 
 // CreateRunOptions are the arguments of CreateRun.

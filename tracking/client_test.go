@@ -64,7 +64,7 @@ func TestOpenStore_URIs(t *testing.T) {
 		{"sqlite", "sqlite:///mlflow.db", errs.ErrNotSupported},
 		{"postgres driver", "postgresql+psycopg2://u@h/db", errs.ErrNotSupported},
 		{"databricks", "databricks", errs.ErrNotSupported}, // Python's Databricks store, not a folder
-		{"bare word", "runs", nil},                          // a relative path, as in Python
+		{"bare word", "runs", nil},                         // a relative path, as in Python
 		{"unknown scheme", "s3://bucket/x", errs.ErrNotSupported},
 		{"empty", "", errs.ErrInvalidParameter},
 	} {

@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/mlruns-go/mlruns/layout"
 )
 
 // MLflowVersion is the Python MLflow release the project is pinned to.
-const MLflowVersion = "3.18.0"
+const MLflowVersion = layout.MLflowVersion
 
 // VenvDir returns the folder of the project's venv: $MLRUNS_VENV, else
 // <user cache>/mlruns-go/venv-<hash of scripts/interop.lock>, where

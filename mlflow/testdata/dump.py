@@ -64,12 +64,27 @@ def dump(root):
             })
         dumped.sort(key=lambda d: json.dumps(d, sort_keys=True))
         art = exp.artifact_location.replace(root, "<root>").replace(exp.experiment_id, "<id>")
+        models = []
+        for m in client.search_logged_models(experiment_ids=[exp.experiment_id], max_results=1000):
+            artifacts = sorted(a.path for a in client.list_logged_model_artifacts(m.model_id))
+            models.append({
+                "name": m.name,
+                "status": str(m.status),
+                "source_run": names.get(m.source_run_id, m.source_run_id),
+                "model_type": m.model_type,
+                "params": m.params,
+                "tags": {k: v for k, v in m.tags.items() if k not in DROP and not k.startswith("mlflow.source.git.")},
+                "metrics": sorted([x.key, repr(x.value), x.step, names.get(x.run_id, x.run_id)] for x in m.metrics),
+                "artifacts": artifacts,
+            })
+        models.sort(key=lambda d: json.dumps(d, sort_keys=True))
         out.append({
             "name": exp.name,
             "stage": exp.lifecycle_stage,
             "artifact_location": art,
             "tags": exp.tags,
             "runs": dumped,
+            "models": models,
         })
     return out
 

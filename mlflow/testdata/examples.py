@@ -94,6 +94,16 @@ def last_active():
     mlflow.last_active_run()
 
 
+def models():
+    with mlflow.start_run(run_name="train"):
+        model = mlflow.initialize_logged_model(name="classifier", model_type="sklearn", params={"depth": "3"})
+        for step in range(3):
+            mlflow.log_metric("accuracy", 0.8 + step / 10, step=step, model_id=model.model_id)
+        mlflow.set_logged_model_tags(model.model_id, {"stage": "candidate"})
+        mlflow.finalize_logged_model(model.model_id, "READY")
+        mlflow.create_external_model(name="served-elsewhere")
+
+
 if __name__ == "__main__":
     base = sys.argv[1]
     for name in sys.argv[2:]:
