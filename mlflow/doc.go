@@ -5,8 +5,8 @@
 //	run, err := mlflow.StartRun(ctx, mlflow.RunName("baseline"))
 //	if err != nil { ... }
 //	defer run.End(&err) // FINISHED, or FAILED on error or panic
-//	_, err = mlflow.LogParam(ctx, "learning_rate", "0.01")
-//	_, err = mlflow.LogMetric(ctx, "loss", 0.25, mlflow.Step(1))
+//	err = mlflow.LogParam(ctx, "learning_rate", 0.01)
+//	err = mlflow.LogMetric(ctx, "loss", 0.25, mlflow.Step(1))
 //
 // # Process-wide state
 //
@@ -34,16 +34,25 @@
 //
 // StartRun pushes a run on the active stack (Nested for a child of the
 // current run), starting it with MLflow's system tags: mlflow.user,
-// mlflow.source.name (os.Args[0]), mlflow.source.type LOCAL, and
+// mlflow.source.name (os.Args[0]; under `go run`, the main package's
+// path), mlflow.source.type LOCAL, and
 // mlflow.source.git.commit, .branch and .repoURL when the working directory
 // is inside a git work tree (read from .git, no git binary). Any logging
 // call with no active run starts one, as Python does. End a run with a
-// deferred Run.End(&err), with WithRun, or with EndRun.
+// deferred Run.End(&err), with WithRun, or with EndRun. Ending a run ends
+// the active runs nested inside it first, with the same status.
+//
+// # Values
+//
+// Params and tags take any Go value and store Python's str() of its
+// Python twin (Str): []int{64, 32} is "[64, 32]", true is "True".
 //
 // # Asynchronous logging
 //
-// With Synchronous(false), or MLFLOW_ENABLE_ASYNC_LOGGING=true for every
-// call, LogMetric and friends return at once with an Operation; a
+// LogMetricAsync, LogMetricsAsync, LogParam(s)Async and SetTag(s)Async
+// return at once with an Operation (never nil; Err reports a refused call
+// without waiting); MLFLOW_ENABLE_ASYNC_LOGGING=true makes the plain calls
+// queue too (they then return only a refusal's error); a
 // background writer per tracking URI merges points from many calls into few
 // batch writes (see package tracking). Ending a run writes everything queued
 // for it first; Flush writes everything queued. Points still queued when the

@@ -14,4 +14,7 @@ func ResetForTest() {
 	}
 }
 
+// SourceNameOf is sourceNameOf, for its table test.
+var SourceNameOf = sourceNameOf
+
 func nilCtx() context.Context { return context.Background() }

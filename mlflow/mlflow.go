@@ -128,12 +128,12 @@ func Flush(ctx context.Context) error {
 
 // CreateExperiment creates an experiment and returns its id. An empty
 // artifactLocation puts it under the store's artifact root.
-func CreateExperiment(ctx context.Context, name, artifactLocation string, tags map[string]string) (string, error) {
+func CreateExperiment(ctx context.Context, name, artifactLocation string, tags map[string]any) (string, error) {
 	c, err := Client()
 	if err != nil {
 		return "", err
 	}
-	return c.CreateExperiment(ctx, name, artifactLocation, tags)
+	return c.CreateExperiment(ctx, name, artifactLocation, strs(tags))
 }
 
 // GetExperiment returns an experiment by id.

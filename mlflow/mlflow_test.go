@@ -187,7 +187,7 @@ func TestStartRun_Errors(t *testing.T) {
 	require.NoError(t, err)
 	_, err = mlflow.StartRun(ctx)
 	require.ErrorIs(t, err, errs.ErrInvalidState, "a second top-level run needs Nested")
-	_, err = mlflow.StartRun(ctx, mlflow.Description("d"), mlflow.Tags(map[string]string{"mlflow.note.content": "x"}), mlflow.Nested())
+	_, err = mlflow.StartRun(ctx, mlflow.Description("d"), mlflow.Tags(map[string]any{"mlflow.note.content": "x"}), mlflow.Nested())
 	require.ErrorIs(t, err, errs.ErrInvalidParameter)
 	require.NoError(t, mlflow.EndRunWithStatus(ctx, entities.StatusKilled))
 
@@ -310,4 +310,24 @@ func TestArtifacts_Fluent(t *testing.T) {
 	require.Equal(t, "ok", string(b))
 	require.ErrorIs(t, mlflow.LogArtifact(ctx, f, "../out"), errs.ErrInvalidPath)
 	require.NoError(t, mlflow.EndRun(ctx))
+}
+
+// mlflow.source.name names the program as its user knows it: os.Args[0],
+// except for the temporary binary of `go run`, where the main package's
+// path (or, for `go run file.go`, the binary's name) stands in.
+func TestSourceName_GoRun(t *testing.T) {
+	for _, tc := range []struct{ arg0, mainPath, want string }{
+		{"./train", "example.com/train", "./train"},
+		{"/usr/local/bin/train", "example.com/train", "/usr/local/bin/train"},
+		{"/tmp/go-build3356820086/b001/exe/train", "example.com/ml/cmd/train", "example.com/ml/cmd/train"},
+		{"/tmp/go-build3356820086/b001/exe/main", "command-line-arguments", "main"},
+		{`C:\Users\u\AppData\Local\Temp\go-build1\b001\exe\train.exe`, "", "train"},
+		{"/home/u/exe/train", "example.com/train", "/home/u/exe/train"}, // an exe folder, not go run's
+	} {
+		arg0 := filepath.FromSlash(tc.arg0)
+		if strings.Contains(tc.arg0, `\`) && filepath.Separator != '\\' {
+			continue // a Windows path means nothing elsewhere
+		}
+		require.Equal(t, filepath.FromSlash(tc.want), mlflow.SourceNameOf(arg0, tc.mainPath), tc.arg0)
+	}
 }

@@ -57,14 +57,15 @@ func Nested() RunOption { return func(o *runOptions) { o.nested = true } }
 // run, it must be that run.
 func ParentRunID(id string) RunOption { return func(o *runOptions) { o.parentRunID = id } }
 
-// Tags adds tags to the run; they override the system tags.
-func Tags(tags map[string]string) RunOption {
+// Tags adds tags to the run (values converted with Str, as Python's
+// start_run(tags=...) converts them); they override the system tags.
+func Tags(tags map[string]any) RunOption {
 	return func(o *runOptions) {
 		if o.tags == nil {
 			o.tags = map[string]string{}
 		}
 		for k, v := range tags {
-			o.tags[k] = v
+			o.tags[k] = Str(v)
 		}
 	}
 }

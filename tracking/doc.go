@@ -1,7 +1,9 @@
 // Package tracking is the explicit tracking client of mlruns, the Go twin of
 // Python MLflow's MlflowClient: experiments, runs, params, tags, metrics,
-// metric history, dataset inputs, model outputs and artifacts, over any
-// store.Store (the file store today).
+// metric history, dataset inputs, model outputs, logged models, search and
+// artifacts, over any store.Store (the file store today). Every method that
+// can block takes a context.Context first and honours it. Batches over
+// MLflow's per-request limits are split as Python's client splits them.
 //
 // A Client holds no hidden state beyond its store and its asynchronous
 // writer, and is safe for use by many goroutines. Open resolves a tracking
@@ -11,9 +13,10 @@
 //
 // # Asynchronous logging
 //
-// LogBatchAsync (and the fluent layer's Synchronous(false) option) validates
-// its input at once, so an invalid key is reported by the call itself, then
-// queues the write and returns an *Operation. One background writer per
+// LogBatchAsync and LogMetricAsync (and the fluent layer's ...Async calls)
+// validate their input at once, then queue the write and return an
+// *Operation, never nil: an invalid key gives an Operation already done
+// with the error, which Operation.Err reports without waiting. One background writer per
 // Client merges queued points from many calls into few LogBatch calls: it
 // waits up to Options.AsyncWindow for more work after the first item and
 // never puts more than MLflow's batch limits (1000 metrics, 100 params, 100
