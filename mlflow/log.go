@@ -84,19 +84,28 @@ func target(ctx context.Context, opts []LogOption) (*tracking.Client, string, lo
 }
 
 func metricsOf(o logOptions, keys []string, values map[string]float64) []entities.Metric {
-	ts := o.timestamp
-	if !o.hasTimestamp {
-		ts = time.Now().UnixMilli()
-	}
+	ts := o.now()
 	out := make([]entities.Metric, 0, len(keys))
 	for _, k := range keys {
-		m := entities.Metric{Key: k, Value: values[k], Timestamp: ts, Step: o.step, ModelID: o.modelID}
-		if o.dataset != nil {
-			m.DatasetName, m.DatasetDigest = o.dataset.Name, o.dataset.Digest
-		}
-		out = append(out, m)
+		out = append(out, o.metric(k, values[k], ts))
 	}
 	return out
+}
+
+// now is the calls' metric time: the Timestamp option, else now.
+func (o logOptions) now() int64 {
+	if o.hasTimestamp {
+		return o.timestamp
+	}
+	return time.Now().UnixMilli()
+}
+
+func (o logOptions) metric(key string, value float64, ts int64) entities.Metric {
+	m := entities.Metric{Key: key, Value: value, Timestamp: ts, Step: o.step, ModelID: o.modelID}
+	if o.dataset != nil {
+		m.DatasetName, m.DatasetDigest = o.dataset.Name, o.dataset.Digest
+	}
+	return m
 }
 
 // call is one fluent logging call resolved: where it goes and what it
@@ -213,7 +222,7 @@ func failed(err error) *Operation { return tracking.CompletedOperation(err) }
 
 func oneMetric(key string, value float64) func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
 	return func(o logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
-		return metricsOf(o, []string{key}, map[string]float64{key: value}), nil, nil
+		return []entities.Metric{o.metric(key, value, o.now())}, nil, nil
 	}
 }
 

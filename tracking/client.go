@@ -226,38 +226,46 @@ func (c *Client) LogMetricAsync(ctx context.Context, runID, key string, value fl
 
 func (c *Client) metric(key string, value float64, opts []MetricOption) entities.Metric {
 	m := entities.Metric{Key: key, Value: value}
-	set := false
+	stamped := false
 	for _, o := range opts {
-		set = o(&m) || set
+		var ts bool
+		m, ts = o(m)
+		stamped = stamped || ts
 	}
-	if !set {
+	if !stamped {
 		m.Timestamp = c.nowMillis()
 	}
 	return m
 }
 
-// MetricOption sets a field of a metric logged with LogMetric.
-type MetricOption func(m *entities.Metric) (setsTimestamp bool)
+// MetricOption sets a field of a metric logged with LogMetric. It takes
+// and returns the metric by value (a pointer through a function value
+// would move every metric to the heap), and reports whether it set the
+// timestamp.
+type MetricOption func(m entities.Metric) (_ entities.Metric, setsTimestamp bool)
 
 // WithStep sets the step (default 0): any int64, in any order, with gaps.
 func WithStep(step int64) MetricOption {
-	return func(m *entities.Metric) bool { m.Step = step; return false }
+	return func(m entities.Metric) (entities.Metric, bool) { m.Step = step; return m, false }
 }
 
 // WithTimestamp sets the time in ms since the epoch (default: now). Zero
 // is the epoch, as in Python.
 func WithTimestamp(ms int64) MetricOption {
-	return func(m *entities.Metric) bool { m.Timestamp = ms; return true }
+	return func(m entities.Metric) (entities.Metric, bool) { m.Timestamp = ms; return m, true }
 }
 
 // WithModelID logs the value against a logged model too.
 func WithModelID(id string) MetricOption {
-	return func(m *entities.Metric) bool { m.ModelID = id; return false }
+	return func(m entities.Metric) (entities.Metric, bool) { m.ModelID = id; return m, false }
 }
 
 // WithDataset logs the value against a dataset (its name and digest).
 func WithDataset(name, digest string) MetricOption {
-	return func(m *entities.Metric) bool { m.DatasetName, m.DatasetDigest = name, digest; return false }
+	return func(m entities.Metric) (entities.Metric, bool) {
+		m.DatasetName, m.DatasetDigest = name, digest
+		return m, false
+	}
 }
 
 // LogParam logs a param. Logging another value for a logged key is
