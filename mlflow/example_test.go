@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/mlruns-go/mlruns/entities"
@@ -375,4 +376,29 @@ func ExampleInitializeLoggedModel() {
 		fmt.Println(m.Name, m.Status, m.Params["depth"], m.Tags["stage"])
 	}
 	// Output: classifier READY 3 candidate
+}
+
+// Write text straight into a run's artifacts, as Python's log_text.
+func ExampleLogText() {
+	defer useTempStore()()
+	ctx := context.Background()
+
+	err := mlflow.WithRun(ctx, func(r *mlflow.Run) error {
+		if err := mlflow.LogText(ctx, "epoch 1: loss 0.5\nepoch 2: loss 0.25\n", "notes/training.txt"); err != nil {
+			return err
+		}
+		if err := mlflow.LogText(ctx, "ünïcode ✓", "summary.md"); err != nil {
+			return err
+		}
+		return mlflow.LogText(ctx, "replaced", "summary.md") // an artifact file is replaced
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	run, _, _ := mlflow.LastActiveRun(ctx)
+	client, _ := mlflow.Client()
+	dir, _ := client.ArtifactDir(ctx, run.Info.RunID)
+	data, _ := os.ReadFile(filepath.Join(dir, "summary.md"))
+	fmt.Println(string(data))
+	// Output: replaced
 }

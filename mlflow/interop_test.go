@@ -34,6 +34,7 @@ var scenarios = []struct {
 	{"tags", ExampleSetTags},
 	{"last_active", ExampleLastActiveRun},
 	{"models", ExampleInitializeLoggedModel},
+	{"text", ExampleLogText},
 }
 
 // silenceStdout runs fn with the examples' printing sent nowhere.
@@ -82,6 +83,9 @@ func TestInterop_Examples(t *testing.T) {
 			require.NotEmpty(t, goDump)
 			require.JSONEq(t, string(pyDump), string(goDump))
 			require.True(t, bytes.Contains(goDump, []byte(`"runs"`)))
+			if sc.name == "text" {
+				require.True(t, bytes.Contains(goDump, []byte(`"notes/training.txt"`)), "%s", goDump)
+			}
 			if sc.name == "models" {
 				require.True(t, bytes.Contains(goDump, []byte(`"MLmodel"`)), "the external model's spec is read back: %s", goDump)
 				require.True(t, bytes.Contains(goDump, []byte(`"candidate"`)), "%s", goDump)

@@ -462,3 +462,13 @@ func (r *Run) LogArtifact(ctx context.Context, localPath, artifactPath string) e
 func (r *Run) LogArtifacts(ctx context.Context, dir, artifactPath string) error {
 	return LogArtifacts(ctx, dir, artifactPath, r.opts(nil)...)
 }
+
+// LogText writes text to an artifact file of the active run (or ForRun's),
+// as Python's mlflow.log_text.
+func LogText(ctx context.Context, text, artifactFile string, opts ...LogOption) error {
+	c, runID, _, err := target(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return c.LogText(ctx, runID, text, artifactFile)
+}

@@ -79,6 +79,14 @@ func trackingURILocked() string {
 	return filestore.FileURI(abs)
 }
 
+// IsTrackingURISet reports whether a tracking URI was set, by
+// SetTrackingURI or MLFLOW_TRACKING_URI, as Python's is_tracking_uri_set.
+func IsTrackingURISet() bool {
+	state.Lock()
+	defer state.Unlock()
+	return state.trackingURI != "" || os.Getenv(EnvTrackingURI) != ""
+}
+
 // Client returns the tracking client of the current tracking URI, opening
 // its store on first use. The client is shared and stays open for the life
 // of the process.

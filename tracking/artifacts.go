@@ -156,14 +156,19 @@ func checkArtifactPath(p string) (string, error) {
 	return path.Clean(p), nil
 }
 
-// copyFile copies src to dst inside root through a temporary file renamed
-// into place, so a reader never sees a partial artifact.
+// copyFile copies src to dst inside root; see writeArtifact.
 func copyFile(root *os.Root, dst, src string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("tracking: log artifact: %w", err)
 	}
 	defer in.Close()
+	return writeArtifact(root, dst, in)
+}
+
+// writeArtifact writes what r reads to dst inside root through a temporary
+// file renamed into place, so a reader never sees a partial artifact.
+func writeArtifact(root *os.Root, dst string, r io.Reader) error {
 	var rnd [6]byte
 	rand.Read(rnd[:])
 	tmp := path.Join(path.Dir(dst), ".mlruns-tmp-"+hex.EncodeToString(rnd[:]))
@@ -171,7 +176,7 @@ func copyFile(root *os.Root, dst, src string) error {
 	if err != nil {
 		return artifactErr(err)
 	}
-	_, err = io.Copy(out, in)
+	_, err = io.Copy(out, r)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -183,6 +188,27 @@ func copyFile(root *os.Root, dst, src string) error {
 		return artifactErr(err)
 	}
 	return nil
+}
+
+// LogText writes text to the artifact file artifactFile of the run (a
+// slash path such as "notes/summary.txt"), replacing it if it exists, as
+// MlflowClient.log_text does (its bytes are the text's UTF-8, as Python
+// writes them on Linux and macOS; Python on Windows would turn "\n" into
+// "\r\n").
+func (c *Client) LogText(ctx context.Context, runID, text, artifactFile string) error {
+	file, err := checkArtifactPath(artifactFile)
+	if err != nil {
+		return err
+	}
+	if file == "." {
+		return errs.New(errs.ErrInvalidParameter, "artifact_file must name a file")
+	}
+	root, sub, err := c.openArtifactRoot(ctx, runID, path.Dir(file))
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return writeArtifact(root, path.Join(sub, path.Base(file)), strings.NewReader(text))
 }
 
 // artifactErr marks an attempt to leave the artifact folder (through a

@@ -277,3 +277,24 @@ func TestClient_LogArtifact_SymlinkedArtifactsFolder(t *testing.T) {
 	require.NoError(t, os.Remove(f.dir))
 	require.NoError(t, os.Mkdir(f.dir, 0o777))
 }
+
+// LogText refuses artifact files that are not a safe relative file path,
+// as MLflow's validate_path_is_safe, and writes nothing for them.
+func TestClient_LogText_BadPaths(t *testing.T) {
+	c, _, runID := newClient(t, nil)
+	ctx := context.Background()
+	dir, err := c.ArtifactDir(ctx, runID)
+	require.NoError(t, err)
+	for _, p := range []string{"", ".", "../x.txt", "a/../../x.txt", "/abs.txt", `a\b.txt`, "c:x.txt", "a#b.txt"} {
+		err := c.LogText(ctx, runID, "text", p)
+		require.Error(t, err, "%q", p)
+		require.True(t, errors.Is(err, errs.ErrInvalidPath) || errors.Is(err, errs.ErrInvalidParameter), "%q: %v", p, err)
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+	require.NoError(t, c.LogText(ctx, runID, "ok", "a/b.txt"))
+	data, err := os.ReadFile(filepath.Join(dir, "a", "b.txt"))
+	require.NoError(t, err)
+	require.Equal(t, "ok", string(data))
+}

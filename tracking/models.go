@@ -1,10 +1,11 @@
 package tracking
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"iter"
 	"os"
-	"path/filepath"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/layout"
@@ -41,28 +42,16 @@ func (c *Client) CreateExternalModel(ctx context.Context, experimentID string, o
 	if err != nil {
 		return entities.LoggedModel{}, err
 	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return entities.LoggedModel{}, fmt.Errorf("tracking: artifacts of model %s: %w", m.ModelID, err)
+	}
+	defer root.Close()
 	spec := layout.EncodeExternalModelSpec(m, c.now())
-	if err := writeNewFile(filepath.Join(dir, layout.MLmodelFile), spec); err != nil {
+	if err := writeArtifact(root, layout.MLmodelFile, bytes.NewReader(spec)); err != nil {
 		return entities.LoggedModel{}, err
 	}
 	return c.store.FinalizeLoggedModel(ctx, m.ModelID, entities.LoggedModelReady)
-}
-
-// writeNewFile writes data to a file that must not exist yet (a new
-// model's artifacts folder is empty), so nothing is ever overwritten.
-func writeNewFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-	if err != nil {
-		return artifactErr(err)
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return artifactErr(err)
-	}
-	return nil
 }
 
 // GetLoggedModel returns a logged model with its tags, params and latest

@@ -6,9 +6,11 @@ random run names become "<random>"; runs are listed sorted, so the dumps
 of two trees written in different orders compare equal.
 """
 import json
+import os
 import re
 import sys
 import time
+from urllib.parse import unquote, urlparse
 
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
@@ -25,6 +27,18 @@ def norm_time(ts):
 def name_of(run):
     n = run.info.run_name
     return "<random>" if RANDOM.match(n) else n
+
+
+def artifact_files(uri):
+    """Every artifact file of a local artifact URI, with its bytes."""
+    base = unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+    out = []
+    for d, _, files in os.walk(base):
+        for f in files:
+            p = os.path.join(d, f)
+            with open(p, "rb") as fh:
+                out.append([os.path.relpath(p, base), fh.read().decode("utf-8", "replace")])
+    return sorted(out)
 
 
 def dump(root):
@@ -57,6 +71,7 @@ def dump(root):
                 "params": r.data.params,
                 "tags": tags,
                 "metrics": metrics,
+                "artifacts": artifact_files(r.info.artifact_uri),
                 "inputs": sorted(
                     [d.dataset.name, d.dataset.digest, sorted((t.key, t.value) for t in d.tags)]
                     for d in r.inputs.dataset_inputs

@@ -104,6 +104,13 @@ def models():
         mlflow.create_external_model(name="served-elsewhere")
 
 
+def text():
+    with mlflow.start_run():
+        mlflow.log_text("epoch 1: loss 0.5\nepoch 2: loss 0.25\n", "notes/training.txt")
+        mlflow.log_text("ünïcode ✓", "summary.md")
+        mlflow.log_text("replaced", "summary.md")
+
+
 if __name__ == "__main__":
     base = sys.argv[1]
     for name in sys.argv[2:]:
