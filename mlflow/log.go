@@ -234,22 +234,25 @@ func manyMetrics(metrics map[string]float64) func(logOptions) ([]entities.Metric
 
 func paramsOf(params map[string]any) func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
 	return func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
-		ps := make([]entities.Param, 0, len(params))
-		for _, k := range slices.Sorted(maps.Keys(params)) {
-			ps = append(ps, entities.Param{Key: k, Value: Str(params[k])})
-		}
-		return nil, ps, nil
+		return nil, sortedPairs(params, func(k, v string) entities.Param { return entities.Param{Key: k, Value: v} }), nil
 	}
 }
 
 func tagsOf(tags map[string]any) func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
 	return func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag) {
-		ts := make([]entities.RunTag, 0, len(tags))
-		for _, k := range slices.Sorted(maps.Keys(tags)) {
-			ts = append(ts, entities.RunTag{Key: k, Value: Str(tags[k])})
-		}
-		return nil, nil, ts
+		return nil, nil, sortedPairs(tags, func(k, v string) entities.RunTag { return entities.RunTag{Key: k, Value: v} })
 	}
+}
+
+// sortedPairs turns a map of values into key/text pairs in key order (a
+// Go map has none; Python's dicts keep insertion order), each value
+// converted with Str.
+func sortedPairs[T any](m map[string]any, pair func(k, v string) T) []T {
+	out := make([]T, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, pair(k, Str(m[k])))
+	}
+	return out
 }
 
 func logNow(ctx context.Context, opts []LogOption, build func(logOptions) ([]entities.Metric, []entities.Param, []entities.RunTag)) error {

@@ -227,17 +227,22 @@ func withClient(fn func(c *tracking.Client) error) error {
 // withActiveExperiment calls fn with the active experiment's id (Python's
 // _get_experiment_id).
 func withActiveExperiment(ctx context.Context, fn func(c *tracking.Client, id string) error) error {
-	state.Lock()
-	c, err := clientLocked()
-	var id string
-	if err == nil {
-		id, err = experimentIDLocked(ctx, c)
+	c, err := Client()
+	if err != nil {
+		return err
 	}
-	state.Unlock()
+	id, err := activeExperimentID(ctx, c)
 	if err != nil {
 		return err
 	}
 	return fn(c, id)
+}
+
+// activeExperimentID is experimentIDLocked taking the state's lock.
+func activeExperimentID(ctx context.Context, c *tracking.Client) (string, error) {
+	state.Lock()
+	defer state.Unlock()
+	return experimentIDLocked(ctx, c)
 }
 
 func setExperiment(ctx context.Context, name, id string) (entities.Experiment, error) {

@@ -54,10 +54,7 @@ func createModel(ctx context.Context, o LoggedModelOptions,
 	case active != nil:
 		expID = active.info.ExperimentID
 	default:
-		state.Lock()
-		expID, err = experimentIDLocked(ctx, c)
-		state.Unlock()
-		if err != nil {
+		if expID, err = activeExperimentID(ctx, c); err != nil {
 			return entities.LoggedModel{}, err
 		}
 	}
@@ -162,27 +159,15 @@ func SearchLoggedModels(ctx context.Context, o SearchLoggedModelsOptions) ([]ent
 	}
 	ids := o.ExperimentIDs
 	if len(ids) == 0 {
-		state.Lock()
-		id, err := experimentIDLocked(ctx, c)
-		state.Unlock()
+		id, err := activeExperimentID(ctx, c)
 		if err != nil {
 			return nil, err
 		}
 		ids = []string{id}
 	}
-	var out []entities.LoggedModel
-	for m, err := range c.AllLoggedModels(ctx, ids, tracking.SearchLoggedModelsOptions{
+	return collect(c.AllLoggedModels(ctx, ids, tracking.SearchLoggedModelsOptions{
 		Filter: o.Filter, Datasets: o.Datasets, MaxResults: o.MaxResults, OrderBy: o.OrderBy,
-	}) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-		if o.MaxResults > 0 && len(out) == o.MaxResults {
-			break
-		}
-	}
-	return out, nil
+	}), o.MaxResults)
 }
 
 func strs(m map[string]any) map[string]string {

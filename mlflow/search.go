@@ -2,6 +2,7 @@ package mlflow
 
 import (
 	"context"
+	"iter"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
@@ -95,9 +96,7 @@ func searchExperimentIDs(ctx context.Context, c *tracking.Client, o SearchRunsOp
 		}
 		return ids, nil
 	}
-	state.Lock()
-	defer state.Unlock()
-	id, err := experimentIDLocked(ctx, c)
+	id, err := activeExperimentID(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -120,15 +119,20 @@ func SearchExperiments(ctx context.Context, o SearchExperimentsOptions) ([]entit
 	if err != nil {
 		return nil, err
 	}
-	var out []entities.Experiment
-	for exp, err := range c.AllExperiments(ctx, tracking.SearchExperimentsOptions{
+	return collect(c.AllExperiments(ctx, tracking.SearchExperimentsOptions{
 		Filter: o.Filter, View: o.View, OrderBy: o.OrderBy,
-	}) {
+	}), o.MaxResults)
+}
+
+// collect gathers a search's results, at most max of them (zero: all).
+func collect[T any](seq iter.Seq2[T, error], max int) ([]T, error) {
+	var out []T
+	for x, err := range seq {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, exp)
-		if o.MaxResults > 0 && len(out) == o.MaxResults {
+		out = append(out, x)
+		if max > 0 && len(out) == max {
 			break
 		}
 	}
