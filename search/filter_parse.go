@@ -46,23 +46,29 @@ func (p *parser) next() token { t := p.toks[p.i]; p.i++; return t }
 
 func parseFilter(s string, d dialect) (*Filter, error) {
 	p := &parser{src: s, toks: lex(s), d: d}
-	f := &Filter{}
-	for {
-		t := p.peek()
-		if t.kind == tkEOF {
-			break
-		}
+	clauses, err := p.clauses(p.clause)
+	if err != nil {
+		return nil, err
+	}
+	return &Filter{Clauses: clauses}, nil
+}
+
+// clauses reads the AND-ed clauses of a filter with read, the run,
+// experiment or logged-model clause reader.
+func (p *parser) clauses(read func() (Clause, error)) ([]Clause, error) {
+	var out []Clause
+	for t := p.peek(); t.kind != tkEOF; t = p.peek() {
 		if t.isKeyword("AND") {
 			p.i++
 			continue
 		}
-		c, err := p.clause()
+		c, err := read()
 		if err != nil {
 			return nil, err
 		}
-		f.Clauses = append(f.Clauses, c)
+		out = append(out, c)
 	}
-	return f, nil
+	return out, nil
 }
 
 func (p *parser) invalidClause(t token) error {
@@ -105,7 +111,8 @@ func (p *parser) ident() (string, bool) {
 	return b.String(), true
 }
 
-func (p *parser) clause() (Clause, error) {
+// clauseIdent reads the identifier a clause starts with.
+func (p *parser) clauseIdent() (Clause, error) {
 	start := p.peek()
 	raw, ok := p.ident()
 	if !ok {
@@ -114,35 +121,55 @@ func (p *parser) clause() (Clause, error) {
 	if strings.HasSuffix(raw, ".") {
 		return Clause{}, errAt(p.src, start.pos, "Invalid comparison clause. Expected 'Identifier' found '%s'", raw)
 	}
-	c := Clause{Pos: start.pos, rawIdent: raw}
-	var err error
-	if c.Entity, c.Key, err = p.resolve(raw, start.pos, false); err != nil {
+	return Clause{Pos: start.pos, rawIdent: raw}, nil
+}
+
+// comparator reads the comparator t starts (an IS reads the NULL or NOT
+// NULL after it); ok is false when there is none.
+func (p *parser) comparator(t token) (op string, ok bool) {
+	switch {
+	case t.kind == tkOp:
+		return strings.ToUpper(strings.Join(strings.Fields(t.text), " ")), true
+	case t.isKeyword("IN"):
+		return "IN", true
+	case t.isKeyword("NOT") && p.peek().isKeyword("IN"):
+		p.i++
+		return "NOT IN", true
+	case t.isKeyword("IS"):
+		switch nt := p.next(); {
+		case nt.isKeyword("NULL"):
+			return "IS NULL", true
+		case nt.isKeyword("NOT NULL"):
+			return "IS NOT NULL", true
+		}
+	}
+	return "", false
+}
+
+// noComparator is the error for a clause whose identifier raw is followed
+// by opTok, which starts no comparator.
+func (p *parser) noComparator(c *Clause, opTok token) error {
+	if opTok.kind == tkEOF {
+		return errAt(p.src, c.Pos, "Invalid clause(s) in filter string: '%s'", c.rawIdent)
+	}
+	return errAt(p.src, opTok.pos, "Invalid comparison clause. Expected comparison found '%s'", opTok.text)
+}
+
+func (p *parser) clause() (Clause, error) {
+	c, err := p.clauseIdent()
+	if err != nil {
+		return c, err
+	}
+	if c.Entity, c.Key, err = p.resolve(c.rawIdent, c.Pos, false); err != nil {
 		return c, err
 	}
 	opTok := p.next()
-	switch {
-	case opTok.kind == tkOp:
-		c.Op = strings.ToUpper(strings.Join(strings.Fields(opTok.text), " "))
-	case opTok.isKeyword("IS"):
-		nt := p.next()
-		switch {
-		case nt.isKeyword("NULL"):
-			c.Op = "IS NULL"
-		case nt.isKeyword("NOT NULL"):
-			c.Op = "IS NOT NULL"
-		default:
+	var ok bool
+	if c.Op, ok = p.comparator(opTok); !ok {
+		if opTok.isKeyword("IS") {
 			return c, p.invalidClause(opTok)
 		}
-	case opTok.isKeyword("IN"):
-		c.Op = "IN"
-	case opTok.isKeyword("NOT") && p.peek().isKeyword("IN"):
-		p.i++
-		c.Op = "NOT IN"
-	default:
-		if opTok.kind == tkEOF {
-			return c, errAt(p.src, start.pos, "Invalid clause(s) in filter string: '%s'", raw)
-		}
-		return c, errAt(p.src, opTok.pos, "Invalid comparison clause. Expected comparison found '%s'", opTok.text)
+		return c, p.noComparator(&c, opTok)
 	}
 	if c.Op == "IS NULL" || c.Op == "IS NOT NULL" {
 		if c.Entity != EntityTag && (p.d.experiments || c.Entity != EntityParam) {
@@ -153,18 +180,8 @@ func (p *parser) clause() (Clause, error) {
 		}
 		return c, nil
 	}
-	if c.Op == "IN" || c.Op == "NOT IN" {
-		if p.peek().kind != tkLParen {
-			return c, p.invalidClause(opTok)
-		}
-	}
-	if p.peek().kind == tkEOF {
-		// "metrics.x >": sqlparse makes no comparison of two tokens, and
-		// MLflow lists them (quoted for runs, bare for experiments)
-		if p.d.experiments {
-			return c, errAt(p.src, opTok.pos, "Invalid clause(s) in filter string: %s, %s", raw, opTok.text)
-		}
-		return c, errAt(p.src, opTok.pos, "Invalid clause(s) in filter string: '%s', '%s'", raw, opTok.text)
+	if err := p.valueFollows(&c, opTok); err != nil {
+		return c, err
 	}
 	if err := p.value(&c); err != nil {
 		return c, err
@@ -172,9 +189,57 @@ func (p *parser) clause() (Clause, error) {
 	return c, p.check(&c, opTok.pos)
 }
 
+// valueFollows checks that a value follows the comparator opTok: a
+// parenthesized list after IN and NOT IN, anything after the others.
+func (p *parser) valueFollows(c *Clause, opTok token) error {
+	if (c.Op == "IN" || c.Op == "NOT IN") && p.peek().kind != tkLParen {
+		return p.invalidClause(opTok)
+	}
+	if p.peek().kind == tkEOF {
+		// "metrics.x >": sqlparse makes no comparison of two tokens, and
+		// MLflow lists them (quoted for runs, bare for experiments)
+		if p.d.experiments {
+			return errAt(p.src, opTok.pos, "Invalid clause(s) in filter string: %s, %s", c.rawIdent, opTok.text)
+		}
+		return errAt(p.src, opTok.pos, "Invalid clause(s) in filter string: '%s', '%s'", c.rawIdent, opTok.text)
+	}
+	return nil
+}
+
 // resolve splits an identifier at its first period into entity and key,
 // as SearchUtils._get_identifier (and its experiments variant) does.
 func (p *parser) resolve(raw string, pos int, orderBy bool) (Entity, string, error) {
+	e, key, err := p.entityKey(raw, pos)
+	if err != nil {
+		return 0, "", err
+	}
+	if e == EntityAttribute {
+		valid := false
+		switch {
+		case p.d.experiments:
+			valid = expStringAttrs[key] || expNumericAttrs[key]
+		case orderBy:
+			valid = runOrderAttrs[key]
+		default:
+			valid = runStringAttrs[key] || runNumericAttrs[key]
+		}
+		if !valid {
+			list := runAttrList
+			if p.d.experiments {
+				list = expAttrList
+			}
+			return 0, "", errAt(p.src, pos, "Invalid attribute key '%s' specified. Valid keys are '%s'", key, list)
+		}
+	}
+	if e == EntityDataset && !datasetKeys[key] {
+		return 0, "", errAt(p.src, pos, "Invalid dataset key '%s' specified. Valid keys are '{'name', 'digest', 'context'}'", key)
+	}
+	return e, key, nil
+}
+
+// entityKey splits an identifier at its first period into an entity of
+// the dialect (no period: an attribute) and the key, unquoted.
+func (p *parser) entityKey(raw string, pos int) (Entity, string, error) {
 	entity, key, dotted := strings.Cut(raw, ".")
 	if !dotted {
 		entity, key = "attribute", raw
@@ -205,29 +270,7 @@ func (p *parser) resolve(raw string, pos int, orderBy bool) (Entity, string, err
 			return 0, "", errAt(p.src, pos, "Invalid entity type '%s'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']", trimBackticks(entity))
 		}
 	}
-	key = trimBackticks(stripQuotes(key))
-	if e == EntityAttribute {
-		valid := false
-		switch {
-		case p.d.experiments:
-			valid = expStringAttrs[key] || expNumericAttrs[key]
-		case orderBy:
-			valid = runOrderAttrs[key]
-		default:
-			valid = runStringAttrs[key] || runNumericAttrs[key]
-		}
-		if !valid {
-			list := runAttrList
-			if p.d.experiments {
-				list = expAttrList
-			}
-			return 0, "", errAt(p.src, pos, "Invalid attribute key '%s' specified. Valid keys are '%s'", key, list)
-		}
-	}
-	if e == EntityDataset && !datasetKeys[key] {
-		return 0, "", errAt(p.src, pos, "Invalid dataset key '%s' specified. Valid keys are '{'name', 'digest', 'context'}'", key)
-	}
-	return e, key, nil
+	return e, trimBackticks(stripQuotes(key)), nil
 }
 
 func isQuoted(s string, q byte) bool { return len(s) >= 2 && s[0] == q && s[len(s)-1] == q }
@@ -265,30 +308,12 @@ func (p *parser) value(c *Clause) error {
 	c.rawValue = t.text
 	what := c.Entity.String()
 	if p.numericKey(c) {
-		if t.kind != tkInt && t.kind != tkFloat {
-			if c.Entity == EntityMetric {
-				return errAt(p.src, t.pos, "Expected numeric value type for metric. Found %s", t.text)
-			}
-			return errAt(p.src, t.pos, "Expected numeric value type for numeric attribute: %s. Found %s", c.Key, t.text)
-		}
-		v, err := strconv.ParseFloat(t.text, 64)
-		if err != nil && !isRangeErr(err) {
-			return errAt(p.src, t.pos, "Expected numeric value type for %s. Found %s", what, t.text)
-		}
-		c.Kind, c.Num = ValueNumber, v
-		if t.kind == tkInt && c.Entity == EntityAttribute {
-			if n, err := strconv.ParseInt(t.text, 10, 64); err == nil {
-				c.Int, c.IsInt = n, true
-			}
-		}
-		return nil
+		return p.numberValue(c, t)
+	}
+	if done, err := p.stringValue(c, t); done {
+		return err
 	}
 	switch t.kind {
-	case tkSingle, tkDouble:
-		c.Kind, c.Str = ValueString, t.text[1:len(t.text)-1]
-		return nil
-	case tkWord, tkBacktick:
-		return errAt(p.src, t.pos, "Parameter value is either not quoted or unidentified quote types used for string value %s. Use either single or double quotes.", t.text)
 	case tkLParen:
 		if c.Entity == EntityAttribute {
 			list := "['run_id']"
@@ -307,6 +332,43 @@ func (p *parser) value(c *Clause) error {
 		return errAt(p.src, t.pos, "Invalid comparison clause. Expected 3 tokens found 2")
 	}
 	return errAt(p.src, t.pos, "Expected a quoted string value for %s. Got value %s", what, t.text)
+}
+
+// numberValue reads t as the value of a numeric key (a metric or a
+// numeric attribute); an integer literal compares exactly with an
+// attribute.
+func (p *parser) numberValue(c *Clause, t token) error {
+	if t.kind != tkInt && t.kind != tkFloat {
+		if c.Entity == EntityMetric {
+			return errAt(p.src, t.pos, "Expected numeric value type for metric. Found %s", t.text)
+		}
+		return errAt(p.src, t.pos, "Expected numeric value type for numeric attribute: %s. Found %s", c.Key, t.text)
+	}
+	v, err := strconv.ParseFloat(t.text, 64)
+	if err != nil && !isRangeErr(err) {
+		return errAt(p.src, t.pos, "Expected numeric value type for %s. Found %s", c.Entity, t.text)
+	}
+	c.Kind, c.Num = ValueNumber, v
+	if t.kind == tkInt && c.Entity == EntityAttribute {
+		if n, err := strconv.ParseInt(t.text, 10, 64); err == nil {
+			c.Int, c.IsInt = n, true
+		}
+	}
+	return nil
+}
+
+// stringValue reads t as the value of a string key when it is a quoted
+// string, and refuses a bare word; done is false for any other token,
+// which the dialect reads.
+func (p *parser) stringValue(c *Clause, t token) (done bool, err error) {
+	switch t.kind {
+	case tkSingle, tkDouble:
+		c.Kind, c.Str = ValueString, t.text[1:len(t.text)-1]
+		return true, nil
+	case tkWord, tkBacktick:
+		return true, errAt(p.src, t.pos, "Parameter value is either not quoted or unidentified quote types used for string value %s. Use either single or double quotes.", t.text)
+	}
+	return false, nil
 }
 
 func isRangeErr(err error) bool {
@@ -408,14 +470,21 @@ func (p *parser) check(c *Clause, pos int) error {
 	default: // string attributes and datasets
 		ok, set = stringOps[c.Op], "{'!=', '=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'}"
 	}
+	return checkOp(p.src, c, pos, ok, set)
+}
+
+// checkOp refuses a comparator the key does not take (ok false; set lists
+// those it takes) or the value does not fit, and compiles a LIKE or ILIKE
+// pattern.
+func checkOp(src string, c *Clause, pos int, ok bool, set string) error {
 	if !ok {
-		return errAt(p.src, pos, "Invalid comparator '%s' not one of '%s'", c.Op, set)
+		return errAt(src, pos, "Invalid comparator '%s' not one of '%s'", c.Op, set)
 	}
 	if c.Kind == ValueList && c.Op != "IN" && c.Op != "NOT IN" {
-		return errAt(p.src, pos, "A list of values needs IN or NOT IN, not '%s'", c.Op)
+		return errAt(src, pos, "A list of values needs IN or NOT IN, not '%s'", c.Op)
 	}
 	if c.Kind == ValueString && (c.Op == "IN" || c.Op == "NOT IN") {
-		return errAt(p.src, pos, "IN and NOT IN need a parenthesized list of quoted strings")
+		return errAt(src, pos, "IN and NOT IN need a parenthesized list of quoted strings")
 	}
 	if c.Op == "LIKE" || c.Op == "ILIKE" {
 		c.re = likeRegexp(c.Str, c.Op == "ILIKE")

@@ -3,7 +3,6 @@ package search
 import (
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/mlruns-go/mlruns/entities"
@@ -54,45 +53,29 @@ type LoggedModelFilter struct {
 // (or all-blank) filter has no clauses.
 func ParseLoggedModelFilter(s string) (*LoggedModelFilter, error) {
 	p := &parser{src: s, toks: lex(s)}
-	f := &LoggedModelFilter{}
-	for t := p.peek(); t.kind != tkEOF; t = p.peek() {
-		if t.isKeyword("AND") {
-			p.i++
-			continue
-		}
-		c, err := p.modelClause()
-		if err != nil {
-			return nil, err
-		}
-		f.Clauses = append(f.Clauses, c)
+	clauses, err := p.clauses(p.modelClause)
+	if err != nil {
+		return nil, err
 	}
-	return f, nil
+	return &LoggedModelFilter{Clauses: clauses}, nil
 }
 
 // modelClause reads one comparison: identifier, comparator, value.
 func (p *parser) modelClause() (Clause, error) {
-	start := p.peek()
-	raw, ok := p.ident()
-	if !ok {
-		return Clause{}, p.invalidClause(start)
+	c, err := p.clauseIdent()
+	if err != nil {
+		return c, err
 	}
-	if strings.HasSuffix(raw, ".") {
-		return Clause{}, errAt(p.src, start.pos, "Invalid comparison clause. Expected 'Identifier' found '%s'", raw)
-	}
-	c := Clause{Pos: start.pos, rawIdent: raw}
-	var err error
-	if c.Entity, c.Key, err = p.resolveModelKey(raw, start.pos); err != nil {
+	if c.Entity, c.Key, err = p.resolveModelKey(c.rawIdent, c.Pos); err != nil {
 		return c, err
 	}
 	opTok := p.next()
-	if c.Op, ok = p.modelComparator(opTok); !ok {
-		switch {
-		case opTok.kind == tkEOF:
-			return c, errAt(p.src, start.pos, "Invalid clause(s) in filter string: '%s'", raw)
-		case opTok.kind == tkKeyword:
+	var ok bool
+	if c.Op, ok = p.comparator(opTok); !ok {
+		if opTok.kind == tkKeyword {
 			return c, p.invalidClause(opTok)
 		}
-		return c, errAt(p.src, opTok.pos, "Invalid comparison clause. Expected comparison found '%s'", opTok.text)
+		return c, p.noComparator(&c, opTok)
 	}
 	if c.Op == "IS NULL" || c.Op == "IS NOT NULL" {
 		if c.Entity != EntityTag && c.Entity != EntityParam {
@@ -100,11 +83,8 @@ func (p *parser) modelClause() (Clause, error) {
 		}
 		return c, errAt(p.src, opTok.pos, "Invalid comparator '%s' not one of '{'!=', '=', 'LIKE', 'ILIKE'}'", c.Op)
 	}
-	if (c.Op == "IN" || c.Op == "NOT IN") && p.peek().kind != tkLParen {
-		return c, p.invalidClause(opTok)
-	}
-	if p.peek().kind == tkEOF {
-		return c, errAt(p.src, opTok.pos, "Invalid clause(s) in filter string: '%s', '%s'", raw, opTok.text)
+	if err := p.valueFollows(&c, opTok); err != nil {
+		return c, err
 	}
 	if err := p.modelValue(&c); err != nil {
 		return c, err
@@ -112,50 +92,13 @@ func (p *parser) modelClause() (Clause, error) {
 	return c, checkModelClause(p.src, &c, opTok.pos)
 }
 
-// modelComparator reads the comparator after an identifier.
-func (p *parser) modelComparator(t token) (string, bool) {
-	switch {
-	case t.kind == tkOp:
-		return strings.ToUpper(strings.Join(strings.Fields(t.text), " ")), true
-	case t.isKeyword("IN"):
-		return "IN", true
-	case t.isKeyword("NOT") && p.peek().isKeyword("IN"):
-		p.i++
-		return "NOT IN", true
-	case t.isKeyword("IS"):
-		switch nt := p.next(); {
-		case nt.isKeyword("NULL"):
-			return "IS NULL", true
-		case nt.isKeyword("NOT NULL"):
-			return "IS NOT NULL", true
-		}
-	}
-	return "", false
-}
-
 // resolveModelKey splits an identifier into entity and key as
 // SearchUtils._get_identifier does with the logged-model attributes.
 func (p *parser) resolveModelKey(raw string, pos int) (Entity, string, error) {
-	entity, key, dotted := strings.Cut(raw, ".")
-	if !dotted {
-		entity, key = "attribute", raw
+	e, key, err := p.entityKey(raw, pos) // the run dialect's entities
+	if err != nil {
+		return 0, "", err
 	}
-	var e Entity
-	switch trimBackticks(entity) {
-	case "metric", "metrics":
-		e = EntityMetric
-	case "parameter", "parameters", "param", "params":
-		e = EntityParam
-	case "tag", "tags":
-		e = EntityTag
-	case "attribute", "attributes", "attr", "run":
-		e = EntityAttribute
-	case "dataset", "datasets":
-		e = EntityDataset
-	default:
-		return 0, "", errAt(p.src, pos, "Invalid entity type '%s'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']", trimBackticks(entity))
-	}
-	key = trimBackticks(stripQuotes(key))
 	switch e {
 	case EntityAttribute:
 		if alias, ok := modelNumericAttrs[key]; ok {
@@ -187,30 +130,12 @@ func (p *parser) modelValue(c *Clause) error {
 	t := p.next()
 	c.rawValue = t.text
 	if modelNumericKey(c) {
-		if t.kind != tkInt && t.kind != tkFloat {
-			if c.Entity == EntityMetric {
-				return errAt(p.src, t.pos, "Expected numeric value type for metric. Found %s", t.text)
-			}
-			return errAt(p.src, t.pos, "Expected numeric value type for numeric attribute: %s. Found %s", c.Key, t.text)
-		}
-		v, err := strconv.ParseFloat(t.text, 64)
-		if err != nil && !isRangeErr(err) {
-			return errAt(p.src, t.pos, "Expected numeric value type for %s. Found %s", c.Entity, t.text)
-		}
-		c.Kind, c.Num = ValueNumber, v
-		if t.kind == tkInt && c.Entity == EntityAttribute {
-			if n, err := strconv.ParseInt(t.text, 10, 64); err == nil {
-				c.Int, c.IsInt = n, true
-			}
-		}
-		return nil
+		return p.numberValue(c, t)
+	}
+	if done, err := p.stringValue(c, t); done {
+		return err
 	}
 	switch t.kind {
-	case tkSingle, tkDouble:
-		c.Kind, c.Str = ValueString, t.text[1:len(t.text)-1]
-		return nil
-	case tkWord, tkBacktick:
-		return errAt(p.src, t.pos, "Parameter value is either not quoted or unidentified quote types used for string value %s. Use either single or double quotes.", t.text)
 	case tkLParen:
 		if c.Entity == EntityParam || c.Entity == EntityTag {
 			return errAt(p.src, t.pos, "Expected a quoted string value for %s (e.g. 'my-value'). Got value (...)", c.Entity)
@@ -241,16 +166,7 @@ func checkModelClause(src string, c *Clause, pos int) error {
 	default: // string attributes and datasets.name
 		ok, set = modelStringOps[c.Op], "{'=', '!=', '<', '<=', '>', '>=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'}"
 	}
-	if !ok {
-		return errAt(src, pos, "Invalid comparator '%s' not one of '%s'", c.Op, set)
-	}
-	if c.Kind == ValueList && c.Op != "IN" && c.Op != "NOT IN" {
-		return errAt(src, pos, "A list of values needs IN or NOT IN, not '%s'", c.Op)
-	}
-	if c.Op == "LIKE" || c.Op == "ILIKE" {
-		c.re = likeRegexp(c.Str, c.Op == "ILIKE")
-	}
-	return nil
+	return checkOp(src, c, pos, ok, set)
 }
 
 // CheckLoggedModelDatasets refuses a datasets entry without a name, as
@@ -273,13 +189,8 @@ const DefaultLoggedModelsMaxResults = 100
 // count is refused: Python slices with it, which drops models from the
 // end of the list instead of failing.
 func CheckLoggedModelsMaxResults(n int) (int, error) {
-	switch {
-	case n == 0:
-		return DefaultLoggedModelsMaxResults, nil
-	case n < 0:
-		return 0, errAt("", -1, "Invalid value for request parameter max_results. It must be a positive integer, but got value %d", n)
-	}
-	return n, nil
+	return checkMaxResults(n, DefaultLoggedModelsMaxResults, 0,
+		"Invalid value for request parameter max_results. It must be a positive integer, but got value %[1]d", "")
 }
 
 func onDataset(m *entities.Metric, d entities.LoggedModelDatasetFilter) bool {

@@ -83,27 +83,31 @@ func Page(n int, pageToken string, maxResults int) (lo, hi int, next string, err
 
 // CheckRunsMaxResults applies search_runs' limit. Zero means the default.
 func CheckRunsMaxResults(n int) (int, error) {
-	switch {
-	case n == 0:
-		return DefaultMaxResults, nil
-	case n < 0:
-		return 0, errAt("", -1, "Invalid value for request parameter max_results. It must be a positive integer, but got value %d", n)
-	case n > MaxResults:
-		return 0, errAt("", -1, "Invalid value for request parameter max_results. It must be at most %d, but got value %d", MaxResults, n)
-	}
-	return n, nil
+	return checkMaxResults(n, DefaultMaxResults, MaxResults,
+		"Invalid value for request parameter max_results. It must be a positive integer, but got value %[1]d",
+		"Invalid value for request parameter max_results. It must be at most %[2]d, but got value %[1]d")
 }
 
 // CheckExperimentsMaxResults applies search_experiments' limit. Zero means
 // the default.
 func CheckExperimentsMaxResults(n int) (int, error) {
+	return checkMaxResults(n, DefaultMaxResults, MaxResults,
+		"Invalid value %[1]d for parameter 'max_results' supplied. It must be a positive integer",
+		"Invalid value %[1]d for parameter 'max_results' supplied. It must be at most %[2]d")
+}
+
+// checkMaxResults applies a search's max_results rule: zero is def, a
+// negative n is refused with negative, and one over limit (when limit is
+// not 0) with over. The messages take n as %[1]d and limit as %[2]d, in
+// the order of each search's MLflow message.
+func checkMaxResults(n, def, limit int, negative, over string) (int, error) {
 	switch {
 	case n == 0:
-		return DefaultMaxResults, nil
+		return def, nil
 	case n < 0:
-		return 0, errAt("", -1, "Invalid value %d for parameter 'max_results' supplied. It must be a positive integer", n)
-	case n > MaxResults:
-		return 0, errAt("", -1, "Invalid value %d for parameter 'max_results' supplied. It must be at most %d", n, MaxResults)
+		return 0, errAt("", -1, negative, n, limit)
+	case limit != 0 && n > limit:
+		return 0, errAt("", -1, over, n, limit)
 	}
 	return n, nil
 }
