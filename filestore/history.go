@@ -115,35 +115,9 @@ func (s *Store) GetMetricHistoryPage(ctx context.Context, runID, key string, max
 // GetMetricHistoryDownsampled returns at most maxPoints values of a
 // metric's history chosen by the method (see package downsample); a
 // history that fits is returned whole (maxPoints <= 0: all of it). It
-// reads the file twice, counting and then choosing (downsample.Stream), so
+// reads the file twice, counting and then choosing (downsample.Read), so
 // memory stays bounded by maxPoints and one or two buckets of points
-// however long the history; a file that shrank between the passes (a
-// repaired torn tail) is read again.
+// however long the history.
 func (s *Store) GetMetricHistoryDownsampled(ctx context.Context, runID, key string, maxPoints int, method downsample.Method) ([]entities.Metric, error) {
-	for range 3 {
-		total := 0
-		for _, err := range s.MetricHistoryIter(ctx, runID, key) {
-			if err != nil {
-				return nil, err
-			}
-			total++
-		}
-		ds := downsample.NewStream(method, total, maxPoints)
-		for m, err := range s.MetricHistoryIter(ctx, runID, key) {
-			if err != nil {
-				return nil, err
-			}
-			if !ds.Add(m) {
-				break // points appended since the count are not in this read
-			}
-		}
-		if out, ok := ds.Result(); ok {
-			return out, nil
-		}
-	}
-	h, err := s.GetMetricHistory(ctx, runID, key)
-	if err != nil {
-		return nil, err
-	}
-	return downsample.Apply(method, h, maxPoints), nil
+	return downsample.Read(func() iter.Seq2[entities.Metric, error] { return s.MetricHistoryIter(ctx, runID, key) }, method, maxPoints)
 }

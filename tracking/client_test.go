@@ -38,8 +38,10 @@ func (s *countingStore) LogBatch(ctx context.Context, runID string, m []entities
 func newClient(t *testing.T, opts *tracking.Options) (*tracking.Client, *countingStore, string) {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), "mlruns")
-	fs, err := tracking.OpenStore(root, nil)
+	st, err := tracking.OpenStore(root, nil)
 	require.NoError(t, err)
+	fs, ok := st.(*filestore.Store)
+	require.True(t, ok, "a folder opens as the file store")
 	cs := &countingStore{Store: fs}
 	c := tracking.NewClient(cs, opts)
 	t.Cleanup(func() {

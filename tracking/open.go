@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/store"
 )
 
 // OpenStore opens the store a tracking URI names, as MLflow's tracking
@@ -11,7 +12,7 @@ import (
 // (http(s), databricks, databricks-uc, uc, databases) are
 // ErrNotSupported, as is any other scheme; a file: URI naming another
 // host is ErrInvalidParameter.
-func OpenStore(trackingURI string, opts *filestore.Options) (*filestore.Store, error) {
+func OpenStore(trackingURI string, opts *filestore.Options) (store.Store, error) {
 	if _, err := filestore.TrackingPath(trackingURI); err != nil {
 		return nil, err
 	}

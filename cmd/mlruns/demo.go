@@ -10,11 +10,13 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/store"
 )
 
 const demoExperiment = "mlruns-demo"
@@ -28,7 +30,7 @@ func init() {
 }
 
 func cmdDemo(e *env, args []string) error {
-	ctx, root, stdout := e.ctx, e.root, e.stdout
+	ctx, stdout := e.ctx, e.stdout
 	fs := newFlagSet(e, "demo", "demo [--epochs N] [--folds K] [--seed S]")
 	epochs := fs.Int("epochs", 30, "training epochs to simulate")
 	folds := fs.Int("folds", 5, "cross-validation folds (child runs)")
@@ -40,7 +42,7 @@ func cmdDemo(e *env, args []string) error {
 	if *epochs < 1 || *folds < 0 {
 		return usageError{"--epochs must be >= 1 and --folds >= 0"}
 	}
-	store, err := filestore.Open(root, nil)
+	store, err := e.open() // a folder, or a tracking server
 	if err != nil {
 		return err
 	}
@@ -132,18 +134,26 @@ func cmdDemo(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "Logged run %q (%s) to experiment %q (%s)\n", run.Info.RunName, runID, demoExperiment, expID)
-	fmt.Fprintf(stdout, "  store:    %s\n", store.Root())
+	fmt.Fprintf(stdout, "  store:    %s\n", e.location())
 	fmt.Fprintf(stdout, "  params:   %d   metrics: %d   child runs: %d\n", len(run.Data.Params), len(run.Data.Metrics), *folds)
 	for _, k := range []string{"train/loss", "val/loss", "val/accuracy", "cv/accuracy_mean"} {
 		if m, ok := run.Data.Metrics[k]; ok {
 			fmt.Fprintf(stdout, "  %-17s %.4f (step %d)\n", k, m.Value, m.Step)
 		}
 	}
-	fmt.Fprintf(stdout, "\nOpen it with MLflow's UI:\n  MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri %s\n", filestore.FileURI(store.Root()))
+	if e.server != "" {
+		fmt.Fprintf(stdout, "\nOpen it in the server's UI:\n  %s/#/experiments/%s/runs/%s\n", strings.TrimRight(e.server, "/"), expID, runID)
+		return nil
+	}
+	abs, err := filepath.Abs(e.root)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nOpen it with MLflow's UI:\n  MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri %s\n", filestore.FileURI(abs))
 	return nil
 }
 
-func experimentID(ctx context.Context, s *filestore.Store, name string) (string, error) {
+func experimentID(ctx context.Context, s store.Store, name string) (string, error) {
 	exp, err := s.GetExperimentByName(ctx, name)
 	if err == nil {
 		if exp.LifecycleStage == entities.StageDeleted {
@@ -161,7 +171,7 @@ func experimentID(ctx context.Context, s *filestore.Store, name string) (string,
 	})
 }
 
-func finish(ctx context.Context, s *filestore.Store, runID string) error {
+func finish(ctx context.Context, s store.Store, runID string) error {
 	end := nowMillis()
 	_, err := s.UpdateRunInfo(ctx, runID, entities.StatusFinished, &end, "")
 	return err

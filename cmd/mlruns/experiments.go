@@ -7,10 +7,10 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
-	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/cliout"
 	"github.com/mlruns-go/mlruns/internal/restjson"
 	"github.com/mlruns-go/mlruns/search"
+	"github.com/mlruns-go/mlruns/store"
 )
 
 func init() {
@@ -148,7 +148,7 @@ func cmdExperimentsCreate(e *env, args []string) error {
 
 // resolveExperiment finds an experiment by id, or by name when no
 // experiment has that id. An id wins over a name that looks like one.
-func resolveExperiment(e *env, s *filestore.Store, idOrName string) (entities.Experiment, error) {
+func resolveExperiment(e *env, s store.Store, idOrName string) (entities.Experiment, error) {
 	exp, err := s.GetExperiment(e.ctx, idOrName)
 	if err == nil {
 		return exp, nil
@@ -165,7 +165,7 @@ func resolveExperiment(e *env, s *filestore.Store, idOrName string) (entities.Ex
 
 // openExperimentArg parses a command whose first argument names an
 // experiment by id or name, opens the store and finds the experiment.
-func openExperimentArg(e *env, fs *flagSet, args []string, n int) ([]string, *filestore.Store, entities.Experiment, error) {
+func openExperimentArg(e *env, fs *flagSet, args []string, n int) ([]string, store.Store, entities.Experiment, error) {
 	pos, err := fs.parseArgs(args, n)
 	if err != nil {
 		return nil, nil, entities.Experiment{}, err

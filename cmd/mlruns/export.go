@@ -12,10 +12,10 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
-	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/cliout"
 	"github.com/mlruns-go/mlruns/internal/progress"
 	"github.com/mlruns-go/mlruns/internal/restjson"
+	"github.com/mlruns-go/mlruns/store"
 )
 
 func init() {
@@ -66,7 +66,7 @@ func cmdExport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir, err := exportDir(s.Root(), *out, *force)
+	dir, err := exportDir(e.root, *out, *force) // e.root is "" for a server
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func exportDir(storeRoot, out string, force bool) (*os.Root, error) {
 	if err != nil {
 		return nil, err
 	}
-	if exportWithin(storeRoot, abs) {
+	if storeRoot != "" && exportWithin(storeRoot, abs) {
 		return nil, errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
 			"--out %s is inside the store %s; export to a folder outside it", out, storeRoot))
 	}
@@ -151,7 +151,7 @@ func exportWithin(root, p string) bool {
 // exporter writes the files of one export.
 type exporter struct {
 	ctx        context.Context
-	s          *filestore.Store
+	s          store.Store
 	dir        *os.Root
 	format     cliout.Format
 	nHistories int

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/mlruns-go/mlruns/entities"
-	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/cliout"
+	"github.com/mlruns-go/mlruns/store"
 )
 
 // flagSet is a flag.FlagSet that allows flags after positional arguments
@@ -137,7 +137,7 @@ func (f *flagSet) experimentFlags(verb string) *experimentFlags {
 }
 
 // open opens the store and lists the experiment ids the flags name.
-func (x *experimentFlags) open(e *env, v entities.ViewType) (*filestore.Store, []string, error) {
+func (x *experimentFlags) open(e *env, v entities.ViewType) (store.Store, []string, error) {
 	s, err := e.open()
 	if err != nil {
 		return nil, nil, err
@@ -150,7 +150,7 @@ func (x *experimentFlags) open(e *env, v entities.ViewType) (*filestore.Store, [
 // named by id or name (checked, so a typo is an error rather than an empty
 // list), else every experiment of the view. Deleted runs also live in
 // active experiments, so --view deleted and all search every experiment.
-func searchExperimentIDs(e *env, s *filestore.Store, ids, names []string, v entities.ViewType) ([]string, error) {
+func searchExperimentIDs(e *env, s store.Store, ids, names []string, v entities.ViewType) ([]string, error) {
 	var out []string
 	for _, id := range ids {
 		exp, err := s.GetExperiment(e.ctx, id)

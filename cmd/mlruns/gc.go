@@ -158,6 +158,9 @@ func parseOlderThan(s string) (time.Duration, error) {
 // exist: gc and fsck must not create an empty store where a path was
 // mistyped.
 func openExisting(e *env) (*filestore.Store, error) {
+	if e.server != "" {
+		return e.openLocal() // the error saying so
+	}
 	err := filestore.CheckRoot(e.root)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, exitError{code: 1, msg: fmt.Sprintf("no mlruns folder at %s; check --root or MLFLOW_TRACKING_URI", e.root)}
@@ -165,5 +168,5 @@ func openExisting(e *env) (*filestore.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.open()
+	return e.openLocal()
 }

@@ -16,11 +16,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/store"
+	"github.com/mlruns-go/mlruns/tracking"
 )
 
 func main() {
@@ -43,8 +46,11 @@ func (e exitError) Error() string { return e.msg }
 
 // env is what every command gets: the store root and where to print.
 type env struct {
-	ctx    context.Context
-	root   string
+	ctx  context.Context
+	root string // the local store folder; "" when server is set
+	// server is the http(s) tracking URI the commands read from instead
+	// of a folder (--root or MLFLOW_TRACKING_URI naming a server).
+	server string
 	stdout io.Writer
 	stderr io.Writer
 	// warnings counts what the store reported skipping (broken runs and
@@ -57,7 +63,32 @@ type env struct {
 // MLflow's FileStore does. Every broken entity a listing leaves out is
 // printed on stderr as a warning (a listing that silently lacks a run is
 // worse than one that says so).
-func (e *env) open() (*filestore.Store, error) {
+func (e *env) open() (store.Store, error) {
+	if e.server != "" {
+		return tracking.OpenStore(e.server, nil)
+	}
+	return e.openLocal()
+}
+
+// location names the store for messages: the server URI or the folder's
+// absolute path.
+func (e *env) location() string {
+	if e.server != "" {
+		return e.server
+	}
+	if abs, err := filepath.Abs(e.root); err == nil {
+		return abs
+	}
+	return e.root
+}
+
+// openLocal opens the local store folder, for the commands that work on
+// files (fsck, gc, demo): pointed at a server they say so.
+func (e *env) openLocal() (*filestore.Store, error) {
+	if e.server != "" {
+		return nil, errs.New(errs.ErrNotSupported, fmt.Sprintf(
+			"this command works on a local store folder, and %s is an MLflow tracking server; run it where the store's files are", e.server))
+	}
 	if e.warnings == nil {
 		e.warnings = &stderrWarnings{w: e.stderr}
 	}
@@ -245,15 +276,22 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*root = after
 	}
 	rest = append(rest[:1], sub...)
-	r, err := filestore.TrackingPath(*root)
-	if err != nil {
-		return err // a server or database URI, or a file: URI of another host
+	e := &env{ctx: ctx, stdout: stdout, stderr: stderr}
+	if isServerURI(*root) {
+		e.server = *root
+	} else if e.root, err = filestore.TrackingPath(*root); err != nil {
+		return err // a database URI, or a file: URI of another host
 	}
-	e := &env{ctx: ctx, root: r, stdout: stdout, stderr: stderr}
 	if c.subs != nil {
 		return runGroup(e, c.name, c.subs, rest[1:])
 	}
 	return c.run(e, rest[1:])
+}
+
+// isServerURI reports whether a root names an MLflow tracking server.
+func isServerURI(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }
 
 // takeRoot lets --root come after the command too (mlruns demo --root

@@ -212,3 +212,18 @@ func TestCLI_Root_NotLocal(t *testing.T) {
 		})
 	}
 }
+
+// fsck and gc work on files: pointed at a server they say so and touch
+// nothing (before a server URI became a folder name).
+func TestCLI_FileCommands_Server(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, args := range [][]string{{"fsck"}, {"fsck", "--repair"}, {"gc"}, {"gc", "--dry-run"}} {
+		var out, errOut bytes.Buffer
+		code := run(t.Context(), append([]string{"--root", "http://127.0.0.1:5000"}, args...), &out, &errOut)
+		require.NotEqual(t, 0, code, "%v", args)
+		require.Contains(t, errOut.String(), "works on a local store folder", "%v", args)
+		entries, err := os.ReadDir(".")
+		require.NoError(t, err)
+		require.Empty(t, entries)
+	}
+}

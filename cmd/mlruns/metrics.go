@@ -16,10 +16,10 @@ import (
 	"github.com/mlruns-go/mlruns/downsample"
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
-	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/cliout"
 	"github.com/mlruns-go/mlruns/internal/pynum"
 	"github.com/mlruns-go/mlruns/internal/restjson"
+	"github.com/mlruns-go/mlruns/store"
 )
 
 func init() {
@@ -67,7 +67,9 @@ func cmdMetricsHistory(e *env, args []string) error {
 	}
 	runID, key := pos[0], pos[1]
 	if *maxPoints > 0 {
-		h, err := s.GetMetricHistoryDownsampled(e.ctx, runID, key, *maxPoints, method)
+		h, err := downsample.Read(func() iter.Seq2[entities.Metric, error] {
+			return s.MetricHistoryIter(e.ctx, runID, key)
+		}, method, *maxPoints)
 		if err != nil {
 			return err
 		}
@@ -103,7 +105,7 @@ func cmdMetricsHistory(e *env, args []string) error {
 // noMetricError explains an empty history: MLflow returns an empty list
 // for a key never logged, but on the command line that is nearly always a
 // typo, so say which keys the run has.
-func noMetricError(e *env, s *filestore.Store, runID, key string) error {
+func noMetricError(e *env, s store.Store, runID, key string) error {
 	run, err := s.GetRun(e.ctx, runID)
 	if err != nil {
 		return err

@@ -15,8 +15,8 @@ import (
 	"github.com/mlruns-go/mlruns/downsample"
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
-	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/chart"
+	"github.com/mlruns-go/mlruns/store"
 )
 
 func parsePlotAxis(s string) (chart.Axis, error) {
@@ -169,7 +169,7 @@ func parsePlotLength(flagName, s string, dpi int) (vg.Length, error) {
 
 // loadCurves reads one curve per (run, key): runs in the order given
 // (RUN_ID, then each --run), keys in the order given.
-func loadCurves(e *env, s *filestore.Store, o plotOptions) ([]*plotCurve, error) {
+func loadCurves(e *env, s store.Store, o plotOptions) ([]*plotCurve, error) {
 	var curves []*plotCurve
 	var runs []entities.RunInfo
 	for _, id := range unique(append([]string{o.firstRunID}, o.extraRuns...)) {
@@ -232,7 +232,7 @@ func loadCurves(e *env, s *filestore.Store, o plotOptions) ([]*plotCurve, error)
 // loadCurve streams a history, keeps the drawable points with the x
 // value of the chosen axis, sorts them by x (a history is in logging
 // order, which asynchronous loggers do not keep) and downsamples them.
-func loadCurve(e *env, s *filestore.Store, run entities.RunInfo, key string, o plotOptions) (*plotCurve, error) {
+func loadCurve(e *env, s store.Store, run entities.RunInfo, key string, o plotOptions) (*plotCurve, error) {
 	c := &plotCurve{run: run, key: key}
 	var pts []plotPoint
 	total := 0
