@@ -436,6 +436,20 @@ func (s *Store) setRunsStage(ctx context.Context, u *undoLog, expDir, expID stri
 	return nil
 }
 
+// activeExperiment reads an experiment and refuses it unless it is
+// active, with the code and the message (format takes the id) that the
+// caller's MLflow counterpart raises.
+func (s *Store) activeExperiment(ctx context.Context, id string, code error, format string) (entities.Experiment, error) {
+	exp, err := s.GetExperiment(ctx, id)
+	if err != nil {
+		return exp, err
+	}
+	if exp.LifecycleStage != entities.StageActive {
+		return exp, errs.New(code, fmt.Sprintf(format, id))
+	}
+	return exp, nil
+}
+
 // SetExperimentTag sets a tag on an active experiment.
 func (s *Store) SetExperimentTag(ctx context.Context, id, key, value string) error {
 	if err := ctx.Err(); err != nil {
@@ -444,13 +458,9 @@ func (s *Store) SetExperimentTag(ctx context.Context, id, key, value string) err
 	if err := validate.ExperimentTag(key, value); err != nil {
 		return err
 	}
-	exp, err := s.GetExperiment(ctx, id)
-	if err != nil {
+	if _, err := s.activeExperiment(ctx, id, errs.ErrInvalidParameter,
+		"The experiment %s must be in the 'active' lifecycle_stage to set tags"); err != nil {
 		return err
-	}
-	if exp.LifecycleStage != entities.StageActive {
-		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
-			"The experiment %s must be in the 'active' lifecycle_stage to set tags", id))
 	}
 	dir, _, err := s.experimentDir(id, entities.ViewActiveOnly)
 	if err != nil {
@@ -475,13 +485,9 @@ func (s *Store) DeleteExperimentTag(ctx context.Context, id, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	exp, err := s.GetExperiment(ctx, id)
-	if err != nil {
+	if _, err := s.activeExperiment(ctx, id, errs.ErrInvalidParameter,
+		"The experiment %s must be in the 'active' lifecycle_stage to delete tags"); err != nil {
 		return err
-	}
-	if exp.LifecycleStage != entities.StageActive {
-		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
-			"The experiment %s must be in the 'active' lifecycle_stage to delete tags", id))
 	}
 	if err := validate.TagName(key); err != nil {
 		return err

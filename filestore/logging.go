@@ -30,13 +30,19 @@ func (s *Store) activeRunDir(runID string) (string, entities.RunInfo, error) {
 	return dir, info, activeRun(info)
 }
 
-// LogMetric appends one value to a run's metric. A metric with a ModelID
-// is also appended to the logged model's metric file.
-func (s *Store) LogMetric(ctx context.Context, runID string, m entities.Metric) error {
+// checkRunCall is the opening check of a run write: the context is live
+// and the run id valid (activeRunDir relies on the latter).
+func checkRunCall(ctx context.Context, runID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := validate.RunID(runID); err != nil {
+	return validate.RunID(runID)
+}
+
+// LogMetric appends one value to a run's metric. A metric with a ModelID
+// is also appended to the logged model's metric file.
+func (s *Store) LogMetric(ctx context.Context, runID string, m entities.Metric) error {
+	if err := checkRunCall(ctx, runID); err != nil {
 		return err
 	}
 	if err := validate.Metric(m); err != nil {
@@ -89,10 +95,7 @@ func (s *Store) logOneMetric(runID string, m entities.Metric) error {
 // LogParam logs a param. Params are immutable: logging another value for
 // a key is ErrInvalidParameter; logging the same value again is a no-op.
 func (s *Store) LogParam(ctx context.Context, runID, key, value string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := validate.RunID(runID); err != nil {
+	if err := checkRunCall(ctx, runID); err != nil {
 		return err
 	}
 	p, err := validate.Param(entities.Param{Key: key, Value: value}, s.truncate)
@@ -104,10 +107,7 @@ func (s *Store) LogParam(ctx context.Context, runID, key, value string) error {
 
 // SetTag sets a run tag; setting mlflow.runName also renames the run.
 func (s *Store) SetTag(ctx context.Context, runID, key, value string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := validate.RunID(runID); err != nil {
+	if err := checkRunCall(ctx, runID); err != nil {
 		return err
 	}
 	if err := validate.TagName(key); err != nil {
@@ -149,10 +149,7 @@ func (s *Store) renameRunMeta(ctx context.Context, u *undoLog, dir, name string)
 
 // DeleteTag removes a run tag; a missing tag is ErrNotFound.
 func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := validate.RunID(runID); err != nil {
+	if err := checkRunCall(ctx, runID); err != nil {
 		return err
 	}
 	dir, _, err := s.activeRunDir(runID)
@@ -162,18 +159,27 @@ func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
 	if err := validate.TagName(key); err != nil {
 		return err
 	}
+	return s.removeTagFile(dir, key, os.Stat, "delete tag",
+		errs.New(errs.ErrNotFound, fmt.Sprintf("No tag with name: %s in run with id %s", key, runID)))
+}
+
+// removeTagFile removes the file of tag key under dir (a run's or a
+// logged model's folder). stat must find a file there (os.Stat for a run,
+// which follows a link, os.Lstat for a model), else the error is
+// notFound; a failed removal is wrapped with what.
+func (s *Store) removeTagFile(dir, key string, stat func(string) (fs.FileInfo, error), what string, notFound error) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
 	p := filepath.Join(dir, layout.TagsDir, filepath.FromSlash(key))
-	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
-		return errs.New(errs.ErrNotFound, fmt.Sprintf("No tag with name: %s in run with id %s", key, runID))
+	if fi, err := stat(p); err != nil || fi.IsDir() {
+		return notFound
 	}
 	if err := s.confine(filepath.Dir(p)); err != nil {
 		return err
 	}
 	if err := s.fs.Remove(p); err != nil {
-		return fmt.Errorf("filestore: delete tag: %w", err)
+		return fmt.Errorf("filestore: %s: %w", what, err)
 	}
 	return nil
 }
@@ -183,10 +189,7 @@ func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
 // written, so a rejected batch writes nothing. Metric values of one key go
 // to disk in one write.
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := validate.RunID(runID); err != nil {
+	if err := checkRunCall(ctx, runID); err != nil {
 		return err
 	}
 	params, tags, err := validate.LogBatch(metrics, params, tags, s.truncate)

@@ -101,13 +101,10 @@ func (s *Store) CreateLoggedModel(ctx context.Context, experimentID string, o Cr
 	if experimentID == "" {
 		experimentID = layout.DefaultExperimentID
 	}
-	exp, err := s.GetExperiment(ctx, experimentID)
+	exp, err := s.activeExperiment(ctx, experimentID, errs.ErrInvalidState,
+		"Could not create model under non-active experiment with ID %s.")
 	if err != nil {
 		return entities.LoggedModel{}, err
-	}
-	if exp.LifecycleStage != entities.StageActive {
-		return entities.LoggedModel{}, errs.New(errs.ErrInvalidState, fmt.Sprintf(
-			"Could not create model under non-active experiment with ID %s.", experimentID))
 	}
 	if err := s.checkModelParams(o.Params); err != nil {
 		return entities.LoggedModel{}, err
@@ -344,20 +341,8 @@ func (s *Store) DeleteLoggedModelTag(ctx context.Context, modelID, key string) e
 	if err != nil {
 		return err
 	}
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	p := filepath.Join(dir, layout.TagsDir, filepath.FromSlash(key))
-	if fi, err := os.Lstat(p); err != nil || fi.IsDir() {
-		return errs.New(errs.ErrNotFound, fmt.Sprintf("No tag with key '%s' found for model with ID '%s'.", key, modelID))
-	}
-	if err := s.confine(filepath.Dir(p)); err != nil {
-		return err
-	}
-	if err := s.fs.Remove(p); err != nil {
-		return fmt.Errorf("filestore: delete model tag: %w", err)
-	}
-	return nil
+	return s.removeTagFile(dir, key, os.Lstat, "delete model tag",
+		errs.New(errs.ErrNotFound, fmt.Sprintf("No tag with key '%s' found for model with ID '%s'.", key, modelID)))
 }
 
 // LogLoggedModelParams writes params of a model. Unlike a run's, a
@@ -391,19 +376,9 @@ func (s *Store) SearchLoggedModels(ctx context.Context, experimentIDs []string, 
 	if err := search.CheckLoggedModelDatasets(datasets); err != nil {
 		return nil, "", err
 	}
-	maxResults, err := search.CheckLoggedModelsMaxResults(maxResults)
+	maxResults, f, order, err := searchArgs(maxResults, search.CheckLoggedModelsMaxResults, filter, search.ParseLoggedModelFilter,
+		orderBy, search.ParseLoggedModelOrderBy, pageToken)
 	if err != nil {
-		return nil, "", err
-	}
-	f, err := search.ParseLoggedModelFilter(filter)
-	if err != nil {
-		return nil, "", err
-	}
-	order, err := search.ParseLoggedModelOrderBy(orderBy)
-	if err != nil {
-		return nil, "", err
-	}
-	if _, err := search.ParsePageToken(pageToken); err != nil {
 		return nil, "", err
 	}
 	var all []entities.LoggedModel

@@ -32,13 +32,10 @@ func (s *Store) CreateRun(ctx context.Context, o CreateRunOptions) (entities.Run
 	if expID == "" {
 		expID = layout.DefaultExperimentID
 	}
-	exp, err := s.GetExperiment(ctx, expID)
+	exp, err := s.activeExperiment(ctx, expID, errs.ErrInvalidState,
+		"Could not create run under non-active experiment with ID %s.")
 	if err != nil {
 		return entities.Run{}, err
-	}
-	if exp.LifecycleStage != entities.StageActive {
-		return entities.Run{}, errs.New(errs.ErrInvalidState, fmt.Sprintf(
-			"Could not create run under non-active experiment with ID %s.", expID))
 	}
 	tags := append([]entities.RunTag(nil), o.Tags...)
 	for _, t := range tags {

@@ -94,6 +94,24 @@ func queryOf(f *search.Filter, order []search.OrderBy) runQuery {
 	return q
 }
 
+// searchArgs checks a search's arguments with that search's checks, in
+// the order MLflow checks them (max_results, the filter, order_by, the
+// page token), before any folder is read.
+func searchArgs[F, O, B any](maxResults int, checkMax func(int) (int, error), filter string, parseFilter func(string) (F, error),
+	orderBy B, parseOrder func(B) (O, error), pageToken string) (n int, f F, order O, err error) {
+	if n, err = checkMax(maxResults); err != nil {
+		return n, f, order, err
+	}
+	if f, err = parseFilter(filter); err != nil {
+		return n, f, order, err
+	}
+	if order, err = parseOrder(orderBy); err != nil {
+		return n, f, order, err
+	}
+	_, err = search.ParsePageToken(pageToken)
+	return n, f, order, err
+}
+
 // SearchRuns returns the runs of the experiments that match the filter, in
 // order_by order, one page at a time, as MLflow's FileStore.search_runs:
 // unknown experiment ids contribute nothing, maxResults 0 means 1000, and
@@ -104,19 +122,9 @@ func queryOf(f *search.Filter, order []search.OrderBy) runQuery {
 // cannot be read are left out and logged.
 func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter string, view entities.ViewType,
 	maxResults int, orderBy []string, pageToken string) ([]entities.Run, string, error) {
-	maxResults, err := search.CheckRunsMaxResults(maxResults)
+	maxResults, f, order, err := searchArgs(maxResults, search.CheckRunsMaxResults, filter, search.ParseRunFilter,
+		orderBy, search.ParseRunOrderBy, pageToken)
 	if err != nil {
-		return nil, "", err
-	}
-	f, err := search.ParseRunFilter(filter)
-	if err != nil {
-		return nil, "", err
-	}
-	order, err := search.ParseRunOrderBy(orderBy)
-	if err != nil {
-		return nil, "", err
-	}
-	if _, err := search.ParsePageToken(pageToken); err != nil {
 		return nil, "", err
 	}
 	r := getFastReader()
@@ -438,19 +446,9 @@ func (s *Store) latestMetric(r *fastReader, ref runRef, key string) (entities.Me
 // means 1000. Broken experiments are left out, as ListExperiments does.
 func (s *Store) SearchExperiments(ctx context.Context, view entities.ViewType, maxResults int, filter string,
 	orderBy []string, pageToken string) ([]entities.Experiment, string, error) {
-	maxResults, err := search.CheckExperimentsMaxResults(maxResults)
+	maxResults, f, order, err := searchArgs(maxResults, search.CheckExperimentsMaxResults, filter, search.ParseExperimentFilter,
+		orderBy, search.ParseExperimentOrderBy, pageToken)
 	if err != nil {
-		return nil, "", err
-	}
-	f, err := search.ParseExperimentFilter(filter)
-	if err != nil {
-		return nil, "", err
-	}
-	order, err := search.ParseExperimentOrderBy(orderBy)
-	if err != nil {
-		return nil, "", err
-	}
-	if _, err := search.ParsePageToken(pageToken); err != nil {
 		return nil, "", err
 	}
 	exps, _, err := s.ListExperiments(ctx, view)
