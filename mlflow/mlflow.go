@@ -336,19 +336,11 @@ func GetRun(ctx context.Context, runID string) (entities.Run, error) {
 // GetParentRun returns the parent of a run (its mlflow.parentRunId tag);
 // ok is false when it has none (Python returns None).
 func GetParentRun(ctx context.Context, runID string) (parent entities.Run, ok bool, err error) {
-	run, err := GetRun(ctx, runID)
+	c, err := Client()
 	if err != nil {
 		return entities.Run{}, false, err
 	}
-	id, ok := run.Data.Tags[entities.TagParentRunID]
-	if !ok {
-		return entities.Run{}, false, nil
-	}
-	p, err := GetRun(ctx, id)
-	if err != nil {
-		return entities.Run{}, false, err
-	}
-	return p, true, nil
+	return c.GetParentRun(ctx, runID)
 }
 
 // DeleteRun marks a run deleted.

@@ -145,6 +145,24 @@ func (c *Client) GetRun(ctx context.Context, runID string) (entities.Run, error)
 	return c.store.GetRun(ctx, runID)
 }
 
+// GetParentRun returns the parent of a run (its mlflow.parentRunId tag);
+// ok is false when it has none, as MlflowClient.get_parent_run's None.
+func (c *Client) GetParentRun(ctx context.Context, runID string) (parent entities.Run, ok bool, err error) {
+	run, err := c.store.GetRun(ctx, runID)
+	if err != nil {
+		return entities.Run{}, false, err
+	}
+	id, ok := run.Data.Tags[entities.TagParentRunID]
+	if !ok {
+		return entities.Run{}, false, nil
+	}
+	p, err := c.store.GetRun(ctx, id)
+	if err != nil {
+		return entities.Run{}, false, err
+	}
+	return p, true, nil
+}
+
 // GetRunInfo returns a run's metadata only.
 func (c *Client) GetRunInfo(ctx context.Context, runID string) (entities.RunInfo, error) {
 	return c.store.GetRunInfo(ctx, runID)
