@@ -23,9 +23,7 @@ func batches(metrics []entities.Metric, params []entities.Param, tags []entities
 	if len(metrics)+len(params)+len(tags) == 0 {
 		return nil
 	}
-	if len(metrics) <= validate.MaxMetricsPerBatch && len(params) <= validate.MaxParamsTagsPerBatch &&
-		len(tags) <= validate.MaxParamsTagsPerBatch &&
-		len(metrics)+len(params)+len(tags) <= validate.MaxEntitiesPerBatch {
+	if fits(metrics, params, tags) {
 		return []batch{{metrics, params, tags}}
 	}
 	var out []batch
@@ -57,4 +55,12 @@ func chunk[T any](s []T, n int) [][]T {
 		s = s[k:]
 	}
 	return out
+}
+
+// fits reports whether a batch is within MLflow's per-request limits, so
+// it goes to the store as one call.
+func fits(metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) bool {
+	return len(metrics) <= validate.MaxMetricsPerBatch && len(params) <= validate.MaxParamsTagsPerBatch &&
+		len(tags) <= validate.MaxParamsTagsPerBatch &&
+		len(metrics)+len(params)+len(tags) <= validate.MaxEntitiesPerBatch
 }

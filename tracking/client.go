@@ -337,28 +337,34 @@ func (c *Client) LogOutputs(ctx context.Context, runID string, models []entities
 // while the queue is full, gives an Operation already done with that error
 // and nothing queued.
 func (c *Client) LogBatchAsync(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) *Operation {
+	if len(metrics)+len(params)+len(tags) == 0 {
+		return CompletedOperation(nil) // as Python: no call at all
+	}
 	if !c.seenValid(runID, metrics, params, tags) {
 		if err := validate.RunID(runID); err != nil {
 			return CompletedOperation(err)
 		}
 		// Truncation is the store's call; here only the rules that fail,
 		// per batch as the store will see it.
-		for _, b := range batches(metrics, params, tags) {
-			if _, _, err := validate.LogBatch(b.Metrics, b.Params, b.Tags, true); err != nil {
+		if fits(metrics, params, tags) {
+			if _, _, err := validate.LogBatch(metrics, params, tags, true); err != nil {
 				return CompletedOperation(err)
+			}
+		} else {
+			for _, b := range batches(metrics, params, tags) {
+				if _, _, err := validate.LogBatch(b.Metrics, b.Params, b.Tags, true); err != nil {
+					return CompletedOperation(err)
+				}
 			}
 		}
 		if len(metrics) == 1 && len(params) == 0 && len(tags) == 0 {
 			c.lastValid.Store(&validPoint{runID: runID, key: metrics[0].Key})
 		}
 	}
+	if fits(metrics, params, tags) { // the common case, without a batch list
+		return c.async.enqueue(ctx, runID, metrics, params, tags)
+	}
 	bs := batches(metrics, params, tags)
-	if len(bs) == 0 {
-		return CompletedOperation(nil)
-	}
-	if len(bs) == 1 {
-		return c.async.enqueue(ctx, runID, bs[0].Metrics, bs[0].Params, bs[0].Tags)
-	}
 	ops := make([]*Operation, 0, len(bs))
 	for _, b := range bs {
 		op := c.async.enqueue(ctx, runID, b.Metrics, b.Params, b.Tags)
