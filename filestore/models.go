@@ -394,11 +394,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, experimentIDs []string, 
 		}
 	}
 	search.SortLoggedModels(all, order)
-	lo, hi, next, err := search.Page(len(all), pageToken, maxResults)
-	if err != nil {
-		return nil, "", err
-	}
-	return all[lo:hi], next, nil
+	return pageOf(all, pageToken, maxResults)
 }
 
 // listModels reads the active models of an experiment (active or

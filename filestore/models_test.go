@@ -162,39 +162,29 @@ func TestStore_LoggedModels_Refusals(t *testing.T) {
 	sStrict, err := filestore.Open(root, &filestore.Options{TruncateLongValues: &strict})
 	require.NoError(t, err)
 
+	// create and searchModels make the calls most rows refuse
+	create := func(expID string, o filestore.CreateLoggedModelOptions) func() error {
+		return func() error { _, err := s.CreateLoggedModel(ctx, expID, o); return err }
+	}
+	searchModels := func(filter string, datasets []entities.LoggedModelDatasetFilter, maxResults int,
+		orderBy []entities.LoggedModelOrderBy, pageToken string) func() error {
+		return func() error {
+			_, _, err := s.SearchLoggedModels(ctx, []string{exp}, filter, datasets, maxResults, orderBy, pageToken)
+			return err
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		call func() error
 		want error
 	}{
-		{"name with a slash", func() error {
-			_, err := s.CreateLoggedModel(ctx, exp, filestore.CreateLoggedModelOptions{Name: "a/b"})
-			return err
-		}, errs.ErrInvalidParameter},
-		{"name with a period", func() error {
-			_, err := s.CreateLoggedModel(ctx, exp, filestore.CreateLoggedModelOptions{Name: "v1.0"})
-			return err
-		}, errs.ErrInvalidParameter},
-		{"unknown experiment", func() error {
-			_, err := s.CreateLoggedModel(ctx, "999", filestore.CreateLoggedModelOptions{})
-			return err
-		}, errs.ErrNotFound},
-		{"deleted experiment", func() error {
-			_, err := s.CreateLoggedModel(ctx, gone, filestore.CreateLoggedModelOptions{})
-			return err
-		}, errs.ErrInvalidState},
-		{"bad param key", func() error {
-			_, err := s.CreateLoggedModel(ctx, exp, filestore.CreateLoggedModelOptions{Params: map[string]string{"a\x00b": "1"}})
-			return err
-		}, errs.ErrInvalidParameter},
-		{"bad tag key", func() error {
-			_, err := s.CreateLoggedModel(ctx, exp, filestore.CreateLoggedModelOptions{Tags: map[string]string{"../x": "1"}})
-			return err
-		}, errs.ErrInvalidParameter},
-		{"invalid UTF-8 tag value", func() error {
-			_, err := s.CreateLoggedModel(ctx, exp, filestore.CreateLoggedModelOptions{Tags: map[string]string{"t": "\xff"}})
-			return err
-		}, errs.ErrInvalidParameter},
+		{"name with a slash", create(exp, filestore.CreateLoggedModelOptions{Name: "a/b"}), errs.ErrInvalidParameter},
+		{"name with a period", create(exp, filestore.CreateLoggedModelOptions{Name: "v1.0"}), errs.ErrInvalidParameter},
+		{"unknown experiment", create("999", filestore.CreateLoggedModelOptions{}), errs.ErrNotFound},
+		{"deleted experiment", create(gone, filestore.CreateLoggedModelOptions{}), errs.ErrInvalidState},
+		{"bad param key", create(exp, filestore.CreateLoggedModelOptions{Params: map[string]string{"a\x00b": "1"}}), errs.ErrInvalidParameter},
+		{"bad tag key", create(exp, filestore.CreateLoggedModelOptions{Tags: map[string]string{"../x": "1"}}), errs.ErrInvalidParameter},
+		{"invalid UTF-8 tag value", create(exp, filestore.CreateLoggedModelOptions{Tags: map[string]string{"t": "\xff"}}), errs.ErrInvalidParameter},
 		{"long param value without truncation", func() error {
 			return sStrict.LogLoggedModelParams(ctx, m.ModelID, map[string]string{"p": long})
 		}, errs.ErrInvalidParameter},
@@ -212,32 +202,14 @@ func TestStore_LoggedModels_Refusals(t *testing.T) {
 		{"model id ..", func() error { return s.DeleteLoggedModel(ctx, "..") }, errs.ErrInvalidPath},
 		{"delete a missing tag", func() error { return s.DeleteLoggedModelTag(ctx, m.ModelID, "nope") }, errs.ErrNotFound},
 		{"delete a tag with a bad key", func() error { return s.DeleteLoggedModelTag(ctx, m.ModelID, "") }, errs.ErrInvalidParameter},
-		{"search with a dataset without name", func() error {
-			_, _, err := s.SearchLoggedModels(ctx, []string{exp}, "", []entities.LoggedModelDatasetFilter{{DatasetDigest: "d"}}, 0, nil, "")
-			return err
-		}, errs.ErrInvalidParameter},
-		{"search with negative max_results", func() error { _, _, err := s.SearchLoggedModels(ctx, []string{exp}, "", nil, -1, nil, ""); return err }, errs.ErrInvalidParameter},
-		{"search with a bad filter", func() error {
-			_, _, err := s.SearchLoggedModels(ctx, []string{exp}, "name = 'a' OR name = 'b'", nil, 0, nil, "")
-			return err
-		}, errs.ErrInvalidParameter},
-		{"search with IS NULL", func() error {
-			_, _, err := s.SearchLoggedModels(ctx, []string{exp}, "tags.a IS NULL", nil, 0, nil, "")
-			return err
-		}, errs.ErrInvalidParameter},
-		{"search with an unknown attribute", func() error {
-			_, _, err := s.SearchLoggedModels(ctx, []string{exp}, "run_id = 'a'", nil, 0, nil, "")
-			return err
-		}, errs.ErrInvalidParameter},
-		{"search ordered by params", func() error {
-			_, _, err := s.SearchLoggedModels(ctx, []string{exp}, "", nil, 0, []entities.LoggedModelOrderBy{{FieldName: "params.p"}}, "")
-			return err
-		}, errs.ErrInvalidParameter},
-		{"search ordered by a digest without name", func() error {
-			_, _, err := s.SearchLoggedModels(ctx, []string{exp}, "", nil, 0, []entities.LoggedModelOrderBy{{FieldName: "metrics.a", DatasetDigest: "d"}}, "")
-			return err
-		}, errs.ErrInvalidParameter},
-		{"search with a bad page token", func() error { _, _, err := s.SearchLoggedModels(ctx, []string{exp}, "", nil, 0, nil, "!!"); return err }, errs.ErrInvalidParameter},
+		{"search with a dataset without name", searchModels("", []entities.LoggedModelDatasetFilter{{DatasetDigest: "d"}}, 0, nil, ""), errs.ErrInvalidParameter},
+		{"search with negative max_results", searchModels("", nil, -1, nil, ""), errs.ErrInvalidParameter},
+		{"search with a bad filter", searchModels("name = 'a' OR name = 'b'", nil, 0, nil, ""), errs.ErrInvalidParameter},
+		{"search with IS NULL", searchModels("tags.a IS NULL", nil, 0, nil, ""), errs.ErrInvalidParameter},
+		{"search with an unknown attribute", searchModels("run_id = 'a'", nil, 0, nil, ""), errs.ErrInvalidParameter},
+		{"search ordered by params", searchModels("", nil, 0, []entities.LoggedModelOrderBy{{FieldName: "params.p"}}, ""), errs.ErrInvalidParameter},
+		{"search ordered by a digest without name", searchModels("", nil, 0, []entities.LoggedModelOrderBy{{FieldName: "metrics.a", DatasetDigest: "d"}}, ""), errs.ErrInvalidParameter},
+		{"search with a bad page token", searchModels("", nil, 0, nil, "!!"), errs.ErrInvalidParameter},
 		{"search a malformed experiment id", func() error {
 			_, _, err := s.SearchLoggedModels(ctx, []string{"../x"}, "", nil, 0, nil, "")
 			return err

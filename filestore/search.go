@@ -169,19 +169,19 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 		refOf[m.run.Info.RunID] = m.ref
 	}
 	search.SortRuns(runs, order)
-	lo, hi, next, err := search.Page(len(runs), pageToken, maxResults)
+	page, next, err := pageOf(runs, pageToken, maxResults)
 	if err != nil {
 		return nil, "", err
 	}
 	// Run ids are unique among matched runs (a run's meta must name its
 	// folder and experiment), so each page run has its own folder. What the
 	// filter and order read of a run is not read again.
-	pageRefs := make([]runRef, 0, hi-lo)
-	partial := make(map[string]*entities.Run, hi-lo)
-	for i := lo; i < hi; i++ {
-		id := runs[i].Info.RunID
+	pageRefs := make([]runRef, 0, len(page))
+	partial := make(map[string]*entities.Run, len(page))
+	for i := range page {
+		id := page[i].Info.RunID
 		pageRefs = append(pageRefs, refOf[id])
-		partial[id] = &runs[i]
+		partial[id] = &page[i]
 	}
 	full, err := s.scanRuns(ctx, pageRefs, func(r *fastReader, ref runRef) (entities.Run, bool, error) {
 		r.eof = ref.eof
@@ -193,11 +193,11 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 	if err != nil {
 		return nil, "", err
 	}
-	page := make([]entities.Run, len(full))
+	out := make([]entities.Run, len(full))
 	for i, f := range full {
-		page[i] = f.run
+		out[i] = f.run
 	}
-	return page, next, nil
+	return out, next, nil
 }
 
 // listRuns opens an experiment folder and lists the folders in it that
@@ -462,9 +462,15 @@ func (s *Store) SearchExperiments(ctx context.Context, view entities.ViewType, m
 		}
 	}
 	search.SortExperiments(kept, order)
-	lo, hi, next, err := search.Page(len(kept), pageToken, maxResults)
+	return pageOf(kept, pageToken, maxResults)
+}
+
+// pageOf returns the page of items (sorted) that the token and maxResults
+// select, and the next page's token, as SearchUtils.paginate.
+func pageOf[T any](items []T, pageToken string, maxResults int) ([]T, string, error) {
+	lo, hi, next, err := search.Page(len(items), pageToken, maxResults)
 	if err != nil {
 		return nil, "", err
 	}
-	return kept[lo:hi], next, nil
+	return items[lo:hi], next, nil
 }
