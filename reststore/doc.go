@@ -1,0 +1,28 @@
+// Package reststore is the store.Store of an MLflow tracking server: every
+// method is one or a few calls of MLflow 3.18's REST API (/api/2.0/mlflow/...)
+// on an http(s):// tracking URI, with Python MLflow's client behaviour:
+//
+//   - configuration from the same environment variables, parsed as Python
+//     parses them (config.go): MLFLOW_TRACKING_USERNAME / _PASSWORD (and
+//     ~/.mlflow/credentials), MLFLOW_TRACKING_TOKEN, the TLS variables, the
+//     MLFLOW_HTTP_REQUEST_* retry and timeout variables;
+//   - urllib3's retry policy as MLflow configures it (transport.go), in three
+//     classes: reads and writes the server applies idempotently are retried
+//     on 408/429/500/502/503/504 and on any transport error; other writes
+//     only on 408/429 and on errors before a connection was made, because
+//     the server may have committed them (CreateExperiment then looks the
+//     experiment up by name; CreateRun reports that its outcome is unknown);
+//   - errors decoded into the sentinels of package errs, keeping MLflow's
+//     error code (errors.go).
+//
+// Requests are protobuf JSON built exactly (snake_case, int64 as numbers,
+// NaN and the infinities as strings, through internal/restjson), and every
+// write is checked first with package validate: the server turns malformed
+// nested fields into silent defaults with HTTP 200.
+//
+// Artifacts of a server store are not local folders: ArtifactDir and
+// ModelArtifactDir return ErrNotSupported.
+//
+// The package must not read or write the tracking tree of a file store, nor
+// hold process-wide state.
+package reststore
