@@ -9,11 +9,11 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/mlenv"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/search"
 	"github.com/mlruns-go/mlruns/store"
@@ -70,7 +70,11 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 		return "", err
 	}
 	if artifactLocation != "" {
-		if err := validate.ArtifactLocation(artifactLocation, artifactLocationMax()); err != nil {
+		max, err := mlenv.Int("MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH", validate.DefaultMaxArtifactLocationLength)
+		if err != nil {
+			return "", err // read only here, as Python reads it
+		}
+		if err := validate.ArtifactLocation(artifactLocation, max); err != nil {
 			return "", err
 		}
 		if err := validate.UTF8("artifact_location", artifactLocation); err != nil {
@@ -550,10 +554,4 @@ func pyRepr(s string) string {
 		return `"` + s + `"`
 	}
 	return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
-}
-
-// artifactLocationMax is MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH (0: default).
-func artifactLocationMax() int {
-	n, _ := strconv.Atoi(os.Getenv("MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH"))
-	return n
 }

@@ -98,7 +98,9 @@ func (s *Store) LogParam(ctx context.Context, runID, key, value string) error {
 	if err := checkRunCall(ctx, runID); err != nil {
 		return err
 	}
-	p, err := validate.Param(entities.Param{Key: key, Value: value}, s.truncate)
+	p, err := truncating(s, func(truncate bool) (entities.Param, error) {
+		return validate.Param(entities.Param{Key: key, Value: value}, truncate)
+	})
 	if err != nil {
 		return err
 	}
@@ -192,10 +194,18 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []entities.M
 	if err := checkRunCall(ctx, runID); err != nil {
 		return err
 	}
-	params, tags, err := validate.LogBatch(metrics, params, tags, s.truncate)
+	type checked struct {
+		params []entities.Param
+		tags   []entities.RunTag
+	}
+	c, err := truncating(s, func(truncate bool) (checked, error) {
+		ps, ts, err := validate.LogBatch(metrics, params, tags, truncate)
+		return checked{ps, ts}, err
+	})
 	if err != nil {
 		return err
 	}
+	params, tags = c.params, c.tags
 	// Like FileStore.log_batch, failures past the run lookup are
 	// INTERNAL_ERROR (their kind is kept for errors.Is).
 	return s.logValidated(ctx, runID, metrics, params, tags, true)

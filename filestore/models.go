@@ -41,7 +41,9 @@ func modelNotFound(modelID string) error {
 // truncation is on (MLflow only warns) and refused when it is off.
 func (s *Store) checkModelParams(params map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(params)) {
-		if _, err := validate.Param(entities.Param{Key: k, Value: params[k]}, s.truncate); err != nil {
+		if _, err := truncating(s, func(truncate bool) (entities.Param, error) {
+			return validate.Param(entities.Param{Key: k, Value: params[k]}, truncate)
+		}); err != nil {
 			return err
 		}
 		if err := checkKey(k); err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/mlenv"
 	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/internal/vfs"
 	"github.com/mlruns-go/mlruns/layout"
@@ -55,6 +56,7 @@ type Store struct {
 	trash        string
 	artifactRoot string
 	truncate     bool
+	truncateErr  error // MLFLOW_TRUNCATE_LONG_VALUES holds a value Python refuses
 	durable      bool
 	log          *slog.Logger
 	now          func() time.Time
@@ -95,17 +97,17 @@ func open(root string, opts *Options, fsys vfs.FS) (*Store, error) {
 		return nil, fmt.Errorf("filestore: %w", err)
 	}
 	s := &Store{
-		root:     abs,
-		trash:    filepath.Join(abs, layout.TrashDir),
-		durable:  opts.Durable,
-		log:      opts.Logger,
-		now:      opts.Now,
-		truncate: truncateFromEnv(),
-		fs:       fsys,
+		root:    abs,
+		trash:   filepath.Join(abs, layout.TrashDir),
+		durable: opts.Durable,
+		log:     opts.Logger,
+		now:     opts.Now,
+		fs:      fsys,
 	}
 	s.readCache = newReadCache()
+	s.truncate, s.truncateErr = mlenv.Bool("MLFLOW_TRUNCATE_LONG_VALUES", true)
 	if opts.TruncateLongValues != nil {
-		s.truncate = *opts.TruncateLongValues
+		s.truncate, s.truncateErr = *opts.TruncateLongValues, nil
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(discard{}, nil))
@@ -217,16 +219,24 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-func truncateFromEnv() bool {
-	v, ok := os.LookupEnv("MLFLOW_TRUNCATE_LONG_VALUES")
-	if !ok {
-		return true
+// truncating runs a value check that may truncate long values. Python
+// reads MLFLOW_TRUNCATE_LONG_VALUES only for a value over its limit, so
+// a value Python refuses there fails only the calls that would truncate:
+// the check passes without truncation, or the variable's error is
+// returned.
+func truncating[T any](s *Store, check func(truncate bool) (T, error)) (T, error) {
+	if s.truncateErr == nil {
+		return check(s.truncate)
 	}
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "false", "0", "no", "off":
-		return false
+	v, err := check(false)
+	if err == nil {
+		return v, nil
 	}
-	return true
+	if _, terr := check(true); terr == nil {
+		var zero T
+		return zero, s.truncateErr // only truncation would have passed it
+	}
+	return v, err
 }
 
 // bootstrap creates a missing root with the Default experiment, under the

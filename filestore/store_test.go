@@ -592,3 +592,35 @@ func TestOpen_RootNotAFolder(t *testing.T) {
 		})
 	}
 }
+
+// MLFLOW_TRUNCATE_LONG_VALUES holding a value Python refuses fails only the
+// calls that would truncate (Python reads it only for a value over its
+// limit), with Python's message; short values log as usual, and nothing is
+// written by the refused call.
+func TestStore_LogParam_BadTruncateEnv(t *testing.T) {
+	t.Setenv("MLFLOW_TRUNCATE_LONG_VALUES", "yes")
+	s, _ := newStore(t, nil)
+	r := newRun(t, s, "0")
+	require.NoError(t, s.LogParam(ctx, r.Info.RunID, "short", "v"))
+	long := strings.Repeat("x", 6001)
+	for _, call := range []func() error{
+		func() error { return s.LogParam(ctx, r.Info.RunID, "long", long) },
+		func() error {
+			return s.LogBatch(ctx, r.Info.RunID, nil, []entities.Param{{Key: "long", Value: long}}, nil)
+		},
+	} {
+		err := call()
+		require.ErrorIs(t, err, errs.ErrInvalidParameter)
+		require.EqualError(t, err, "mlruns: MLFLOW_TRUNCATE_LONG_VALUES value must be one of ['true', 'false', '1', '0'] (case-insensitive), but got yes")
+	}
+	run, err := s.GetRun(ctx, r.Info.RunID)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"short": "v"}, run.Data.Params)
+	_, err = s.CreateExperiment(ctx, "e", "/tmp/x", nil)
+	require.NoError(t, err, "the other variable is unset")
+	t.Setenv("MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH", "12.0")
+	_, err = s.CreateExperiment(ctx, "f", "/tmp/x", nil)
+	require.EqualError(t, err, "mlruns: Failed to convert '12.0' for MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH: invalid literal for int() with base 10: '12.0'")
+	_, err = s.CreateExperiment(ctx, "g", "", nil)
+	require.NoError(t, err, "read only for a given location, as Python")
+}

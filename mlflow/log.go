@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/internal/mlenv"
 	"github.com/mlruns-go/mlruns/internal/pystr"
 	"github.com/mlruns-go/mlruns/tracking"
 	"github.com/mlruns-go/mlruns/validate"
@@ -62,7 +63,7 @@ func parseOptions(opts []LogOption) logOptions {
 // _BooleanEnvironmentVariable parses it (true/false/1/0, any case; other
 // values are an error, not a silent false).
 func asyncDefault() (bool, error) {
-	return envBool(EnvEnableAsyncLogging, false)
+	return mlenv.Bool(EnvEnableAsyncLogging, false)
 }
 
 // target resolves the run a call logs to: the run given, else the active

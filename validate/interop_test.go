@@ -190,7 +190,7 @@ func goCall(t *testing.T, c pyCase) ([]string, error) {
 	case "logged_model_name":
 		return nil, validate.LoggedModelName(s(0))
 	case "artifact_location":
-		return nil, validate.ArtifactLocation(s(0), 0)
+		return nil, validate.ArtifactLocation(s(0), validate.DefaultMaxArtifactLocationLength)
 	case "path_component":
 		return nil, validate.PathComponent("model_id", s(0))
 	case "new_trace_id":

@@ -266,11 +266,12 @@ func TestLoggedModelName(t *testing.T) {
 }
 
 func TestArtifactLocation(t *testing.T) {
-	require.NoError(t, validate.ArtifactLocation(strings.Repeat("a", 2048), 0))
-	requireInvalid(t, validate.ArtifactLocation(strings.Repeat("a", 2049), 0),
+	require.NoError(t, validate.ArtifactLocation(strings.Repeat("a", 2048), validate.DefaultMaxArtifactLocationLength))
+	requireInvalid(t, validate.ArtifactLocation(strings.Repeat("a", 2049), validate.DefaultMaxArtifactLocationLength),
 		errs.ErrInvalidParameter, "artifact_location")
 	require.NoError(t, validate.ArtifactLocation(strings.Repeat("a", 2049), 4096))
 	requireInvalid(t, validate.ArtifactLocation("abc", 2), errs.ErrInvalidParameter, "artifact_location")
+	requireInvalid(t, validate.ArtifactLocation("a", 0), errs.ErrInvalidParameter, "artifact_location") // as Python's max_length 0
 }
 
 func TestPathComponent(t *testing.T) {

@@ -302,11 +302,10 @@ func archivalConfig(value, durationKey, wantType string, allowMissing bool) erro
 // ArtifactLocation checks an experiment's artifact location length
 // (_validate_experiment_artifact_location_length; FileStore checks it only
 // when the location is non-empty). max is
-// MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH; <= 0 means the default 2048.
+// MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH (DefaultMaxArtifactLocationLength
+// unless set), taken literally as Python takes it: 0 refuses every
+// non-empty location.
 func ArtifactLocation(location string, max int) error {
-	if max <= 0 {
-		max = DefaultMaxArtifactLocationLength
-	}
 	if utf8.RuneCountInString(location) <= max {
 		return nil
 	}

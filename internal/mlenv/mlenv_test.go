@@ -1,0 +1,75 @@
+package mlenv_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
+	"github.com/mlruns-go/mlruns/internal/mlenv"
+	"github.com/mlruns-go/mlruns/internal/pyenv"
+)
+
+// TestBoolInt_Interop: for each text, Bool and Int give Python's value or
+// Python's ValueError message (MLFLOW_TRUNCATE_LONG_VALUES and
+// MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH read by Python 3.18 itself).
+func TestBoolInt_Interop(t *testing.T) {
+	py := interoptest.Python(t)
+	values := []string{"true", "TRUE", "True", "1", "false", "0", "FALSE", "yes", "no", "", " true", "2",
+		"12", " 12 ", "+7", "-3", "1_000", "1__0", "_1", "1_", "12.0", "0x10", "abc", "++1", "\t5\n"}
+	type pyResult struct {
+		Bool    *bool   `json:"bool"`
+		BoolErr *string `json:"bool_err"`
+		Int     *int    `json:"int"`
+		IntErr  *string `json:"int_err"`
+	}
+	in, err := json.Marshal(values)
+	require.NoError(t, err)
+	cmd := exec.Command(py, "-c", `
+import json, os, sys
+from mlflow.environment_variables import MLFLOW_TRUNCATE_LONG_VALUES as B, MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH as I
+out = []
+for v in json.load(sys.stdin):
+    os.environ["MLFLOW_TRUNCATE_LONG_VALUES"] = v
+    os.environ["MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH"] = v
+    r = {}
+    try: r["bool"] = B.get()
+    except ValueError as e: r["bool_err"] = str(e)
+    try: r["int"] = I.get()
+    except ValueError as e: r["int_err"] = str(e)
+    out.append(r)
+print(json.dumps(out))
+`)
+	cmd.Env = pyenv.Env()
+	cmd.Stdin = bytes.NewReader(in)
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	var wants []pyResult
+	require.NoError(t, json.Unmarshal(out, &wants), "%s", out)
+	require.Len(t, wants, len(values))
+	for i, v := range values {
+		want := wants[i]
+		t.Setenv("MLFLOW_TRUNCATE_LONG_VALUES", v)
+		t.Setenv("MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH", v)
+		b, berr := mlenv.Bool("MLFLOW_TRUNCATE_LONG_VALUES", true)
+		if want.BoolErr != nil {
+			require.ErrorIs(t, berr, errs.ErrInvalidParameter, "%q", v)
+			require.Equal(t, "mlruns: "+*want.BoolErr, berr.Error())
+		} else {
+			require.NoError(t, berr, "%q", v)
+			require.Equal(t, *want.Bool, b, "%q", v)
+		}
+		n, ierr := mlenv.Int("MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH", 2048)
+		if want.IntErr != nil {
+			require.ErrorIs(t, ierr, errs.ErrInvalidParameter, "%q", v)
+			require.Equal(t, "mlruns: "+*want.IntErr, ierr.Error())
+		} else {
+			require.NoError(t, ierr, "%q", v)
+			require.Equal(t, *want.Int, n, "%q", v)
+		}
+	}
+}
