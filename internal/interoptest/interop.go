@@ -77,23 +77,30 @@ func Python(t testing.TB) string {
 // fails with stderr when the script fails.
 func Run(t testing.TB, script string, stdin []byte, args ...string) []byte {
 	t.Helper()
-	return run(t, fmt.Sprintf("python %s %v", script, args), stdin, append([]string{script}, args...))
+	return run(t, fmt.Sprintf("python %s %v", script, args), nil, stdin, append([]string{script}, args...))
 }
 
 // RunCode runs Python source given as a string (python -c).
 func RunCode(t testing.TB, code string, stdin []byte, args ...string) []byte {
 	t.Helper()
-	return run(t, "python -c", stdin, append([]string{"-c", code}, args...))
+	return run(t, "python -c", nil, stdin, append([]string{"-c", code}, args...))
 }
 
-// run runs the interpreter with pyArgs in Python's environment and returns
-// its stdout; on failure the test fails with what (the command as the
-// message names it) and stderr.
-func run(t testing.TB, what string, stdin []byte, pyArgs []string) []byte {
+// RunCodeEnv is RunCode with extra environment variables (NAME=value, after
+// ours, so they win), such as a Server's Env.
+func RunCodeEnv(t testing.TB, env []string, code string, stdin []byte, args ...string) []byte {
+	t.Helper()
+	return run(t, "python -c", env, stdin, append([]string{"-c", code}, args...))
+}
+
+// run runs the interpreter with pyArgs in Python's environment plus env and
+// returns its stdout; on failure the test fails with what (the command as
+// the message names it) and stderr.
+func run(t testing.TB, what string, env []string, stdin []byte, pyArgs []string) []byte {
 	t.Helper()
 	py := Python(t)
 	cmd := exec.Command(py, pyArgs...)
-	cmd.Env = pyenv.Env()
+	cmd.Env = pyenv.Env(env...)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}

@@ -39,3 +39,10 @@ func GroupGone(pid int) bool {
 	ev, err := windows.WaitForSingleObject(h, 0)
 	return err == nil && ev == windows.WAIT_OBJECT_0
 }
+
+// interruptGroup ends the tree of pid (see terminateGroup).
+func interruptGroup(pid int) { killGroup(pid) }
+
+// runAs does nothing: Windows has no root that PostgreSQL refuses, and the
+// PostgreSQL harness does not run there (findPostgres says so).
+func runAs(*exec.Cmd, int, int) {}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -20,16 +21,72 @@ import (
 	"github.com/mlruns-go/mlruns/internal/pyenv"
 )
 
-// ServerStartTimeout bounds how long StartServer waits for `mlflow server`
-// to answer: it imports all of MLflow and starts a uvicorn worker, several
-// seconds on a busy 2-core machine.
-const ServerStartTimeout = 60 * time.Second
+// ServerStartTimeout bounds how long StartServerWith waits for `mlflow
+// server` to answer: it imports all of MLflow, creates or migrates its
+// tables (about 10 s on PostgreSQL) and starts uvicorn workers, more on a
+// busy 2-core machine with several servers starting at once.
+const ServerStartTimeout = 120 * time.Second
+
+// Backend is the tracking store behind a test server.
+type Backend string
+
+const (
+	// SQLite is a fresh sqlite:///<temp>/mlflow.db, MLflow 3.x's default
+	// backend; the zero ServerOptions use it.
+	SQLite Backend = "sqlite"
+	// Postgres is a fresh database in this test binary's PostgreSQL
+	// cluster (see Main), over postgresql+psycopg2:// on a unix socket.
+	Postgres Backend = "postgresql"
+	// FileStore is a file:// tree (ServerOptions.Root, or a temporary
+	// one); the server needs MLFLOW_ALLOW_FILE_STORE=true, which pyenv.Env sets.
+	FileStore Backend = "file"
+)
+
+// ServerOptions choose how StartServerWith runs `mlflow server`.
+type ServerOptions struct {
+	// Backend is the tracking store; empty means SQLite.
+	Backend Backend
+	// Root is the FileStore backend's tree (made if missing); empty means a
+	// temporary folder. Other backends ignore it.
+	Root string
+	// BasicAuth runs MLflow's basic-auth app (--app-name basic-auth) with an
+	// admin user (Server.AdminUser, Server.AdminPassword) and its user
+	// database in the server's temporary folder.
+	BasicAuth bool
+	// DefaultPermission is the basic-auth app's permission of a user on
+	// resources others created: empty means READ, as MLflow's shipped
+	// basic_auth.ini; NO_PERMISSIONS makes reads 403 as well.
+	DefaultPermission string
+	// NoServeArtifacts passes --no-serve-artifacts: the artifact service
+	// answers 503 and runs get server-local artifact paths
+	// (Server.ArtifactRoot), which clients must write themselves.
+	NoServeArtifacts bool
+	// Workers is uvicorn's worker count; 0 means 1, for deterministic tests
+	// (MLflow's own default is 4).
+	Workers int
+}
 
 // Server is a running `mlflow server` of the pinned venv, started by
-// StartServer and stopped when its test ends.
+// StartServerWith and stopped when its test ends.
 type Server struct {
 	// URL is the base URL, http://127.0.0.1:PORT, without a trailing slash.
 	URL string
+	// Backend is the kind of tracking store, and BackendURI the
+	// --backend-store-uri the server was given.
+	Backend    Backend
+	BackendURI string
+	// Database is the PostgreSQL database of a Postgres backend ("" otherwise).
+	Database string
+	// ArtifactRoot is the local folder new experiments' artifacts go to:
+	// the --artifacts-destination of a server that serves artifacts
+	// (mlflow-artifacts:/ roots), or the server-local default root with
+	// NoServeArtifacts (MLflow's ./mlruns in the server's working folder,
+	// the tree itself for FileStore). For FileStore without NoServeArtifacts
+	// it is the file:// --default-artifact-root StartServer has always given.
+	ArtifactRoot string
+	// AdminUser and AdminPassword log in to a BasicAuth server as its admin;
+	// Get and Post send them. Empty without BasicAuth.
+	AdminUser, AdminPassword string
 
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when the process has been waited for
@@ -62,17 +119,98 @@ func (b *lockedBuffer) String() string {
 // when the venv is missing.
 func StartServer(t testing.TB, root string) *Server {
 	t.Helper()
+	if root == "" {
+		t.Fatalf("mlflow server: StartServer needs a tree (root is empty)")
+	}
+	return StartServerWith(t, ServerOptions{Backend: FileStore, Root: root})
+}
+
+// adminPassword is the basic-auth admin's password: MLflow 3.18 ships none
+// and wants at least 12 characters, not the old default password1234.
+const adminPassword = "admin-password-for-tests"
+
+// StartServerWith starts `mlflow server` of the pinned venv as opts say, on
+// a free port of 127.0.0.1, with the job runner off
+// (MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false: two processes, not ten, and a
+// faster start), and waits until GET /health answers. The server runs in its
+// own process group, stopped in t.Cleanup (then a Postgres database is
+// dropped); when the test has failed, the server's output is logged. Like
+// Python, it skips or fails t when the venv (or, for Postgres, PostgreSQL)
+// is missing.
+func StartServerWith(t testing.TB, opts ServerOptions) *Server {
+	t.Helper()
 	Python(t)
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		t.Fatalf("mlflow server: %v", err)
+	if opts.Backend == "" {
+		opts.Backend = SQLite
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 1
 	}
 	work := t.TempDir()
+	s := &Server{Backend: opts.Backend}
+	var args []string
+	switch opts.Backend {
+	case SQLite:
+		s.BackendURI = "sqlite:///" + filepath.ToSlash(filepath.Join(work, "mlflow.db"))
+	case Postgres:
+		s.Database, s.BackendURI = postgresDatabase(t)
+	case FileStore:
+		root := opts.Root
+		if root == "" {
+			root = filepath.Join(work, "mlruns")
+		}
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			t.Fatalf("mlflow server: %v", err)
+		}
+		s.BackendURI = "file://" + filepath.ToSlash(abs)
+	default:
+		t.Fatalf("mlflow server: unknown backend %q (want %q, %q or %q)", opts.Backend, SQLite, Postgres, FileStore)
+	}
+	switch {
+	case opts.NoServeArtifacts && opts.Backend == FileStore:
+		args = append(args, "--no-serve-artifacts")
+		s.ArtifactRoot = strings.TrimPrefix(s.BackendURI, "file://")
+	case opts.NoServeArtifacts:
+		// MLflow's default root for a non-local backend: ./mlruns.
+		args = append(args, "--no-serve-artifacts")
+		s.ArtifactRoot = filepath.Join(work, "mlruns")
+	case opts.Backend == FileStore:
+		s.ArtifactRoot = filepath.Join(work, "artifacts")
+		args = append(args, "--default-artifact-root", "file://"+filepath.ToSlash(s.ArtifactRoot))
+	default:
+		s.ArtifactRoot = filepath.Join(work, "artifacts")
+		args = append(args, "--artifacts-destination", s.ArtifactRoot)
+	}
+	env := pyenv.Env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false")
+	if opts.BasicAuth {
+		perm := opts.DefaultPermission
+		if perm == "" {
+			perm = "READ"
+		}
+		ini := filepath.Join(work, "basic_auth.ini")
+		conf := "[mlflow]\n" +
+			"default_permission = " + perm + "\n" +
+			"database_uri = sqlite:///" + filepath.ToSlash(filepath.Join(work, "basic_auth.db")) + "\n" +
+			"admin_username = admin\n" +
+			"authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+		if err := os.WriteFile(ini, []byte(conf), 0o600); err != nil {
+			t.Fatalf("mlflow server: %v", err)
+		}
+		s.AdminUser, s.AdminPassword = "admin", adminPassword
+		args = append(args, "--app-name", "basic-auth")
+		env = append(env,
+			"MLFLOW_AUTH_CONFIG_PATH="+ini,
+			"MLFLOW_AUTH_ADMIN_USERNAME="+s.AdminUser,
+			"MLFLOW_AUTH_ADMIN_PASSWORD="+s.AdminPassword,
+			"MLFLOW_FLASK_SERVER_SECRET_KEY=mlruns-go-test-secret")
+	}
+	args = append(args, "--backend-store-uri", s.BackendURI, "--workers", strconv.Itoa(opts.Workers))
 	// Another process may take the free port between our probe and the
 	// server's bind; try a few ports before giving up.
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := startServer(t, abs, work)
+		err := s.start(t, work, args, env)
 		if err == nil {
 			return s
 		}
@@ -81,48 +219,41 @@ func StartServer(t testing.TB, root string) *Server {
 			break
 		}
 	}
-	t.Fatalf("mlflow server: %v", lastErr)
+	t.Fatalf("mlflow server (%s): %v", opts.Backend, lastErr)
 	return nil
 }
 
-func startServer(t testing.TB, root, work string) (*Server, error) {
+// start runs the server with args on a free port and waits for /health.
+func (s *Server) start(t testing.TB, work string, args, env []string) error {
 	t.Helper()
 	port, err := freePort()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cmd := exec.Command(pyenv.VenvBin("mlflow"), "server",
-		"--backend-store-uri", "file://"+root,
-		"--default-artifact-root", "file://"+filepath.Join(work, "artifacts"),
-		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--workers", "1")
-	cmd.Env = pyenv.Env()
-	cmd.Dir = work // the server may create ./mlartifacts: keep it out of the package
+	cmd := exec.Command(pyenv.VenvBin("mlflow"), append([]string{"server",
+		"--host", "127.0.0.1", "--port", strconv.Itoa(port)}, args...)...)
+	cmd.Env = env
+	cmd.Dir = work // the server may create ./mlartifacts or ./mlruns: keep them out of the package
 	ownGroup(cmd)
-	s := &Server{
-		URL:    "http://127.0.0.1:" + strconv.Itoa(port),
-		cmd:    cmd,
-		exited: make(chan struct{}),
-		output: &lockedBuffer{},
-	}
+	s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
+	s.cmd = cmd
+	s.exited = make(chan struct{})
+	s.output = &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = s.output, s.output
-	if err := cmd.Start(); err != nil {
-		return nil, err
+	if err := startTied(cmd, s.exited); err != nil {
+		return err
 	}
-	go func() {
-		_ = cmd.Wait()
-		close(s.exited)
-	}()
 	if err := s.waitReady(ServerStartTimeout); err != nil {
 		s.stop()
-		return nil, fmt.Errorf("%w\n--- mlflow server output ---\n%s", err, s.output.String())
+		return fmt.Errorf("%w\n--- mlflow server output ---\n%s", err, s.output.String())
 	}
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
-			t.Logf("mlflow server at %s, its output:\n%s", s.URL, s.output.String())
+			t.Logf("mlflow server (%s) at %s, its output:\n%s", s.Backend, s.URL, s.output.String())
 		}
 	})
-	return s, nil
+	return nil
 }
 
 func freePort() (int, error) {
@@ -212,6 +343,20 @@ func (s *Server) Post(t testing.TB, path string, body any) []byte {
 
 func (s *Server) do(t testing.TB, req *http.Request) []byte {
 	t.Helper()
+	if s.AdminUser != "" {
+		req.SetBasicAuth(s.AdminUser, s.AdminPassword)
+	}
+	status, body := send(t, req)
+	if status != http.StatusOK {
+		t.Fatalf("%s %s: %d\n%s", req.Method, req.URL, status, body)
+	}
+	return body
+}
+
+// send sends req and returns the status and body; the test fails when no
+// response comes.
+func send(t testing.TB, req *http.Request) (int, []byte) {
+	t.Helper()
 	client := &http.Client{Timeout: 30 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -222,10 +367,58 @@ func (s *Server) do(t testing.TB, req *http.Request) []byte {
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s: %s\n%s", req.Method, req.URL, resp.Status, body)
+	return resp.StatusCode, body
+}
+
+// Call sends method path with body as JSON (none when body is nil), logged
+// in as user:password when user is not empty, and returns the status and
+// body whatever the status is: for tests of refusals (401, 403, 503).
+func (s *Server) Call(t testing.TB, method, path string, body any, user, password string) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		r = bytes.NewReader(b)
 	}
-	return body
+	req, err := http.NewRequest(method, s.URL+path, r)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	return send(t, req)
+}
+
+// CreateUser makes a user of a BasicAuth server through the auth REST API
+// (as the admin) and returns its password. The user is no admin and holds
+// no permission of its own: on others' experiments it has the server's
+// default permission (ServerOptions.DefaultPermission).
+func (s *Server) CreateUser(t testing.TB, name string) (password string) {
+	t.Helper()
+	if s.AdminUser == "" {
+		t.Fatalf("CreateUser %s: the server at %s does not run the basic-auth app", name, s.URL)
+	}
+	password = name + "-password-for-tests"
+	s.Post(t, "/api/2.0/mlflow/users/create", map[string]string{"username": name, "password": password})
+	return password
+}
+
+// Env returns the environment variables a client of the server needs:
+// MLFLOW_TRACKING_URI, and for a BasicAuth server the admin's
+// MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD.
+func (s *Server) Env() []string {
+	env := []string{"MLFLOW_TRACKING_URI=" + s.URL}
+	if s.AdminUser != "" {
+		env = append(env, "MLFLOW_TRACKING_USERNAME="+s.AdminUser, "MLFLOW_TRACKING_PASSWORD="+s.AdminPassword)
+	}
+	return env
 }
 
 // RequireSameJSON fails t with a line diff (- server, + ours) when the
