@@ -54,6 +54,31 @@ if [ -z "${MLRUNS_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
   echo "installed: $(chromium --version 2>/dev/null || command -v chromium)"
 fi
 
+# The REST backend's tests run `mlflow server` over PostgreSQL too
+# (internal/interoptest starts one cluster per test binary, as the postgres
+# user when run as root): install Debian's postgresql when its server
+# programs are missing, and tell the harness where they are (MLRUNS_PGBIN).
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+if [ -z "${MLRUNS_PGBIN:-}" ] && [ ! -x "$(pg_bin)/initdb" ]; then
+  echo "== PostgreSQL not found: installing Debian's package (apt-get update; apt-get install -y postgresql)"
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=""
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root="sudo -n"
+  else
+    echo "test.sh: PostgreSQL is missing and installing it needs root; run 'apt-get install -y postgresql' as root, or set MLRUNS_PGBIN to a folder with initdb, postgres, pg_isready, createdb and dropdb" >&2
+    exit 1
+  fi
+  if ! { $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+         $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; } ||
+     [ ! -x "$(pg_bin)/initdb" ]; then
+    echo "test.sh: could not install postgresql with apt-get (see above); install it, or set MLRUNS_PGBIN to its server programs' folder" >&2
+    exit 1
+  fi
+  echo "installed: $("$(pg_bin)/postgres" --version)"
+fi
+export MLRUNS_PGBIN="${MLRUNS_PGBIN:-$(pg_bin)}"
+
 echo "== go mod download"
 go mod download
 
