@@ -26,9 +26,11 @@
 // MLFLOW_TRACKING_URI environment variable, or the file: URI of the
 // absolute path of ./mlruns. Python MLflow 3.7+ defaults to
 // sqlite:///mlflow.db unless ./mlruns already holds an experiment; this is a
-// file-store library, so ./mlruns is always the default. A URI is opened as
-// Python opens it, FileStore(uri, uri) (see tracking.OpenStore); server and
-// database URIs fail with errs.ErrNotSupported.
+// file-store library, so ./mlruns is always the default. A path or file:
+// URI is opened as Python opens it, FileStore(uri, uri); an http(s) URI is
+// an MLflow tracking server (package reststore, configured from the same
+// MLFLOW_TRACKING_* variables as Python's client); Databricks and database
+// URIs fail with errs.ErrNotSupported (see tracking.OpenStore).
 //
 // # Runs
 //

@@ -61,8 +61,8 @@ func TestOpenStore_URIs(t *testing.T) {
 	}{
 		{"plain", filepath.Join(dir, "a"), nil},
 		{"file URI", filestore.FileURI(filepath.Join(dir, "b")), nil},
-		{"http", "http://localhost:5000", errs.ErrNotSupported},
-		{"https", "https://mlflow.example.com", errs.ErrNotSupported},
+		{"http", "http://localhost:5000", nil}, // a server: opened without a request
+		{"https", "https://mlflow.example.com", nil},
 		{"sqlite", "sqlite:///mlflow.db", errs.ErrNotSupported},
 		{"postgres driver", "postgresql+psycopg2://u@h/db", errs.ErrNotSupported},
 		{"databricks", "databricks", errs.ErrNotSupported}, // Python's Databricks store, not a folder

@@ -7,9 +7,10 @@
 //
 // A Client holds no hidden state beyond its store and its asynchronous
 // writer, and is safe for use by many goroutines. Open resolves a tracking
-// URI as Python MLflow does (a plain path, a relative path or a file: URI is
-// opened as FileStore(uri, uri)); http(s), databricks and database URIs fail
-// with an error that unwraps to errs.ErrNotSupported.
+// URI as Python MLflow does: a plain path, a relative path or a file: URI is
+// opened as FileStore(uri, uri); an http(s) URI is an MLflow tracking server
+// (package reststore); databricks and database URIs fail with an error that
+// unwraps to errs.ErrNotSupported.
 //
 // # Asynchronous logging
 //
