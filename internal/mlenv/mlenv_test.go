@@ -56,20 +56,21 @@ print(json.dumps(out))
 		t.Setenv("MLFLOW_TRUNCATE_LONG_VALUES", v)
 		t.Setenv("MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH", v)
 		b, berr := mlenv.Bool("MLFLOW_TRUNCATE_LONG_VALUES", true)
-		if want.BoolErr != nil {
-			require.ErrorIs(t, berr, errs.ErrInvalidParameter, "%q", v)
-			require.Equal(t, "mlruns: "+*want.BoolErr, berr.Error())
-		} else {
-			require.NoError(t, berr, "%q", v)
-			require.Equal(t, *want.Bool, b, "%q", v)
-		}
+		requireAsPython(t, v, want.Bool, want.BoolErr, b, berr)
 		n, ierr := mlenv.Int("MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH", 2048)
-		if want.IntErr != nil {
-			require.ErrorIs(t, ierr, errs.ErrInvalidParameter, "%q", v)
-			require.Equal(t, "mlruns: "+*want.IntErr, ierr.Error())
-		} else {
-			require.NoError(t, ierr, "%q", v)
-			require.Equal(t, *want.Int, n, "%q", v)
-		}
+		requireAsPython(t, v, want.Int, want.IntErr, n, ierr)
 	}
+}
+
+// requireAsPython requires Python's value, or an ErrInvalidParameter error
+// whose text is Python's ValueError message.
+func requireAsPython[T any](t *testing.T, text string, want *T, wantErr *string, got T, err error) {
+	t.Helper()
+	if wantErr != nil {
+		require.ErrorIs(t, err, errs.ErrInvalidParameter, "%q", text)
+		require.Equal(t, "mlruns: "+*wantErr, err.Error())
+		return
+	}
+	require.NoError(t, err, "%q", text)
+	require.Equal(t, *want, got, "%q", text)
 }
