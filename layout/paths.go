@@ -50,6 +50,11 @@ func IsReservedExperimentDir(name string) bool {
 // as keys, so it never sees them.
 const TempPrefix = ".mlruns-tmp-"
 
+// ArtifactTempPrefix starts the name of an artifact being written: Python's
+// LocalArtifactRepository prefix (".artifact.uploading."), so Python's
+// listings leave our unfinished files out as they do its own.
+const ArtifactTempPrefix = ".artifact.uploading."
+
 // IsTempName reports whether a file name is one of our temporary files.
 func IsTempName(name string) bool { return strings.HasPrefix(name, TempPrefix) }
 

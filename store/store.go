@@ -79,6 +79,10 @@ type Store interface {
 	ArtifactDir(ctx context.Context, runID string) (string, error)
 	// ModelArtifactDir is ArtifactDir for a logged model.
 	ModelArtifactDir(ctx context.Context, modelID string) (string, error)
+	// RunArtifacts and ModelArtifacts are the artifact repositories of a
+	// run and of a logged model, whatever the backend keeps them in.
+	RunArtifacts(ctx context.Context, runID string) (Artifacts, error)
+	ModelArtifacts(ctx context.Context, modelID string) (Artifacts, error)
 }
 
 // CreateLoggedModelOptions are the fields of a new logged model.

@@ -3,9 +3,7 @@ package tracking
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"iter"
-	"os"
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/layout"
@@ -38,17 +36,11 @@ func (c *Client) CreateExternalModel(ctx context.Context, experimentID string, o
 	if err != nil {
 		return entities.LoggedModel{}, err
 	}
-	dir, err := c.store.ModelArtifactDir(ctx, m.ModelID)
+	a, err := c.store.ModelArtifacts(ctx, m.ModelID)
 	if err != nil {
 		return entities.LoggedModel{}, err
 	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return entities.LoggedModel{}, fmt.Errorf("tracking: artifacts of model %s: %w", m.ModelID, err)
-	}
-	defer root.Close()
-	spec := layout.EncodeExternalModelSpec(m, c.now())
-	if err := writeArtifact(root, layout.MLmodelFile, bytes.NewReader(spec)); err != nil {
+	if err := a.Put(ctx, layout.MLmodelFile, bytes.NewReader(layout.EncodeExternalModelSpec(m, c.now()))); err != nil {
 		return entities.LoggedModel{}, err
 	}
 	return c.store.FinalizeLoggedModel(ctx, m.ModelID, entities.LoggedModelReady)

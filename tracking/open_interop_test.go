@@ -12,6 +12,7 @@ import (
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/interoptest"
+	"github.com/mlruns-go/mlruns/reststore"
 	"github.com/mlruns-go/mlruns/tracking"
 )
 
@@ -122,6 +123,13 @@ func TestOpenStore_Interop_MatchesPythonRegistry(t *testing.T) {
 			case p.Builder == "_get_file_store", strings.Contains(p.Error, "Invalid database"):
 				require.ErrorIs(t, err, errs.ErrInvalidParameter, "Python: %s", p.Error)
 				require.ErrorIs(t, openErr, errs.ErrInvalidParameter)
+			case p.Builder == "_get_rest_store":
+				// a tracking server: the REST backend (no request on open)
+				require.ErrorIs(t, err, errs.ErrNotSupported, "not a folder")
+				require.NoError(t, openErr)
+				_, ok := st.(*reststore.Store)
+				require.True(t, ok)
+				return
 			default: // another backend, or no backend
 				require.ErrorIs(t, err, errs.ErrNotSupported, "Python: %s %s", p.Builder, p.Error)
 				require.ErrorIs(t, openErr, errs.ErrNotSupported)

@@ -109,7 +109,7 @@ func TestRun_ExitCodes(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"bad flag", []string{"demo", "--epochs", "x"}, 2, "invalid value"},
 		{"bad epochs", []string{"demo", "--epochs", "0"}, 2, "--epochs must be"},
-		{"unsupported root", []string{"--root", "http://localhost:5000", "demo"}, 1, "not supported"},
+		{"unsupported root", []string{"--root", "sqlite:///mlflow.db", "demo"}, 1, "not supported"},
 		{"help", []string{"help"}, 0, ""},
 	}
 	for _, c := range cases {
@@ -192,7 +192,7 @@ func TestRunsShow_NarrowTerminalKeepsIDs(t *testing.T) {
 // refused with the backend named, and no folder is created for it: before,
 // MLFLOW_TRACKING_URI=databricks made a ./databricks store.
 func TestCLI_Root_NotLocal(t *testing.T) {
-	for _, uri := range []string{"databricks", "http://127.0.0.1:5000", "sqlite:///mlflow.db", "file://otherhost/x"} {
+	for _, uri := range []string{"databricks", "databricks-uc", "sqlite:///mlflow.db", "file://otherhost/x"} {
 		t.Run(uri, func(t *testing.T) {
 			t.Chdir(t.TempDir())
 			for _, viaEnv := range []bool{false, true} {
