@@ -36,6 +36,12 @@ var (
 	// ErrNotSupported: the backend cannot do this (e.g. an http tracking URI
 	// given to the file store).
 	ErrNotSupported = errors.New("mlruns: not supported")
+	// ErrUnauthenticated: a tracking server wants credentials, or refused
+	// the ones given (HTTP 401, UNAUTHENTICATED).
+	ErrUnauthenticated = errors.New("mlruns: unauthenticated")
+	// ErrPermissionDenied: the server's user may not do this (HTTP 403,
+	// PERMISSION_DENIED).
+	ErrPermissionDenied = errors.New("mlruns: permission denied")
 )
 
 // subKind is a sentinel that is also its parent sentinel.
@@ -55,14 +61,25 @@ const (
 	CodeInvalidState          = "INVALID_STATE"
 	CodeInternalError         = "INTERNAL_ERROR"
 	CodeNotImplemented        = "NOT_IMPLEMENTED"
+	CodeUnauthenticated       = "UNAUTHENTICATED"
+	CodePermissionDenied      = "PERMISSION_DENIED"
 )
 
-// Code returns MLflow's error code for err, or "" for nil. Unknown errors
-// (plain I/O failures, say) are INTERNAL_ERROR, as MLflow reports them.
+// Code returns MLflow's error code for err, or "" for nil. An error that
+// carries the code a server sent (an ErrorCode method, as reststore's
+// errors have) gives that code; unknown errors (plain I/O failures, say)
+// are INTERNAL_ERROR, as MLflow reports them.
 func Code(err error) string {
+	var coded interface{ ErrorCode() string }
 	switch {
 	case err == nil:
 		return ""
+	case errors.As(err, &coded) && coded.ErrorCode() != "":
+		return coded.ErrorCode()
+	case errors.Is(err, ErrUnauthenticated):
+		return CodeUnauthenticated
+	case errors.Is(err, ErrPermissionDenied):
+		return CodePermissionDenied
 	case errors.Is(err, ErrInternal):
 		// checked first: Internal marks errors MLflow reports as
 		// INTERNAL_ERROR whatever their kind (see Internal)

@@ -52,3 +52,19 @@ func TestInternal_KeepsKind(t *testing.T) {
 	require.Equal(t, "mlruns: Changing param values is not allowed.", err.Error())
 	require.NoError(t, errs.Internal(nil))
 }
+
+// A server's own code wins over the kind's (BAD_REQUEST is a kind of
+// invalid parameter to a Go caller, but its code stays the server's), and
+// the authentication sentinels have theirs.
+func TestCode_ServerCodes(t *testing.T) {
+	require.Equal(t, "BAD_REQUEST", errs.Code(fmt.Errorf("wrapped: %w", codedErr{"BAD_REQUEST"})))
+	require.Equal(t, errs.CodeUnauthenticated, errs.Code(fmt.Errorf("x: %w", errs.ErrUnauthenticated)))
+	require.Equal(t, errs.CodePermissionDenied, errs.Code(errs.ErrPermissionDenied))
+	require.Equal(t, errs.CodeInvalidParameterValue, errs.Code(codedErr{""}), "an empty code falls back to the kind")
+}
+
+type codedErr struct{ code string }
+
+func (e codedErr) Error() string     { return "coded" }
+func (e codedErr) ErrorCode() string { return e.code }
+func (e codedErr) Unwrap() error     { return errs.ErrInvalidParameter }

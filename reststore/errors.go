@@ -10,15 +10,11 @@ import (
 	"github.com/mlruns-go/mlruns/errs"
 )
 
-// Sentinels of failures that package errs has no kind for. Their errs.Code
-// is INTERNAL_ERROR; Error.Code keeps MLflow's.
+// The authentication sentinels are package errs' (so errs.Code gives
+// UNAUTHENTICATED and PERMISSION_DENIED); kept here under their old names.
 var (
-	// ErrUnauthenticated: the server wants credentials, or refused the
-	// given ones (HTTP 401, UNAUTHENTICATED).
-	ErrUnauthenticated = errors.New("mlruns: unauthenticated")
-	// ErrPermissionDenied: the user may not do this (HTTP 403,
-	// PERMISSION_DENIED).
-	ErrPermissionDenied = errors.New("mlruns: permission denied")
+	ErrUnauthenticated  = errs.ErrUnauthenticated
+	ErrPermissionDenied = errs.ErrPermissionDenied
 )
 
 // Error is a failed REST call: the server's MLflow error code and message

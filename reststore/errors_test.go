@@ -20,7 +20,7 @@ func TestStore_Call_ErrorMapping(t *testing.T) {
 		body   string
 		kind   error
 		code   string // Error.Code
-		errsOf string // errs.Code
+		errsOf string // errs.Code of the kind alone (what a local error of that kind reports)
 		msg    string
 	}{
 		{"not found", 404, `{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Run with id=x not found"}`,
@@ -38,8 +38,8 @@ func TestStore_Call_ErrorMapping(t *testing.T) {
 		{"json without code", 400, `{"message":"m"}`, errs.ErrInternal, "INTERNAL_ERROR", "INTERNAL_ERROR", "m"},
 		{"fastapi detail", 400, `{"detail":"Artifact serving is disabled."}`, errs.ErrInternal, "INTERNAL_ERROR", "INTERNAL_ERROR", "Artifact serving is disabled."},
 		{"basic-auth 401", 401, "You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html",
-			reststore.ErrUnauthenticated, "UNAUTHENTICATED", "INTERNAL_ERROR", "HTTP 401 Unauthorized: You are not authenticated."},
-		{"basic-auth 403", 403, "Permission denied", reststore.ErrPermissionDenied, "PERMISSION_DENIED", "INTERNAL_ERROR", "Permission denied"},
+			reststore.ErrUnauthenticated, "UNAUTHENTICATED", "UNAUTHENTICATED", "HTTP 401 Unauthorized: You are not authenticated."},
+		{"basic-auth 403", 403, "Permission denied", reststore.ErrPermissionDenied, "PERMISSION_DENIED", "PERMISSION_DENIED", "Permission denied"},
 		{"old server 404", 404, "<!doctype html><title>404 Not Found</title>", errs.ErrNotSupported, "ENDPOINT_NOT_FOUND", "NOT_IMPLEMENTED", "404 Not Found"},
 		{"409 text", 409, "conflict", errs.ErrAlreadyExists, "ALREADY_EXISTS", "RESOURCE_ALREADY_EXISTS", "conflict"},
 		{"405 text", 405, "", errs.ErrInternal, "INTERNAL_ERROR", "INTERNAL_ERROR", "HTTP 405 Method Not Allowed"},
@@ -57,7 +57,8 @@ func TestStore_Call_ErrorMapping(t *testing.T) {
 			require.Equal(t, c.code, re.ErrorCode())
 			require.Equal(t, "GetRun", re.RPC)
 			require.Equal(t, c.status, re.Status)
-			require.Equal(t, c.errsOf, errs.Code(err))
+			require.Equal(t, c.code, errs.Code(err), "errs.Code keeps the server's code")
+			require.Equal(t, c.errsOf, errs.Code(c.kind))
 			require.Contains(t, re.Message, c.msg)
 		})
 	}
