@@ -1,7 +1,7 @@
 // Command mlruns looks at, compares, exports, cleans and checks MLflow file
 // stores (mlruns folders) without Python.
 //
-//	mlruns [--root DIR] <command> [flags]
+//	mlruns [--root DIR|URI] <command> [flags]
 //
 // Run `mlruns help` for the commands. Listings print an aligned table by
 // default, or --json (the shapes of MLflow's REST API responses) or --csv.
@@ -174,7 +174,7 @@ func runGroup(e *env, group string, subs []subcommand, args []string) error {
 
 func usage() string {
 	var b strings.Builder
-	b.WriteString("usage: mlruns [--root DIR] <command> [flags]\n\ncommands:\n")
+	b.WriteString("usage: mlruns [--root DIR|URI] <command> [flags]\n\ncommands:\n")
 	cs := make([]command, 0, len(commands))
 	for _, c := range commands {
 		cs = append(cs, c)
@@ -184,7 +184,8 @@ func usage() string {
 		fmt.Fprintf(&b, "  %-12s %s\n", c.name, c.summary)
 	}
 	b.WriteString(`
---root defaults to MLFLOW_TRACKING_URI when it is a file: URI or a path,
+--root (or --tracking-uri) is a store folder, a file: URI or an MLflow
+tracking server (http:// or https://); it defaults to MLFLOW_TRACKING_URI,
 else ./mlruns. Listings print a table, or --json (MLflow REST shapes) or
 --csv. Run 'mlruns <command> -h' for a command's flags.
 `)
@@ -248,7 +249,8 @@ func withHint(err error, hint string) string {
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	global := flag.NewFlagSet("mlruns", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
-	root := global.String("root", defaultRoot(), "mlruns folder or file: URI")
+	root := global.String("root", defaultRoot(), "mlruns folder, file: URI, or http(s):// tracking server")
+	global.Var(aliasFlag{root}, "tracking-uri", "the same as --root")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage())
@@ -304,13 +306,13 @@ func takeRoot(args []string) (rest []string, root string, err error) {
 		switch {
 		case a == "--":
 			return append(rest, args[i:]...), root, nil
-		case a == "--root" || a == "-root":
+		case isRootFlag(a):
 			if i+1 >= len(args) {
-				return nil, "", usageError{"flag needs an argument: --root"}
+				return nil, "", usageError{"flag needs an argument: " + a}
 			}
 			root = args[i+1]
 			i++
-		case strings.HasPrefix(a, "--root=") || strings.HasPrefix(a, "-root="):
+		case strings.Contains(a, "=") && isRootFlag(a[:strings.IndexByte(a, '=')]):
 			root = a[strings.IndexByte(a, '=')+1:]
 		default:
 			rest = append(rest, a)
@@ -318,6 +320,26 @@ func takeRoot(args []string) (rest []string, root string, err error) {
 	}
 	return rest, root, nil
 }
+
+// isRootFlag reports whether a is the root flag, under either name.
+func isRootFlag(a string) bool {
+	switch a {
+	case "--root", "-root", "--tracking-uri", "-tracking-uri":
+		return true
+	}
+	return false
+}
+
+// aliasFlag sets the string another flag holds (--tracking-uri is --root).
+type aliasFlag struct{ p *string }
+
+func (f aliasFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+func (f aliasFlag) Set(v string) error { *f.p = v; return nil }
 
 // defaultRoot is MLFLOW_TRACKING_URI, else ./mlruns. A URI that names no
 // local store (a server, a database) is refused when the command runs,

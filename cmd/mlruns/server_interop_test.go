@@ -20,7 +20,7 @@ func TestCLI_Server(t *testing.T) {
 	invoke := func(args ...string) string {
 		t.Helper()
 		var out, errOut bytes.Buffer
-		code := run(t.Context(), append([]string{"--root", srv.URL}, args...), &out, &errOut)
+		code := run(t.Context(), append([]string{"--tracking-uri", srv.URL}, args...), &out, &errOut)
 		require.Equal(t, 0, code, "%v: %s", args, errOut.String())
 		return out.String()
 	}
