@@ -95,7 +95,7 @@ func TestConstructors_BadInput_Refused(t *testing.T) {
 			return dataset.Arrays(s3, dataset.Int64Array(nil), dataset.TargetArray(dataset.Int64Array(nil, 0, -1)))
 		}},
 		{"arrays: overflowing shape", "features.shape", func() (entities.Dataset, error) {
-			return dataset.Arrays(s3, dataset.Int64Array(nil, 1<<40, 1<<40, 1<<40, 0))
+			return dataset.Arrays(s3, dataset.Int64Array(nil, math.MaxInt, math.MaxInt, math.MaxInt, 0))
 		}},
 		{"arrays: targets column", "Targets", func() (entities.Dataset, error) {
 			return dataset.Arrays(s3, dataset.Int64Array(nil), dataset.Targets("y"))
