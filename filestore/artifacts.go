@@ -41,14 +41,29 @@ func (s *Store) ModelArtifacts(ctx context.Context, modelID string) (store.Artif
 	return &localArtifacts{dir: dir, what: "model " + modelID}, nil
 }
 
+// ArtifactFolder is the local folder dir as an artifact repository, as
+// MLflow's LocalArtifactRepository of a file: artifact URI (a tracking
+// server run with --no-serve-artifacts records such URIs, and its clients
+// write the folder themselves). The folder is made on the first write if
+// missing; until then it lists nothing. Accesses go through an os.Root of
+// dir, as for RunArtifacts.
+func ArtifactFolder(dir string) store.Artifacts {
+	return &localArtifacts{dir: dir, what: dir, lazy: true}
+}
+
 // localArtifacts is an artifact folder on a local filesystem.
 type localArtifacts struct {
 	dir  string // the checked folder (ArtifactDir)
 	what string // "run <id>" or "model <id>", for errors
+	lazy bool   // dir may be missing: made by the first write
 }
 
-// open checks p and opens the folder as an os.Root.
-func (a *localArtifacts) open(ctx context.Context, p string) (*os.Root, string, error) {
+// errNoFolder is a lazy folder that no write has made yet.
+var errNoFolder = errors.New("filestore: the artifact folder does not exist yet")
+
+// open checks p and opens the folder as an os.Root; write makes a missing
+// lazy folder.
+func (a *localArtifacts) open(ctx context.Context, p string, write bool) (*os.Root, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
@@ -57,6 +72,14 @@ func (a *localArtifacts) open(ctx context.Context, p string) (*os.Root, string, 
 		return nil, "", err
 	}
 	root, err := os.OpenRoot(a.dir)
+	if err != nil && a.lazy && errors.Is(err, fs.ErrNotExist) {
+		if !write {
+			return nil, "", errNoFolder
+		}
+		if err = os.MkdirAll(a.dir, 0o777); err == nil {
+			root, err = os.OpenRoot(a.dir)
+		}
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("filestore: artifacts of %s: %w", a.what, err)
 	}
@@ -64,7 +87,7 @@ func (a *localArtifacts) open(ctx context.Context, p string) (*os.Root, string, 
 }
 
 func (a *localArtifacts) Put(ctx context.Context, p string, r io.Reader) error {
-	root, sub, err := a.open(ctx, p)
+	root, sub, err := a.open(ctx, p, true)
 	if err != nil {
 		return err
 	}
@@ -99,7 +122,7 @@ func (a *localArtifacts) Put(ctx context.Context, p string, r io.Reader) error {
 }
 
 func (a *localArtifacts) MkdirAll(ctx context.Context, p string) error {
-	root, sub, err := a.open(ctx, p)
+	root, sub, err := a.open(ctx, p, true)
 	if err != nil {
 		return err
 	}
@@ -114,7 +137,10 @@ func (a *localArtifacts) MkdirAll(ctx context.Context, p string) error {
 }
 
 func (a *localArtifacts) Open(ctx context.Context, p string) (io.ReadCloser, error) {
-	root, sub, err := a.open(ctx, p)
+	root, sub, err := a.open(ctx, p, false)
+	if errors.Is(err, errNoFolder) {
+		return nil, errs.New(errs.ErrNotFound, fmt.Sprintf("No such artifact: '%s'", p))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +175,10 @@ func (f *rootFile) Close() error {
 }
 
 func (a *localArtifacts) List(ctx context.Context, p string) ([]store.ArtifactInfo, error) {
-	root, sub, err := a.open(ctx, p)
+	root, sub, err := a.open(ctx, p, false)
+	if errors.Is(err, errNoFolder) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -273,52 +273,110 @@ func (s *Store) send(ctx context.Context, ep endpoint, path string, query url.Va
 	if len(query) > 0 {
 		target += "?" + query.Encode()
 	}
+	r, err := s.retry(ctx, ep, target, nil, func() reply {
+		status, header, body, sent, err := s.attempt(ctx, ep, target, payload)
+		return reply{status: status, header: header, body: body, sent: sent, err: err}
+	})
+	if err != nil {
+		return err
+	}
+	return decodeOK(ep, path, r.body, out)
+}
+
+// reply is what one attempt got: an HTTP answer (its body read whole, or
+// left open in stream) or a transport error.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+	stream io.ReadCloser // the open body of a streamed answer, else nil
+	sent   bool          // a connection was made: the request may have reached the server
+	final  bool          // an answer not to retry whatever its status
+	err    error
+}
+
+// close releases a streamed answer's body.
+func (r reply) close() {
+	if r.stream != nil {
+		r.stream.Close()
+	}
+}
+
+// maxErrorBody bounds how much of a streamed error answer is read.
+const maxErrorBody = 1 << 20
+
+// retry makes attempts with Python's retry policy for the endpoint's class
+// until one gets a 200 (returned) or a final failure (returned as an
+// error). rewind, when not nil, is called before each retry and refuses it
+// by returning an error (a request body that cannot be sent again); the
+// failure is then final.
+func (s *Store) retry(ctx context.Context, ep endpoint, target string, rewind func() error, try func() reply) (reply, error) {
 	left := s.cfg.maxRetries // urllib3's total
 	failures := 0            // the history whose length sets the backoff
+	again := func() error {
+		if rewind == nil {
+			return nil
+		}
+		return rewind()
+	}
 	for {
-		status, header, respBody, sent, err := s.attempt(ctx, ep, target, payload)
+		r := try()
 		if cerr := ctx.Err(); cerr != nil {
-			return fmt.Errorf("mlruns: %s: %w", ep.rpc, cerr)
+			r.close()
+			return reply{}, fmt.Errorf("mlruns: %s: %w", ep.rpc, cerr)
 		}
 		var wait time.Duration
 		switch {
-		case err != nil:
+		case r.err != nil:
 			// A connect error (nothing reached the server) is retried in
 			// both classes; a read error (timeout or reset after the
 			// request went out) only for safe calls.
-			if left == 0 || (sent && ep.class == retryUnsafe) {
-				terr := &TransportError{RPC: ep.rpc, URL: target, Attempts: failures + 1, Err: err}
-				if sent && ep.class == retryUnsafe {
-					return &UnknownOutcomeError{RPC: ep.rpc, Err: terr}
+			final := left == 0 || (r.sent && ep.class == retryUnsafe)
+			if !final {
+				if rerr := again(); rerr != nil {
+					return reply{}, &TransportError{RPC: ep.rpc, URL: target, Attempts: failures + 1,
+						Err: fmt.Errorf("%w (not retried: %v)", r.err, rerr)}
 				}
-				return terr
+			}
+			if final {
+				terr := &TransportError{RPC: ep.rpc, URL: target, Attempts: failures + 1, Err: r.err}
+				if r.sent && ep.class == retryUnsafe {
+					return reply{}, &UnknownOutcomeError{RPC: ep.rpc, Err: terr}
+				}
+				return reply{}, terr
 			}
 			failures++
 			wait = backoff(failures, s.cfg.backoffFactor, s.cfg.backoffJitter, s.jitter())
-		case status == http.StatusOK:
-			return decodeOK(ep, path, respBody, out)
-		case s.isRetryStatus(ep.class, status, header.Get("Retry-After") != "", left) && left > 0:
+		case r.status == http.StatusOK:
+			return r, nil
+		case !r.final && s.isRetryStatus(ep.class, r.status, r.header.Get("Retry-After") != "", left) && left > 0 && again() == nil:
+			r.close()
 			failures++
 			wait = backoff(failures, s.cfg.backoffFactor, s.cfg.backoffJitter, s.jitter())
-			if ra := header.Get("Retry-After"); ra != "" && s.cfg.respectRetryAfter {
+			if ra := r.header.Get("Retry-After"); ra != "" && s.cfg.respectRetryAfter {
 				d, perr := s.retryAfter(ra)
 				if perr != nil {
-					return &TransportError{RPC: ep.rpc, URL: target, Attempts: failures, Err: perr}
+					return reply{}, &TransportError{RPC: ep.rpc, URL: target, Attempts: failures, Err: perr}
 				}
 				if d > 0 {
 					wait = d
 				}
 			}
 		default:
-			e := decodeError(ep.rpc, status, respBody)
-			if ep.class == retryUnsafe && status >= 500 && status != http.StatusNotImplemented {
-				return &UnknownOutcomeError{RPC: ep.rpc, Err: e}
+			body := r.body
+			if r.stream != nil {
+				body, _ = io.ReadAll(io.LimitReader(r.stream, maxErrorBody))
+				r.close()
 			}
-			return e
+			e := decodeError(ep.rpc, r.status, body)
+			if ep.class == retryUnsafe && r.status >= 500 && r.status != http.StatusNotImplemented {
+				return reply{}, &UnknownOutcomeError{RPC: ep.rpc, Err: e}
+			}
+			return reply{}, e
 		}
 		left--
 		if err := s.sleep(ctx, wait); err != nil {
-			return fmt.Errorf("mlruns: %s: %w", ep.rpc, err)
+			return reply{}, fmt.Errorf("mlruns: %s: %w", ep.rpc, err)
 		}
 	}
 }
@@ -344,10 +402,7 @@ func (s *Store) attempt(ctx context.Context, ep endpoint, target string, payload
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("User-Agent", userAgent)
-	if s.auth != "" {
-		req.Header.Set("Authorization", s.auth)
-	}
+	s.setHeaders(req)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, nil, nil, connected.Load(), err
@@ -358,6 +413,147 @@ func (s *Store) attempt(ctx context.Context, ep endpoint, target string, payload
 		return 0, nil, nil, true, err
 	}
 	return resp.StatusCode, resp.Header, body, true, nil
+}
+
+// setHeaders sets what every request carries: the user agent and the
+// credentials.
+func (s *Store) setHeaders(req *http.Request) {
+	req.Header.Set("User-Agent", userAgent)
+	if s.auth != "" {
+		req.Header.Set("Authorization", s.auth)
+	}
+}
+
+// streamRequest is one request of the streaming path: a body read as it is
+// sent (nil for none) and the answer's body left to the caller.
+type streamRequest struct {
+	method      string
+	target      string
+	contentType string
+	// body opens the request body for one attempt, with its length (-1
+	// when unknown: sent chunked); nil for no body.
+	body func() (io.Reader, int64)
+	// rewind makes body start again before a retry, or refuses the retry.
+	rewind func() error
+	// final, when not nil, reads the body of a 503 and says whether it is
+	// final (the server says why, and a retry cannot change it).
+	final func(body []byte) bool
+}
+
+// stream sends req with Python's retry policy for ep's class and returns
+// the open body of the 200 answer. MLFLOW_HTTP_REQUEST_TIMEOUT bounds each
+// wait without progress (as Python's socket timeout: a slow transfer that
+// keeps moving is not cut off), the caller's ctx the whole transfer.
+func (s *Store) stream(ctx context.Context, ep endpoint, req streamRequest) (io.ReadCloser, error) {
+	r, err := s.retry(ctx, ep, req.target, req.rewind, func() reply { return s.streamAttempt(ctx, ep, req) })
+	if err != nil {
+		return nil, err
+	}
+	return r.stream, nil
+}
+
+func (s *Store) streamAttempt(ctx context.Context, ep endpoint, sr streamRequest) reply {
+	actx, cancel := context.WithCancel(ctx)
+	idle := time.AfterFunc(s.cfg.timeout, cancel)
+	touch := func() { idle.Reset(s.cfg.timeout) }
+	stop := func() { idle.Stop(); cancel() }
+	var connected atomic.Bool
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { connected.Store(true); touch() },
+	})
+	var rd io.Reader
+	n := int64(0)
+	if sr.body != nil {
+		var body io.Reader
+		body, n = sr.body()
+		rd = &touchReader{r: body, touch: touch}
+	}
+	req, err := http.NewRequestWithContext(actx, sr.method, sr.target, rd)
+	if err != nil {
+		stop()
+		return reply{err: err}
+	}
+	if rd != nil {
+		req.ContentLength = n
+		if n == 0 {
+			req.Body = http.NoBody
+		}
+		req.GetBody = nil // a redirect must not re-read a consumed stream
+	}
+	if sr.contentType != "" {
+		req.Header.Set("Content-Type", sr.contentType)
+	}
+	s.setHeaders(req)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		stop()
+		return reply{sent: connected.Load(), err: timeoutCause(actx, ctx, err, s.cfg.timeout)}
+	}
+	touch()
+	if resp.StatusCode == http.StatusServiceUnavailable && sr.final != nil {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		stop()
+		return reply{status: resp.StatusCode, header: resp.Header, body: body, sent: true, final: sr.final(body)}
+	}
+	return reply{status: resp.StatusCode, header: resp.Header, sent: true,
+		stream: &idleBody{touchReader: touchReader{r: resp.Body, touch: touch}, stop: stop}}
+}
+
+// timeoutCause names the idle timeout when it, not the caller, ended the
+// attempt.
+func timeoutCause(actx, ctx context.Context, err error, d time.Duration) error {
+	if actx.Err() != nil && ctx.Err() == nil {
+		return &idleTimeout{d: d, err: err}
+	}
+	return err
+}
+
+// idleTimeout is an attempt that made no progress for
+// MLFLOW_HTTP_REQUEST_TIMEOUT.
+type idleTimeout struct {
+	d   time.Duration
+	err error
+}
+
+func (e *idleTimeout) Error() string {
+	return fmt.Sprintf("no progress for %s: %v", e.d, e.err)
+}
+func (e *idleTimeout) Unwrap() error { return e.err }
+func (e *idleTimeout) Timeout() bool { return true }
+
+// touchReader reports progress on every read; Close closes what it reads
+// when that is an io.Closer (the transport closes a request body when it
+// is done with it).
+type touchReader struct {
+	r     io.Reader
+	touch func()
+}
+
+func (t *touchReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.touch()
+	return n, err
+}
+
+func (t *touchReader) Close() error {
+	if c, ok := t.r.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// idleBody is a streamed answer's body: reads keep its attempt alive, Close
+// ends it.
+type idleBody struct {
+	touchReader
+	stop func()
+}
+
+func (b *idleBody) Close() error {
+	err := b.touchReader.Close()
+	b.stop()
+	return err
 }
 
 // decodeOK is verify_rest_response for a 200: an empty body (or Armeria's
