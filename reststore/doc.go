@@ -20,8 +20,11 @@
 // write is checked first with package validate: the server turns malformed
 // nested fields into silent defaults with HTTP 200.
 //
-// Artifacts of a server store are not local folders: ArtifactDir and
-// ModelArtifactDir return ErrNotSupported.
+// Artifacts of a server store are not local folders, so ArtifactDir and
+// ModelArtifactDir return ErrNotSupported; RunArtifacts and ModelArtifacts
+// upload, download and list them through the server's artifact proxy
+// (mlflow-artifacts:, streamed), or in the server's artifact folder when
+// it is reachable from this machine (--no-serve-artifacts), as Python does.
 //
 // The package must not read or write the tracking tree of a file store, nor
 // hold process-wide state.
