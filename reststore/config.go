@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/mlenv"
 	"github.com/mlruns-go/mlruns/internal/pynum"
 )
 
@@ -95,26 +96,22 @@ func loadConfig(o *Options) (config, error) {
 	c := config{}
 	var err error
 	intVar := func(name string, def int) int {
-		v, ok := lookup(name)
-		if !ok || err != nil {
+		if err != nil {
 			return def
 		}
-		n, perr := pynum.ParseInt(v)
-		if perr != nil || n > math.MaxInt32 || n < math.MinInt32 {
-			err = configError(name, fmt.Sprintf("Failed to convert %s for %s: not an integer", pyQuote(v), name))
-			return def
+		n, ierr := mlenv.IntFrom(lookup, name, def)
+		if ierr == nil && (n > math.MaxInt32 || n < math.MinInt32) {
+			ierr = configError(name, fmt.Sprintf("%d is out of the range urllib3 takes", n))
 		}
-		return int(n)
+		err = ierr
+		return n
 	}
 	boolVar := func(name string, def bool) bool {
-		v, ok := lookup(name)
-		if !ok || err != nil {
+		if err != nil {
 			return def
 		}
-		b, berr := parseBool(name, v)
-		if berr != nil {
-			err = berr
-		}
+		b, berr := mlenv.BoolFrom(lookup, name, def)
+		err = berr
 		return b
 	}
 	c.maxRetries = intVar("MLFLOW_HTTP_REQUEST_MAX_RETRIES", defaultMaxRetries)
@@ -132,7 +129,7 @@ func loadConfig(o *Options) (config, error) {
 		f, perr := pynum.ParseFloat(v)
 		if perr != nil {
 			return c, configError("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER",
-				fmt.Sprintf("Failed to convert %s for MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: not a number", pyQuote(v)))
+				fmt.Sprintf("Failed to convert %s for MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: could not convert string to float: %s", mlenv.PyQuote(v), mlenv.PyQuote(v)))
 		}
 		c.backoffJitter = f
 	}
@@ -191,31 +188,11 @@ func loadConfig(o *Options) (config, error) {
 	return c, nil
 }
 
-// parseBool is _BooleanEnvironmentVariable.get: true/false/1/0 in any case.
-func parseBool(name, v string) (bool, error) {
-	switch strings.ToLower(v) {
-	case "true", "1":
-		return true, nil
-	case "false", "0":
-		return false, nil
-	}
-	return false, configError(name, fmt.Sprintf(
-		"%s value must be one of ['true', 'false', '1', '0'] (case-insensitive), but got %s", name, v))
-}
-
 func firstNonEmpty(a, b string) string {
 	if a != "" {
 		return a
 	}
 	return b
-}
-
-// pyQuote is Python's repr of a simple string, for messages.
-func pyQuote(s string) string {
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		return `"` + s + `"`
-	}
-	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
 }
 
 // readCredentialsFile reads mlflow_tracking_username and

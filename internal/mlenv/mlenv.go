@@ -6,19 +6,30 @@ package mlenv
 
 import (
 	"fmt"
+	"math"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/pynum"
 )
 
-// Bool is _BooleanEnvironmentVariable.get: unset is def; "true", "false",
-// "1" and "0" in any case are the values (no trimming, so "" and " true"
-// are refused, as in Python); anything else is an ErrInvalidParameter
-// error with the text of Python's ValueError.
-func Bool(name string, def bool) (bool, error) {
-	v, ok := os.LookupEnv(name)
+// Lookup reads one variable; os.LookupEnv is the process environment's,
+// and a test or a library with injected settings passes its own.
+type Lookup func(name string) (string, bool)
+
+// Bool is BoolFrom of the process environment.
+func Bool(name string, def bool) (bool, error) { return BoolFrom(os.LookupEnv, name, def) }
+
+// Int is IntFrom of the process environment.
+func Int(name string, def int) (int, error) { return IntFrom(os.LookupEnv, name, def) }
+
+// BoolFrom is _BooleanEnvironmentVariable.get: unset is def; "true",
+// "false", "1" and "0" in any case are the values (no trimming, so "" and
+// " true" are refused, as in Python); anything else is an
+// ErrInvalidParameter error with the text of Python's ValueError.
+func BoolFrom(lookup Lookup, name string, def bool) (bool, error) {
+	v, ok := lookup(name)
 	if !ok {
 		return def, nil
 	}
@@ -32,36 +43,25 @@ func Bool(name string, def bool) (bool, error) {
 		"%s value must be one of ['true', 'false', '1', '0'] (case-insensitive), but got %s", name, v))
 }
 
-// Int is _EnvironmentVariable(int).get: unset is def; otherwise Python's
-// int() of the text (surrounding whitespace, a sign and single underscores
-// between digits allowed); anything else is an ErrInvalidParameter error
-// with the text of Python's ValueError.
-func Int(name string, def int) (int, error) {
-	v, ok := os.LookupEnv(name)
+// IntFrom is _EnvironmentVariable(int).get: unset is def; otherwise
+// Python's int() of the text (pynum.ParseInt: surrounding whitespace, a
+// sign, underscores between digits); anything else, or a number past
+// Go's int, is an ErrInvalidParameter error with the text of Python's
+// ValueError.
+func IntFrom(lookup Lookup, name string, def int) (int, error) {
+	v, ok := lookup(name)
 	if !ok {
 		return def, nil
 	}
-	if n, ok := pyInt(v); ok {
-		return n, nil
+	if n, err := pynum.ParseInt(v); err == nil && n >= math.MinInt && n <= math.MaxInt {
+		return int(n), nil
 	}
 	return 0, errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
-		"Failed to convert %s for %s: invalid literal for int() with base 10: %s", pyQuote(v), name, pyQuote(v)))
+		"Failed to convert %s for %s: invalid literal for int() with base 10: %s", PyQuote(v), name, PyQuote(v)))
 }
 
-// pyInt is int(s) for base 10 within the int range.
-func pyInt(s string) (int, bool) {
-	t := strings.TrimFunc(s, func(r rune) bool { return r == ' ' || (r >= '\t' && r <= '\r') })
-	digits := strings.TrimLeft(t, "+-")
-	if len(t)-len(digits) > 1 || digits == "" || digits[0] == '_' || digits[len(digits)-1] == '_' ||
-		strings.Contains(digits, "__") {
-		return 0, false
-	}
-	n, err := strconv.Atoi(t[:len(t)-len(digits)] + strings.ReplaceAll(digits, "_", ""))
-	return n, err == nil
-}
-
-// pyQuote is Python's repr of a plain string, enough for a message.
-func pyQuote(s string) string {
+// PyQuote is Python's repr of a plain string, enough for a message.
+func PyQuote(s string) string {
 	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
 		return `"` + s + `"`
 	}
