@@ -181,8 +181,18 @@ func (s *Store) readInside(p string, d fs.DirEntry) ([]byte, error) {
 // nothing more; a file broken for good, one more read (or, empty, a stat
 // showing it was not written just now).
 
-// metaRetryFor bounds how long readMeta waits for a rewrite to finish.
-const metaRetryFor = 500 * time.Millisecond
+// metaRetryFor bounds how long one readMeta waits for a rewrite to
+// finish. A writer can stall between its truncate and its write for far
+// longer than Python's 0.3 s (a busy disk's journal, a descheduled
+// process: CI saw 0.7 s), so the budget is generous; it is spent only on a
+// file that is empty or changing.
+const metaRetryFor = 2 * time.Second
+
+// metaEmptyStale is how long a meta.yaml must have been empty before a
+// read calls it left by a crash and fails at once. It is longer than
+// metaRetryFor so that, while one writer is stalled, a reader that comes
+// after another reader's wait ran out still waits instead of failing.
+const metaEmptyStale = 10 * time.Second
 
 // readMeta reads the meta.yaml at p and decodes it with decode, reading
 // again while the file is empty or changing under the read (see above).
@@ -204,7 +214,7 @@ func readMeta[T any](p string, decode func([]byte) (T, error)) (v T, readErr, de
 			if err != nil || bytes.Equal(again, data) {
 				return v, nil, decodeErr // broken for good
 			}
-		} else if st, err := sysfs.PathStat(p); err != nil || time.Since(time.Unix(0, st.Mtime)) > metaRetryFor {
+		} else if st, err := sysfs.PathStat(p); err != nil || time.Since(time.Unix(0, st.Mtime)) > metaEmptyStale {
 			return v, nil, decodeErr // empty since long before: left by a crash, not being written
 		}
 		time.Sleep(delay)
