@@ -129,7 +129,7 @@ func (e *SkippedError) Unwrap() error { return e.Err }
 // ConcurrentBatches is implemented by a Store on which metric-only
 // LogBatch calls for one run may be in flight at once and land in any
 // order without changing what a reader sees: a SQL-backed tracking
-// server, which orders a history by step and timestamp and resolves the
+// server, which orders a history by timestamp, step and value and resolves the
 // latest value by step, timestamp and value. The asynchronous writer of
 // package tracking sends such batches concurrently, as Python MLflow's
 // async logging queue does; batches carrying params or tags stay in call

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/mlenv"
 	"github.com/mlruns-go/mlruns/store"
 	"github.com/mlruns-go/mlruns/validate"
 )
@@ -129,6 +130,17 @@ type asyncWriter struct {
 	wake    chan struct{}
 	space   chan struct{} // closed when the worker takes the queue; nil if nobody waits
 	started bool
+	// setupErr refuses every asynchronous write: a bad
+	// MLFLOW_ASYNC_LOGGING_THREADPOOL_SIZE, which Python refuses when its
+	// queue starts.
+	setupErr error
+
+	// The worker's own state for concurrent batches (see inFlight).
+	inFlight int           // most LogBatch calls at once; 0 until the worker resolves it
+	want     int           // Options.AsyncInFlight or the environment's
+	slots    chan struct{} // one token per call in flight
+	pending  sync.WaitGroup
+	tails    map[string]chan struct{} // per run: closed when its last params/tags chunk is written
 	// failed holds errors of failed writes per run, not yet reported by
 	// a flush.
 	failed struct {
@@ -149,12 +161,53 @@ func newAsyncWriter(st store.Store, opts *Options) *asyncWriter {
 		w.log = slog.New(slog.DiscardHandler)
 	}
 	w.failed.byRun = map[string][]error{}
+	w.want = opts.AsyncInFlight
+	if w.want <= 0 {
+		// Python: MLFLOW_ASYNC_LOGGING_THREADPOOL_SIZE.get() or 10, the
+		// max_workers of its logging thread pool.
+		n, err := mlenv.Int(EnvAsyncLoggingThreadPoolSize, 0)
+		switch {
+		case err != nil:
+			w.setupErr = err
+		case n < 0:
+			w.setupErr = errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
+				"%s must be greater than 0 (it is the max_workers of the logging thread pool), got %d", EnvAsyncLoggingThreadPoolSize, n))
+		case n == 0:
+			w.want = 10
+		default:
+			w.want = n
+		}
+	}
 	return w
+}
+
+// EnvAsyncLoggingThreadPoolSize bounds the LogBatch calls in flight at
+// once when Options.AsyncInFlight is zero, as it bounds Python's logging
+// thread pool.
+const EnvAsyncLoggingThreadPoolSize = "MLFLOW_ASYNC_LOGGING_THREADPOOL_SIZE"
+
+// resolveInFlight decides, once, in the worker, how many LogBatch calls it
+// may have in flight: more than one only on a store that says metric-only
+// batches commute (store.ConcurrentBatches), which it may learn from the
+// server, so it is asked when the first write is due, not in NewClient.
+func (w *asyncWriter) resolveInFlight() {
+	if w.inFlight != 0 {
+		return
+	}
+	w.inFlight = 1
+	if cb, ok := w.st.(store.ConcurrentBatches); ok && w.want > 1 && cb.ConcurrentBatches() {
+		w.inFlight = w.want
+		w.slots = make(chan struct{}, w.want)
+		w.tails = map[string]chan struct{}{}
+	}
 }
 
 // send queues it, starting the worker if needed; it blocks while the queue
 // holds size calls, until ctx ends. It returns the completion it joined.
 func (w *asyncWriter) send(ctx context.Context, it item) (*completion, error) {
+	if w.setupErr != nil && it.marker == nil {
+		return nil, w.setupErr
+	}
 	w.mu.Lock()
 	for len(w.queue) >= w.size {
 		if w.space == nil {
@@ -281,32 +334,46 @@ func (w *asyncWriter) take() ([]item, *completion, int) {
 // queue and writes it in call order, merged per run; markers are closed
 // once everything queued before them is written.
 func (w *asyncWriter) loop(wake chan struct{}) {
+	w.resolveInFlight()
 	for range wake {
 		w.gather(wake)
 		q, c, _ := w.take()
 		if len(q) == 0 {
 			continue
 		}
+		var taken sync.WaitGroup // the concurrent chunks of q
 		start, stop := 0, false
 		for i := range q {
 			if q[i].marker == nil {
 				continue
 			}
-			w.write(q[start:i])
+			w.write(q[start:i], &taken)
 			start = i + 1
+			w.pending.Wait() // everything before the marker is written
 			close(q[i].marker)
 			stop = stop || q[i].stop
 		}
-		w.write(q[start:])
-		if c != nil {
-			close(c.done)
+		w.write(q[start:], &taken)
+		if w.inFlight > 1 {
+			// Chunks still in flight point into q: it is not reused, and
+			// the completion closes when they are all written.
+			go func() {
+				taken.Wait()
+				if c != nil {
+					close(c.done)
+				}
+			}()
+		} else {
+			if c != nil {
+				close(c.done)
+			}
+			clear(q) // drop the references to callers' slices
+			w.mu.Lock()
+			if w.spare == nil && cap(q) <= 4*w.size {
+				w.spare = q[:0]
+			}
+			w.mu.Unlock()
 		}
-		clear(q) // drop the references to callers' slices
-		w.mu.Lock()
-		if w.spare == nil && cap(q) <= 4*w.size {
-			w.spare = q[:0]
-		}
-		w.mu.Unlock()
 		if stop {
 			w.mu.Lock()
 			w.started = false
@@ -351,8 +418,9 @@ func (w *asyncWriter) gather(wake chan struct{}) {
 }
 
 // write writes queued calls, merged per run into batches within MLflow's
-// limits.
-func (w *asyncWriter) write(batch []item) {
+// limits: one after the other, or, on a store that allows it, up to
+// inFlight at once (see dispatch); taken counts those still in flight.
+func (w *asyncWriter) write(batch []item, taken *sync.WaitGroup) {
 	if len(batch) == 0 {
 		return
 	}
@@ -367,9 +435,70 @@ func (w *asyncWriter) write(batch []item) {
 	}
 	for _, runID := range order {
 		for _, chunk := range chunks(byRun[runID]) {
-			w.writeChunk(runID, chunk)
+			if w.inFlight > 1 {
+				w.dispatch(runID, chunk, taken)
+			} else {
+				w.writeChunk(runID, chunk, true)
+			}
 		}
 	}
+}
+
+// dispatch writes a chunk in its own goroutine once a slot is free, the
+// way Python's async logging queue submits batches to its thread pool: a
+// metric-only chunk goes at once (the store said such batches commute);
+// a chunk with params or tags waits for the run's previous such chunk,
+// since tags are last write wins and a param's second value is refused,
+// so their order is the call order. Taking the slot here, in the worker,
+// is the back-pressure: a full set of slots stops the worker, the queue
+// fills, and callers block.
+func (w *asyncWriter) dispatch(runID string, chunk []*item, taken *sync.WaitGroup) {
+	w.slots <- struct{}{}
+	w.pending.Add(1)
+	taken.Add(1)
+	var prev, mine chan struct{}
+	if hasParamsOrTags(chunk) {
+		w.pruneTails()
+		prev, mine = w.tails[runID], make(chan struct{})
+		w.tails[runID] = mine
+	}
+	go func() {
+		defer func() {
+			if mine != nil {
+				close(mine)
+			}
+			<-w.slots
+			taken.Done()
+			w.pending.Done()
+		}()
+		if prev != nil {
+			<-prev // written, or failed, before this one is sent
+		}
+		w.writeChunk(runID, chunk, false)
+	}()
+}
+
+// pruneTails forgets the runs whose last params/tags chunk is written.
+func (w *asyncWriter) pruneTails() {
+	if len(w.tails) < 64 {
+		return
+	}
+	for r, ch := range w.tails {
+		select {
+		case <-ch:
+			delete(w.tails, r)
+		default:
+		}
+	}
+}
+
+func hasParamsOrTags(chunk []*item) bool {
+	for _, it := range chunk {
+		if len(it.params) > 0 || len(it.tags) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // chunks splits one run's calls into groups that fit one log_batch: within
@@ -409,14 +538,20 @@ func chunks(items []*item) [][]*item {
 	return out
 }
 
-func (w *asyncWriter) writeChunk(runID string, chunk []*item) {
+// writeChunk writes one chunk as one LogBatch; reuse lets the worker's
+// merge buffer carry it (only on the worker's own goroutine).
+func (w *asyncWriter) writeChunk(runID string, chunk []*item, reuse bool) {
 	ms, ps, ts := chunk[0].metrics, chunk[0].params, chunk[0].tags
 	if len(chunk) > 1 { // merge; a lone call is written from its own slices
 		var nm, np, nt int
 		for _, it := range chunk {
 			nm, np, nt = nm+len(it.metrics), np+len(it.params), nt+len(it.tags)
 		}
-		ms = w.metricBuf(nm)
+		if reuse {
+			ms = w.metricBuf(nm)
+		} else {
+			ms = make([]entities.Metric, 0, nm)
+		}
 		ps = make([]entities.Param, 0, np)
 		ts = make([]entities.RunTag, 0, nt)
 		for _, it := range chunk {
@@ -438,7 +573,7 @@ func (w *asyncWriter) writeChunk(runID string, chunk []*item) {
 	for _, it := range chunk {
 		w.done(runID, it, err)
 	}
-	if len(chunk) > 1 {
+	if len(chunk) > 1 && reuse {
 		clear(ms) // the store keeps nothing of a batch; reuse the buffer
 		w.mbuf = ms[:0]
 	}

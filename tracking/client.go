@@ -22,6 +22,15 @@ type Options struct {
 	// AsyncQueueSize bounds the calls waiting for the asynchronous writer;
 	// a full queue blocks callers. Zero: 1024.
 	AsyncQueueSize int
+	// AsyncInFlight bounds the LogBatch calls the asynchronous writer has
+	// in flight at once, on a store that allows more than one
+	// (store.ConcurrentBatches: the REST backend); metric-only batches
+	// then go concurrently and batches with params or tags stay in call
+	// order per run, as in Python's async logging. Zero:
+	// MLFLOW_ASYNC_LOGGING_THREADPOOL_SIZE, else 10 (Python's pool). The
+	// file store writes one batch at a time whatever this says, so a
+	// history keeps call order in its file.
+	AsyncInFlight int
 	// Logger receives asynchronous write failures as they happen. Nil
 	// discards.
 	Logger *slog.Logger

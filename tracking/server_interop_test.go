@@ -3,6 +3,7 @@ package tracking_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -70,4 +71,52 @@ print(json.dumps({
 	require.Equal(t, "test", got.Tag)
 	require.Equal(t, [][3]float64{{0, 1, 1700000000000}, {1, 0.5, 1700000000001}, {2, 1.0 / 3, 1700000000002}}, got.Loss)
 	require.Equal(t, 1500, got.M)
+}
+
+// TestClient_LogMetricAsync_Server: asynchronous logging to a real
+// (SQLite-backed, four-worker) server has several LogBatch requests in
+// flight, and what Python's MlflowClient then reads is every point once,
+// the tags set in call order, the last value winning.
+func TestClient_LogMetricAsync_Server(t *testing.T) {
+	srv := interoptest.StartServerWith(t, interoptest.ServerOptions{Backend: interoptest.SQLite, Workers: 4})
+	ctx := context.Background()
+	rs, err := tracking.OpenStore(srv.URL, nil)
+	require.NoError(t, err)
+	ifs := &inFlightStore{Store: rs}
+	c := tracking.NewClient(concurrentStore{ifs}, nil)
+	defer c.Close(ctx)
+	run, err := c.CreateRun(ctx, "0", tracking.CreateRunOptions{RunName: "async"})
+	require.NoError(t, err)
+	id := run.Info.RunID
+	const points = 6000
+	for i := range points {
+		c.LogMetricAsync(ctx, id, "loss", float64(i)/points, tracking.WithStep(int64(i)), tracking.WithTimestamp(1700000000000+int64(i)))
+		if i%2000 == 0 {
+			c.LogBatchAsync(ctx, id, nil, nil, []entities.RunTag{{Key: "phase", Value: strconv.Itoa(i)}})
+		}
+	}
+	require.NoError(t, c.Flush(ctx))
+	require.Greater(t, ifs.max.Load(), int64(1), "requests were sent one at a time")
+
+	out := interoptest.RunCode(t, `
+import json, sys
+from mlflow import MlflowClient
+c = MlflowClient(tracking_uri=sys.argv[1])
+h = c.get_metric_history(sys.argv[2], "loss")
+print(json.dumps({"steps": sorted(m.step for m in h), "bad": [m.step for m in h if m.value != m.step / 6000 or m.timestamp != 1700000000000 + m.step],
+  "phase": c.get_run(sys.argv[2]).data.tags.get("phase")}))
+`, nil, srv.URL, id)
+	var got struct {
+		Steps []int64 `json:"steps"`
+		Bad   []int64 `json:"bad"`
+		Phase string  `json:"phase"`
+	}
+	require.NoError(t, json.Unmarshal(out, &got), "%s", out)
+	want := make([]int64, points)
+	for i := range want {
+		want[i] = int64(i)
+	}
+	require.Equal(t, want, got.Steps, "every point once")
+	require.Empty(t, got.Bad)
+	require.Equal(t, "4000", got.Phase)
 }
