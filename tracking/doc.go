@@ -23,7 +23,12 @@
 // never puts more than MLflow's batch limits (1000 metrics, 100 params, 100
 // tags) in one call. The queue holds at most Options.AsyncQueueSize calls; a
 // full queue blocks the caller until the writer catches up or the context
-// ends (back-pressure, bounded memory).
+// ends (back-pressure, bounded memory). Against a tracking server
+// (store.ConcurrentBatches) up to Options.AsyncInFlight LogBatch requests
+// are in flight at once (MLFLOW_ASYNC_LOGGING_THREADPOOL_SIZE, else 10, as
+// Python's pool): metric-only batches concurrently, batches with params or
+// tags one at a time per run, in call order. The file store writes one
+// batch at a time, so a history's file keeps call order.
 //
 // A failed write is reported by the Operation's Wait, and again by the next
 // Flush, FlushRun, SetTerminated or Close. Flush and Close return only when
