@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
 now = time.time() * 1000
-RANDOM = re.compile(r"^[a-z]+-[a-z]+-\d{1,3}$")
+RANDOM = re.compile(r"^[a-z]+-[a-z]+-\d{1,4}$")  # randint(0, 1000): up to 1000
 DROP = {"mlflow.user", "mlflow.source.name"}
 
 
