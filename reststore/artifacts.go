@@ -70,7 +70,9 @@ var (
 // bounded by MLFLOW_HTTP_REQUEST_TIMEOUT, the whole transfer by ctx. A
 // server without artifact serving answers 503 "Artifact serving is
 // disabled": ErrNotSupported at once (Python retries that 503 as any
-// other).
+// other); when its server-info already says so (artifact_serving_enabled
+// false), an mlflow-artifacts: URI on the tracking server is
+// ErrNotSupported here, before any transfer.
 func (s *Store) RunArtifacts(ctx context.Context, runID string) (store.Artifacts, error) {
 	r, err := s.GetRun(ctx, runID)
 	if err != nil {
@@ -113,6 +115,9 @@ func (s *Store) artifactsAt(ctx context.Context, uri, experimentID, what string)
 	case "mlflow-artifacts":
 		base, err := resolveArtifactsURI(uri, s.base)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.checkArtifactServing(ctx, uri, what); err != nil {
 			return nil, err
 		}
 		return &proxyArtifacts{s: s, base: base, what: what}, nil
@@ -313,6 +318,7 @@ func (a *proxyArtifacts) Put(ctx context.Context, p string, r io.Reader) error {
 		body:        body.open,
 		rewind:      body.rewind,
 		final:       servingDisabled,
+		endpoint:    "/" + sub, // log_artifact: posixpath.join("/", artifact_path, file_name)
 	})
 	if err != nil {
 		return artifactError(err, sub)
@@ -337,7 +343,8 @@ func (a *proxyArtifacts) Open(ctx context.Context, p string) (io.ReadCloser, err
 	if sub == "." {
 		return nil, errs.New(errs.ErrNotFound, "No such artifact: '' (the top folder is no file)")
 	}
-	rc, err := a.s.stream(ctx, epDownloadArtifact, streamRequest{method: http.MethodGet, target: a.target(sub), final: servingDisabled})
+	rc, err := a.s.stream(ctx, epDownloadArtifact, streamRequest{method: http.MethodGet, target: a.target(sub),
+		final: servingDisabled, endpoint: "/" + sub}) // _download_file: posixpath.join("/", remote_file_path)
 	if err != nil {
 		return nil, artifactError(err, sub)
 	}
@@ -381,7 +388,8 @@ func (a *proxyArtifacts) list(ctx context.Context, sub string) ([]store.Artifact
 	var resp struct {
 		Files []listedFile `json:"files"`
 	}
-	rc, err := a.s.stream(ctx, epListArtifacts, streamRequest{method: http.MethodGet, target: target, final: servingDisabled})
+	rc, err := a.s.stream(ctx, epListArtifacts, streamRequest{method: http.MethodGet, target: target,
+		final: servingDisabled, endpoint: listSplit})
 	if err != nil {
 		return nil, artifactError(err, sub)
 	}

@@ -1,10 +1,21 @@
 package reststore
 
-import "github.com/mlruns-go/mlruns/store"
+import (
+	"context"
+
+	"github.com/mlruns-go/mlruns/store"
+)
 
 // ConcurrentBatches reports that metric-only LogBatch calls for one run may
 // be sent at once (store.ConcurrentBatches): the server orders a history
 // by timestamp, step and value, not by arrival.
-func (s *Store) ConcurrentBatches() bool { return true }
+func (s *Store) ConcurrentBatches() bool {
+	// Not on a FileStore-backed server, which appends points in arrival
+	// order (its history is that order). The first call asks the server
+	// (ServerInfo, at most 3 s); a server that does not say is SQL-backed
+	// as far as this goes, as before.
+	info, err := s.serverInfo(context.Background(), true)
+	return err != nil || !info.FileStoreBacked()
+}
 
 var _ store.ConcurrentBatches = (*Store)(nil)

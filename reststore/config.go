@@ -78,6 +78,11 @@ type config struct {
 	insecureTLS        bool
 	serverCertPath     *string // nil: unset
 	clientCertPath     string
+
+	// workspace is MLFLOW_WORKSPACE stripped ("" for none), and
+	// workspaceHeader its X-MLFLOW-WORKSPACE value: the Latin-1 bytes
+	// http.client sends.
+	workspace, workspaceHeader string
 }
 
 // configError names the variable whose value Python would refuse.
@@ -178,6 +183,9 @@ func loadConfig(o *Options) (config, error) {
 		c.serverCertPath = &p
 	}
 	c.clientCertPath, _ = lookup("MLFLOW_TRACKING_CLIENT_CERT_PATH")
+	if c.workspace, c.workspaceHeader, err = workspaceVar(lookup); err != nil {
+		return c, err
+	}
 	if c.insecureTLS && c.serverCertPath != nil {
 		return c, configError("MLFLOW_TRACKING_SERVER_CERT_PATH",
 			"When 'ignore_tls_verification' is true then 'server_cert_path' must not be set! "+
@@ -186,6 +194,55 @@ func loadConfig(o *Options) (config, error) {
 				"of these environment variables may be set.")
 	}
 	return c, nil
+}
+
+// workspaceVar reads MLFLOW_WORKSPACE as workspace_context
+// .get_request_workspace does: the value stripped as str.strip() strips,
+// "" (unset, empty or blank) for no workspace. hv is the header value as
+// Python puts it on the wire (http.client encodes it as Latin-1); a value
+// Python cannot send (a character past U+00FF, a line break) or Go's
+// net/http refuses (another control character) is an error naming the
+// variable, where Python fails each request.
+func workspaceVar(lookup mlenv.Lookup) (w, hv string, err error) {
+	v, _ := lookup("MLFLOW_WORKSPACE")
+	w = strings.TrimFunc(v, pynum.IsSpace)
+	b := make([]byte, 0, len(w))
+	runes := []rune(w)
+	for i, r := range runes {
+		switch {
+		case r > 0xff:
+			// the codec names the run of characters it cannot encode
+			end := i
+			for end+1 < len(runes) && runes[end+1] > 0xff {
+				end++
+			}
+			what := fmt.Sprintf("character %s in position %d", pyCharRepr(r), i)
+			if end > i {
+				what = fmt.Sprintf("characters in position %d-%d", i, end)
+			}
+			return "", "", configError("MLFLOW_WORKSPACE", fmt.Sprintf(
+				"%s cannot be sent as the X-MLFLOW-WORKSPACE header: 'latin-1' codec can't encode %s: ordinal not in range(256)",
+				mlenv.PyQuote(w), what))
+		case r == '\r' || r == '\n':
+			return "", "", configError("MLFLOW_WORKSPACE", fmt.Sprintf(
+				"%s cannot be sent as the X-MLFLOW-WORKSPACE header: Invalid leading whitespace, reserved character(s), or return character(s) in header value", mlenv.PyQuote(w)))
+		case (r < 0x20 && r != '\t') || r == 0x7f:
+			return "", "", configError("MLFLOW_WORKSPACE", fmt.Sprintf(
+				"%s cannot be sent as the X-MLFLOW-WORKSPACE header: the control character U+%04X at position %d is not allowed in an HTTP header", mlenv.PyQuote(w), r, i))
+		}
+		b = append(b, byte(r))
+	}
+	return w, string(b), nil
+}
+
+// pyCharRepr is how a UnicodeEncodeError message quotes a character.
+func pyCharRepr(r rune) string {
+	switch {
+	case r <= 0xffff:
+		return fmt.Sprintf("'\\u%04x'", r)
+	default:
+		return fmt.Sprintf("'\\U%08x'", r)
+	}
 }
 
 func firstNonEmpty(a, b string) string {

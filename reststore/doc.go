@@ -13,7 +13,21 @@
 //     the server may have committed them (CreateExperiment then looks the
 //     experiment up by name; CreateRun reports that its outcome is unknown);
 //   - errors decoded into the sentinels of package errs, keeping MLflow's
-//     error code (errors.go).
+//     error code (errors.go); an endpoint the server lacks (an MLflow 2.x
+//     server has no logged models or runs/outputs) is an
+//     *EndpointNotFoundError naming it and the server's /version;
+//   - MLFLOW_WORKSPACE sent as X-MLFLOW-WORKSPACE where Python sends it,
+//     after the server said it has workspaces, as Python checks (probe.go).
+//
+// What the server is (Store.ServerInfo: GET /api/3.0/mlflow/server-info,
+// public under basic-auth) is asked once, on first need, never at Open;
+// an older server without it is "unknown" and treated as before. A
+// FileStore-backed server appends every metric point it is sent, so there
+// a LogMetric or a LogBatch carrying metrics is in the unsafe retry class
+// (not re-sent once it may have reached the server: UnknownOutcomeError),
+// and ConcurrentBatches is false. An mlflow-artifacts: URI of a server that
+// says artifact_serving_enabled false is ErrNotSupported before any
+// transfer.
 //
 // Requests are protobuf JSON built exactly (snake_case, int64 as numbers,
 // NaN and the infinities as strings, through internal/restjson), and every

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/mlruns-go/mlruns/errs"
@@ -175,3 +177,56 @@ func (e *TransportError) Error() string {
 
 // Unwrap returns the cause and ErrInternal (errs.Code INTERNAL_ERROR).
 func (e *TransportError) Unwrap() []error { return []error{e.Err, errs.ErrInternal} }
+
+// EndpointNotFoundError is an RPC whose endpoint the server does not have:
+// it answered 404 ENDPOINT_NOT_FOUND (Flask's HTML "Not Found" page, or
+// MLflow's JSON code). A server older than MLflow 3 lacks the logged-model
+// and runs/outputs endpoints; a tracking URI that misses the server's path
+// prefix gets the same answer for every call. It unwraps to the server's
+// answer (an *Error of kind errs.ErrNotSupported).
+type EndpointNotFoundError struct {
+	RPC    string // the RPC, e.g. "LogOutputs"
+	Method string // its HTTP method
+	Path   string // its path under the tracking URI
+	// ServerVersion is what the server's GET /version said ("" when it
+	// could not be read).
+	ServerVersion string
+	Err           *Error
+}
+
+func (e *EndpointNotFoundError) Error() string {
+	msg := fmt.Sprintf("mlruns: %s: the tracking server has no endpoint %s %s (HTTP %d %s): ",
+		e.RPC, e.Method, e.Path, e.Err.Status, e.Err.Code)
+	major, minor, ok := versionNumbers(e.ServerVersion)
+	switch {
+	case !ok:
+		msg += "it is an MLflow server older than the MLflow 3.18 API this client speaks (its version could not be read from /version), " +
+			"or the tracking URI does not point at the MLflow server itself (check its path prefix)"
+	case major < clientMajor || (major == clientMajor && minor < clientMinor):
+		msg += fmt.Sprintf("the server runs MLflow %s, older than the MLflow 3.18 API this client speaks; "+
+			"upgrade the server, or check that the tracking URI points at the MLflow server itself (its path prefix)", e.ServerVersion)
+	default:
+		msg += fmt.Sprintf("the server runs MLflow %s, which should have it; check that the tracking URI points at the MLflow server itself (its path prefix)",
+			e.ServerVersion)
+	}
+	return msg
+}
+
+// Unwrap returns the server's answer.
+func (e *EndpointNotFoundError) Unwrap() error { return e.Err }
+
+// The MLflow version whose API this client speaks.
+const clientMajor, clientMinor = 3, 18
+
+var versionPrefix = regexp.MustCompile(`^(\d+)\.(\d+)`)
+
+// versionNumbers reads major.minor from the start of a version string.
+func versionNumbers(v string) (major, minor int, ok bool) {
+	m := versionPrefix.FindStringSubmatch(v)
+	if m == nil {
+		return 0, 0, false
+	}
+	a, err1 := strconv.Atoi(m[1])
+	b, err2 := strconv.Atoi(m[2])
+	return a, b, err1 == nil && err2 == nil
+}

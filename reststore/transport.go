@@ -36,6 +36,7 @@ type Store struct {
 	jitter  func() float64
 	now     func() time.Time
 	maxBody int
+	probe   probeState // what the server says of itself, fetched on first need (probe.go)
 }
 
 // userAgent names this client to the server (Python sends
@@ -267,18 +268,28 @@ func (s *Store) call(ctx context.Context, ep endpoint, path string, query url.Va
 	return s.send(ctx, ep, path, query, payload, out)
 }
 
-// send is call with the body already encoded.
+// send is call with the body already encoded. As RestStore._call_endpoint,
+// it first makes sure that the server has workspaces when MLFLOW_WORKSPACE
+// names one; a call that appends metric points is in the unsafe class on a
+// FileStore-backed server (probe.go); an endpoint the server lacks is an
+// *EndpointNotFoundError.
 func (s *Store) send(ctx context.Context, ep endpoint, path string, query url.Values, payload []byte, out any) error {
+	if err := s.checkWorkspace(ctx, ep.rpc); err != nil {
+		return err
+	}
+	if ep.class == retrySafe && s.duplicatesPoints(ctx, ep, payload) {
+		ep.class = retryUnsafe
+	}
 	target := s.base + path
 	if len(query) > 0 {
 		target += "?" + query.Encode()
 	}
 	r, err := s.retry(ctx, ep, target, nil, func() reply {
-		status, header, body, sent, err := s.attempt(ctx, ep, target, payload)
+		status, header, body, sent, err := s.attempt(ctx, ep.method, target, path, payload, s.cfg.timeout)
 		return reply{status: status, header: header, body: body, sent: sent, err: err}
 	})
 	if err != nil {
-		return err
+		return s.endpointMissing(ctx, ep, path, err)
 	}
 	return decodeOK(ep, path, r.body, out)
 }
@@ -381,11 +392,13 @@ func (s *Store) retry(ctx context.Context, ep endpoint, target string, rewind fu
 	}
 }
 
-// attempt sends the request once within MLFLOW_HTTP_REQUEST_TIMEOUT. sent
+// attempt sends the request once within timeout (MLFLOW_HTTP_REQUEST_TIMEOUT
+// for an RPC). pyEndpoint is the endpoint Python's http_request is given
+// (the path under the tracking URI), for the workspace header. sent
 // reports whether a connection was made, after which the request may have
 // reached the server.
-func (s *Store) attempt(ctx context.Context, ep endpoint, target string, payload []byte) (status int, h http.Header, body []byte, sent bool, err error) {
-	actx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
+func (s *Store) attempt(ctx context.Context, method, target, pyEndpoint string, payload []byte, timeout time.Duration) (status int, h http.Header, body []byte, sent bool, err error) {
+	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var connected atomic.Bool
 	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
@@ -395,14 +408,14 @@ func (s *Store) attempt(ctx context.Context, ep endpoint, target string, payload
 	if payload != nil {
 		rd = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(actx, ep.method, target, rd)
+	req, err := http.NewRequestWithContext(actx, method, target, rd)
 	if err != nil {
 		return 0, nil, nil, false, err
 	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	s.setHeaders(req)
+	s.setHeaders(req, pyEndpoint)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, nil, nil, connected.Load(), err
@@ -415,13 +428,35 @@ func (s *Store) attempt(ctx context.Context, ep endpoint, target string, payload
 	return resp.StatusCode, resp.Header, body, true, nil
 }
 
-// setHeaders sets what every request carries: the user agent and the
-// credentials.
-func (s *Store) setHeaders(req *http.Request) {
+// workspaceHeader is utils.workspace_utils.WORKSPACE_HEADER_NAME, sent
+// spelled as Python spells it.
+const workspaceHeader = "X-MLFLOW-WORKSPACE"
+
+// setHeaders sets what every request carries: the user agent, the
+// credentials, and the workspace of MLFLOW_WORKSPACE as http_request sets
+// it: for every endpoint but those whose path (pyEndpoint, what Python's
+// http_request is given) contains /mlflow/workspaces
+// (_should_include_workspace_header).
+func (s *Store) setHeaders(req *http.Request, pyEndpoint string) {
 	req.Header.Set("User-Agent", userAgent)
 	if s.auth != "" {
 		req.Header.Set("Authorization", s.auth)
 	}
+	if s.cfg.workspace != "" && includeWorkspaceHeader(pyEndpoint) {
+		req.Header[workspaceHeader] = []string{s.cfg.workspaceHeader}
+	}
+}
+
+// includeWorkspaceHeader is rest_utils._should_include_workspace_header:
+// the workspace administration endpoints carry the workspace in their path.
+func includeWorkspaceHeader(endpoint string) bool {
+	if endpoint == "" {
+		return true
+	}
+	if !strings.HasPrefix(endpoint, "/") {
+		endpoint = "/" + endpoint
+	}
+	return !strings.Contains(endpoint, "/mlflow/workspaces")
 }
 
 // streamRequest is one request of the streaming path: a body read as it is
@@ -438,6 +473,10 @@ type streamRequest struct {
 	// final, when not nil, reads the body of a 503 and says whether it is
 	// final (the server says why, and a retry cannot change it).
 	final func(body []byte) bool
+	// endpoint is what Python's http_request is given for this request
+	// (the artifact path for an upload or download), for the workspace
+	// header.
+	endpoint string
 }
 
 // stream sends req with Python's retry policy for ep's class and returns
@@ -483,7 +522,7 @@ func (s *Store) streamAttempt(ctx context.Context, ep endpoint, sr streamRequest
 	if sr.contentType != "" {
 		req.Header.Set("Content-Type", sr.contentType)
 	}
-	s.setHeaders(req)
+	s.setHeaders(req, sr.endpoint)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		stop()

@@ -55,6 +55,10 @@ func newFake(t *testing.T, steps ...http.HandlerFunc) *fake {
 }
 
 func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api/3.0/mlflow/server-info" {
+		http.NotFound(w, r) // a server that does not say what it is (probe_test.go tests the probe)
+		return
+	}
 	b, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	i := len(f.reqs)
