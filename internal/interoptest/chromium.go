@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlruns-go/mlruns/internal/procgroup"
 )
 
 // chromiumNames are the commands tried, in order, when $MLRUNS_CHROMIUM is
@@ -59,7 +61,7 @@ type Browser struct {
 	cmd    *exec.Cmd
 	send   *os.File // Chromium's fd 3: commands
 	exited chan struct{}
-	stderr *lockedBuffer
+	stderr *procgroup.Buffer
 
 	mu struct {
 		sync.Mutex
@@ -105,8 +107,8 @@ func StartBrowser(t testing.TB, width, height int) *Browser {
 		"--window-size="+strconv.Itoa(width)+","+strconv.Itoa(height),
 		"about:blank")
 	cmd.ExtraFiles = []*os.File{cmdR, respW} // fd 3 and fd 4
-	ownGroup(cmd)
-	b := &Browser{width: width, height: height, cmd: cmd, send: cmdW, exited: make(chan struct{}), stderr: &lockedBuffer{}}
+	procgroup.Own(cmd)
+	b := &Browser{width: width, height: height, cmd: cmd, send: cmdW, exited: make(chan struct{}), stderr: &procgroup.Buffer{}}
 	b.mu.pending = map[int64]chan cdpMessage{}
 	cmd.Stdout, cmd.Stderr = b.stderr, b.stderr
 	if err := cmd.Start(); err != nil {
@@ -236,10 +238,10 @@ func (b *Browser) stop() {
 	select {
 	case <-b.exited:
 	case <-time.After(5 * time.Second):
-		killGroup(pgid)
+		procgroup.Kill(pgid)
 		<-b.exited
 	}
-	killGroup(pgid) // renderers and helpers left behind
+	procgroup.Kill(pgid) // renderers and helpers left behind
 	b.send.Close()
 }
 

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlruns-go/mlruns/internal/procgroup"
 )
 
 // PostgreSQL for Postgres servers: one cluster per test binary, in a
@@ -48,7 +50,7 @@ type pgCluster struct {
 	dir    string // the cluster's folder: data/ and the socket
 	cmd    *exec.Cmd
 	exited chan struct{}
-	output *lockedBuffer
+	output *procgroup.Buffer
 }
 
 // Main runs a package's tests and then stops the PostgreSQL cluster of its
@@ -207,7 +209,7 @@ func startCluster(bin string) (*pgCluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &pgCluster{dir: dir, exited: make(chan struct{}), output: &lockedBuffer{}}
+	c := &pgCluster{dir: dir, exited: make(chan struct{}), output: &procgroup.Buffer{}}
 	fail := func(err error) (*pgCluster, error) {
 		os.RemoveAll(dir)
 		return nil, err
@@ -233,10 +235,10 @@ func startCluster(bin string) (*pgCluster, error) {
 		"-c", "full_page_writes=off", "-c", "max_connections=300")
 	c.cmd.Env = os.Environ()
 	c.cmd.Stdout, c.cmd.Stderr = c.output, c.output
-	ownGroup(c.cmd)
+	procgroup.Own(c.cmd)
 	runAs(c.cmd, uid, gid)
 	c.cmd.Dir = dir
-	if err := startTied(c.cmd, c.exited); err != nil {
+	if err := procgroup.StartTied(c.cmd, c.exited); err != nil {
 		return fail(fmt.Errorf("postgres: %v", err))
 	}
 	deadline := time.Now().Add(pgStartTimeout)
@@ -268,34 +270,13 @@ func (p *pgState) stopLocked() {
 // stop ends postgres (a fast shutdown: SIGINT, then SIGKILL after 10 s)
 // and removes its folder.
 func (c *pgCluster) stop() {
-	interruptGroup(c.cmd.Process.Pid)
+	procgroup.Interrupt(c.cmd.Process.Pid)
 	select {
 	case <-c.exited:
 	case <-time.After(10 * time.Second):
-		killGroup(c.cmd.Process.Pid)
+		procgroup.Kill(c.cmd.Process.Pid)
 		<-c.exited
 	}
-	killGroup(c.cmd.Process.Pid)
+	procgroup.Kill(c.cmd.Process.Pid)
 	os.RemoveAll(c.dir)
-}
-
-// startTied starts cmd so that the kernel stops it when the test binary
-// dies (a -timeout panic, a kill; Linux only, see dieWithParent), waits for
-// it and closes exited when it has ended. The parent-death signal follows
-// the thread that started the child, not the process, so the child is
-// started and waited for on a locked thread that lives as long as it does.
-func startTied(cmd *exec.Cmd, exited chan struct{}) error {
-	dieWithParent(cmd)
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	return <-started
 }

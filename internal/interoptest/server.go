@@ -6,18 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/mlruns-go/mlruns/internal/mlserver"
 	"github.com/mlruns-go/mlruns/internal/pyenv"
 )
 
@@ -88,27 +86,7 @@ type Server struct {
 	// Get and Post send them. Empty without BasicAuth.
 	AdminUser, AdminPassword string
 
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when the process has been waited for
-	output *lockedBuffer // its stdout and stderr
-}
-
-// lockedBuffer collects a child's output while tests read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	proc *mlserver.Server
 }
 
 // StartServer starts `mlflow server --backend-store-uri file://<root>` on a
@@ -206,113 +184,26 @@ func StartServerWith(t testing.TB, opts ServerOptions) *Server {
 			"MLFLOW_FLASK_SERVER_SECRET_KEY=mlruns-go-test-secret")
 	}
 	args = append(args, "--backend-store-uri", s.BackendURI, "--workers", strconv.Itoa(opts.Workers))
-	// Another process may take the free port between our probe and the
-	// server's bind; try a few ports before giving up.
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		err := s.start(t, work, args, env)
-		if err == nil {
-			return s
-		}
-		lastErr = err
-		if !strings.Contains(err.Error(), "address already in use") {
-			break
-		}
-	}
-	t.Fatalf("mlflow server (%s): %v", opts.Backend, lastErr)
-	return nil
-}
-
-// start runs the server with args on a free port and waits for /health.
-func (s *Server) start(t testing.TB, work string, args, env []string) error {
-	t.Helper()
-	port, err := freePort()
+	proc, err := mlserver.Start(mlserver.Config{Command: []string{pyenv.VenvBin("mlflow")}, Args: args, Env: env,
+		Dir: work, StartTimeout: ServerStartTimeout}) // Dir: keep ./mlartifacts or ./mlruns out of the package
 	if err != nil {
-		return err
+		t.Fatalf("mlflow server (%s): %v", opts.Backend, err)
 	}
-	cmd := exec.Command(pyenv.VenvBin("mlflow"), append([]string{"server",
-		"--host", "127.0.0.1", "--port", strconv.Itoa(port)}, args...)...)
-	cmd.Env = env
-	cmd.Dir = work // the server may create ./mlartifacts or ./mlruns: keep them out of the package
-	ownGroup(cmd)
-	s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
-	s.cmd = cmd
-	s.exited = make(chan struct{})
-	s.output = &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = s.output, s.output
-	if err := startTied(cmd, s.exited); err != nil {
-		return err
-	}
-	if err := s.waitReady(ServerStartTimeout); err != nil {
-		s.stop()
-		return fmt.Errorf("%w\n--- mlflow server output ---\n%s", err, s.output.String())
-	}
+	s.proc, s.URL = proc, proc.URL
 	t.Cleanup(func() {
-		s.stop()
+		proc.Stop()
 		if t.Failed() {
-			t.Logf("mlflow server (%s) at %s, its output:\n%s", s.Backend, s.URL, s.output.String())
+			t.Logf("mlflow server (%s) at %s, its output:\n%s", s.Backend, s.URL, proc.Output())
 		}
 	})
-	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// waitReady polls GET /health until it answers 200, the process exits or
-// the timeout passes.
-func (s *Server) waitReady(timeout time.Duration) error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-s.exited:
-			if strings.Contains(s.output.String(), "address already in use") {
-				return errors.New("address already in use")
-			}
-			return fmt.Errorf("exited before answering (%v)", s.cmd.ProcessState)
-		default:
-		}
-		resp, err := client.Get(s.URL + "/health")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return fmt.Errorf("no answer from %s/health within %v", s.URL, timeout)
-}
-
-// stop ends the server's process group: SIGTERM, then SIGKILL after 5 s.
-// The uvicorn worker is a child of the mlflow process, so signalling the
-// group reaches both.
-func (s *Server) stop() {
-	pgid := s.cmd.Process.Pid
-	terminateGroup(pgid)
-	select {
-	case <-s.exited:
-	case <-time.After(5 * time.Second):
-		killGroup(pgid)
-		<-s.exited
-	}
-	// The worker may outlive the leader by a moment; make sure the group is gone.
-	killGroup(pgid)
+	return s
 }
 
 // PID returns the server's process id, which is also its process group id.
-func (s *Server) PID() int { return s.cmd.Process.Pid }
+func (s *Server) PID() int { return s.proc.PID() }
 
 // Output returns what the server has printed so far.
-func (s *Server) Output() string { return s.output.String() }
+func (s *Server) Output() string { return s.proc.Output() }
 
 // Get sends GET path?query and returns the response body; the test fails
 // unless the status is 200.

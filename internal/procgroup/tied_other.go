@@ -1,9 +1,9 @@
 //go:build !linux
 
-package interoptest
+package procgroup
 
 import "os/exec"
 
 // dieWithParent does nothing where the kernel has no parent-death signal:
-// there a killed test binary can leave its PostgreSQL cluster running.
+// there a killed parent can leave its helper processes running.
 func dieWithParent(*exec.Cmd) {}
