@@ -1,4 +1,4 @@
-"""Runs difftest workloads against Python MLflow's FileStore, and dumps trees.
+"""Runs difftest workloads against Python MLflow, and dumps what a store holds.
 
 Usage (JSON on stdin, JSON on stdout):
 
@@ -8,7 +8,9 @@ Usage (JSON on stdin, JSON on stdout):
   driver.py dump  {"roots": ["/abs/root", ...]}
       -> {"dumps": [[line, ...], ...]}  (see dump.go for the line format)
 
-Each op calls the store directly with the arguments MlflowClient would pass.
+A root is a folder (Python's FileStore) or an http(s) tracking URI (a
+tracking server; see open_store). Each op calls the store directly with the
+arguments MlflowClient would pass.
 """
 
 import json
@@ -21,6 +23,7 @@ import warnings
 
 warnings.simplefilter("ignore")
 
+from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import (  # noqa: E402
     Dataset,
     DatasetInput,
@@ -136,10 +139,13 @@ def exec_op(store, op, res):
     elif kind == "log_metric":
         store.log_metric(run_id, metric(op["metric"]))
     elif kind == "log_batch":
+        params = [Param(k, v) for k, v in op.get("params") or []]
+        if isinstance(store, FileStore):
+            params = conflicts_first(store, run_id, params)
         store.log_batch(
             run_id,
             metrics=[metric(m) for m in op.get("metrics") or []],
-            params=conflicts_first(store, run_id, [Param(k, v) for k, v in op.get("params") or []]),
+            params=params,
             tags=[RunTag(k, v) for k, v in op.get("tags") or []],
         )
     elif kind == "log_param":
@@ -173,8 +179,26 @@ def exec_op(store, op, res):
         raise ValueError(f"unknown op {kind!r}")
 
 
+def is_server(root):
+    return root.startswith(("http://", "https://"))
+
+
+def open_store(root):
+    """The store a workload runs against.
+
+    For a folder, Python's FileStore. For an http(s) tracking URI, the
+    RestStore that MlflowClient(root) calls: its store, not its methods,
+    since those rewrite what a store call says (create_run takes user_id
+    from the mlflow.user tag, update_run keeps the old end_time) and the Go
+    side under test is a store.Store too.
+    """
+    if is_server(root):
+        return MlflowClient(root)._tracking_client.store
+    return FileStore(root)
+
+
 def run_workload(w):
-    store = FileStore(w["root"])
+    store = open_store(w["root"])
     res = {
         "outcomes": [],
         "details": [],
@@ -222,13 +246,47 @@ def metric_text(m):
 
 
 def dump_root(root):
+    if is_server(root):
+        return dump_server(root)
     store = FileStore(root)
-    out = []
     exps = store.search_experiments(view_type=ViewType.ALL, max_results=50000)
-    ids = []
+    ids = [e.experiment_id for e in exps]
+    runs = store.search_runs(ids, "", ViewType.ALL, max_results=50000) if ids else []
+    return dump_lines(exps, runs, store.get_metric_history)
+
+
+def all_pages(fetch):
+    out, token = [], None
+    while True:
+        page = fetch(token)
+        out.extend(page)
+        token = page.token
+        if not token:
+            return out
+
+
+def dump_server(uri):
+    """Reads a tracking server as dump_root reads a tree, through MlflowClient:
+    every experiment and run (paged searches), each run by get_run (its
+    inputs and outputs), each full history by get_metric_history."""
+    c = MlflowClient(uri)
+    exps = all_pages(
+        lambda t: c.search_experiments(view_type=ViewType.ALL, max_results=1000, page_token=t)
+    )
+    ids = [e.experiment_id for e in exps]
+    found = (
+        all_pages(lambda t: c.search_runs(ids, "", ViewType.ALL, max_results=1000, page_token=t))
+        if ids
+        else []
+    )
+    runs = [c.get_run(r.info.run_id) for r in found]
+    return dump_lines(exps, runs, c.get_metric_history)
+
+
+def dump_lines(exps, runs, get_metric_history):
+    out = []
     for e in exps:
         p = f"exp {e.experiment_id}"
-        ids.append(e.experiment_id)
         out.append(f"{p} name={q(e.name)}")
         out.append(f"{p} artifact_location={q(e.artifact_location)}")
         out.append(f"{p} lifecycle_stage={e.lifecycle_stage}")
@@ -236,9 +294,6 @@ def dump_root(root):
         out.append(f"{p} last_update_time={num(e.last_update_time)}")
         for k, v in e.tags.items():
             out.append(f"{p} tag {q(k)}={q(v)}")
-    runs = (
-        store.search_runs(ids, "", ViewType.ALL, max_results=50000) if ids else []
-    )
     for r in runs:
         i = r.info
         p = f"run {i.run_id}"
@@ -252,7 +307,7 @@ def dump_root(root):
         out.append(f"{p} lifecycle_stage={i.lifecycle_stage}")
         for m in r.data._metric_objs:
             out.append(f"{p} metric {q(m.key)} latest={metric_text(m)}")
-            hist = store.get_metric_history(i.run_id, m.key)
+            hist = get_metric_history(i.run_id, m.key)
             for n, h in enumerate(hist):
                 out.append(f"{p} metric {q(m.key)} history[{n}]={metric_text(h)}")
         for k, v in r.data.params.items():
@@ -281,6 +336,8 @@ def conflicts_first(store, run_id, params):
     Python's log_batch writes params in order up to a conflict; the Go store
     checks them all and writes none (deliberate). With the conflicts first,
     Python also writes nothing, and the Go result does not depend on order.
+    A server gets the params as the op lists them, from both sides: it is
+    one kind of store either way.
     """
     try:
         info = store._get_run_info(run_id)

@@ -6,12 +6,14 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
-	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/store"
 )
 
-// Execute runs ops against a Go store the way driver.py runs them against
-// Python's FileStore, and reports each op's outcome.
-func Execute(ctx context.Context, s *filestore.Store, ops []Op) Result {
+// Execute runs ops against a Go store (the file store, or the REST backend
+// over a tracking server) the way driver.py runs them against Python's
+// FileStore (or the RestStore of an MlflowClient), and reports each op's
+// outcome.
+func Execute(ctx context.Context, s store.Store, ops []Op) Result {
 	r := Result{Experiments: []string{"0"}}
 	for _, op := range ops {
 		outcome, detail := OutcomeOK, ""
@@ -47,7 +49,7 @@ func metricOf(m Metric) (entities.Metric, error) {
 	return out, nil
 }
 
-func execOne(ctx context.Context, s *filestore.Store, op Op, r *Result) error {
+func execOne(ctx context.Context, s store.Store, op Op, r *Result) error {
 	switch op.Op {
 	case OpCreateExperiment:
 		r.Experiments = append(r.Experiments, "")
@@ -89,7 +91,7 @@ func execOne(ctx context.Context, s *filestore.Store, op Op, r *Result) error {
 			}
 			tags = append(tags, entities.RunTag{Key: entities.TagParentRunID, Value: pid})
 		}
-		o := filestore.CreateRunOptions{ExperimentID: expID, UserID: op.UserID, Tags: tags}
+		o := store.CreateRunOptions{ExperimentID: expID, UserID: op.UserID, Tags: tags}
 		if op.StartTime != nil {
 			o.StartTime = *op.StartTime
 		}

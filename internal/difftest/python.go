@@ -15,7 +15,9 @@ func DriverPath() string {
 	return filepath.Join(filepath.Dir(file), "driver.py")
 }
 
-// PyWorkload is a workload and the root Python runs it in.
+// PyWorkload is a workload and the root Python runs it in: a folder
+// (Python's FileStore) or an http(s) tracking URI (the RestStore under
+// MlflowClient; see driver.py's open_store).
 type PyWorkload struct {
 	Root string `json:"root"`
 	Ops  []Op   `json:"ops"`
@@ -37,7 +39,8 @@ func RunPython(t testing.TB, workloads []PyWorkload) []Result {
 }
 
 // DumpPython reads each root with Python MLflow (driver.py dump) in one
-// process; see Dump for the line format.
+// process: a folder through FileStore, a tracking URI through MlflowClient;
+// see Dump for the line format.
 func DumpPython(t testing.TB, roots []string) [][]string {
 	t.Helper()
 	var resp struct {
