@@ -213,7 +213,7 @@ func (s *Store) DeleteExperimentTag(ctx context.Context, id, key string) error {
 	if err := validate.ExperimentID(id); err != nil {
 		return err
 	}
-	if err := validate.TagName(key); err != nil {
+	if err := deletedKey(key); err != nil {
 		return err
 	}
 	return s.call(ctx, epDeleteExperimentTag, epDeleteExperimentTag.path, nil, experimentTagReq{ExperimentID: id, Key: key}, nil)

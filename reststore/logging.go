@@ -67,10 +67,22 @@ func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
 	if err := validate.RunID(runID); err != nil {
 		return err
 	}
-	if err := validate.TagName(key); err != nil {
+	if err := deletedKey(key); err != nil {
 		return err
 	}
 	return s.call(ctx, epDeleteTag, epDeleteTag.path, nil, deleteTagReq{RunID: runID, Key: key}, nil)
+}
+
+// deletedKey checks the key of a tag to delete as the server does: it must
+// be present, and nothing more, since it only looks the tag up (a key that
+// no tag could have, such as "..", is RESOURCE_DOES_NOT_EXIST from the
+// server, not a bad name: the run's or experiment's state is checked
+// first). Valid UTF-8 is ours, so that the JSON sent is the key.
+func deletedKey(key string) error {
+	if key == "" {
+		return invalid("key", "Missing value for required parameter 'key'")
+	}
+	return validate.UTF8("key", key)
 }
 
 // LogBatch logs metrics, params and tags within MLflow's limits (1000

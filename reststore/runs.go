@@ -104,8 +104,10 @@ func (s *Store) SearchRuns(ctx context.Context, experimentIDs []string, filter s
 	return out, resp.NextPageToken, err
 }
 
-// UpdateRunInfo sets an active run's status and, when non-nil and non-zero
-// (as MLflow), its end time; a non-empty runName renames it.
+// UpdateRunInfo sets an active run's status and, when non-nil, its end
+// time; a non-empty runName renames it. An end time of 0 is sent, as
+// Python's RestStore sends it: the server stores it (a run then reads back
+// with no end time), where a file store keeps the old one.
 func (s *Store) UpdateRunInfo(ctx context.Context, runID string, status entities.RunStatus, endTime *int64, runName string) (entities.RunInfo, error) {
 	if err := validate.RunID(runID); err != nil {
 		return entities.RunInfo{}, err
@@ -117,9 +119,7 @@ func (s *Store) UpdateRunInfo(ctx context.Context, runID string, status entities
 		return entities.RunInfo{}, err
 	}
 	req := updateRunReq{RunID: runID, RunUUID: runID, Status: status.String(), RunName: runName}
-	if endTime != nil && *endTime != 0 {
-		req.EndTime = endTime
-	}
+	req.EndTime = endTime
 	var resp restjson.UpdateRunResponse
 	if err := s.call(ctx, epUpdateRun, epUpdateRun.path, nil, req, &resp); err != nil {
 		return entities.RunInfo{}, err
