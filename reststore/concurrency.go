@@ -6,9 +6,10 @@ import (
 	"github.com/mlruns-go/mlruns/store"
 )
 
-// ConcurrentBatches reports that metric-only LogBatch calls for one run may
-// be sent at once (store.ConcurrentBatches): the server orders a history
-// by timestamp, step and value, not by arrival.
+// ConcurrentBatches reports whether metric-only LogBatch calls for one run
+// may be sent at once (store.ConcurrentBatches): yes for a SQL-backed
+// server, which orders a history by timestamp, step and value, not by
+// arrival; no for a FileStore-backed one.
 func (s *Store) ConcurrentBatches() bool {
 	// Not on a FileStore-backed server, which appends points in arrival
 	// order (its history is that order). The first call asks the server

@@ -217,10 +217,15 @@ func (c *Client) SetTerminated(ctx context.Context, runID string, status entitie
 }
 
 // SetTerminatedAt is SetTerminated with the end time given (ms since the
-// epoch).
+// epoch). Zero is now, as in Python's set_terminated (`end_time or now`),
+// whatever the backend: a server would store 0, the file store keep the
+// old end time.
 func (c *Client) SetTerminatedAt(ctx context.Context, runID string, status entities.RunStatus, endTime int64) error {
 	if !status.Valid() {
 		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf("Invalid run status: %d", int(status)))
+	}
+	if endTime == 0 {
+		endTime = c.nowMillis()
 	}
 	flushErr := c.FlushRun(ctx, runID)
 	_, err := c.store.UpdateRunInfo(ctx, runID, status, &endTime, "")

@@ -300,3 +300,18 @@ func TestClient_LogText_BadPaths(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "ok", string(data))
 }
+
+// An end time of 0 is now, as Python's set_terminated reads it
+// (`end_time or get_current_time_millis()`); any other value is kept.
+func TestClient_SetTerminatedAt_ZeroIsNow(t *testing.T) {
+	now := time.UnixMilli(1700000123456)
+	c, _, runID := newClient(t, &tracking.Options{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	for _, tc := range []struct{ given, want int64 }{{0, now.UnixMilli()}, {1700000000001, 1700000000001}} {
+		require.NoError(t, c.SetTerminatedAt(ctx, runID, entities.StatusFinished, tc.given))
+		run, err := c.GetRun(ctx, runID)
+		require.NoError(t, err)
+		require.NotNil(t, run.Info.EndTime)
+		require.Equal(t, tc.want, *run.Info.EndTime, "given %d", tc.given)
+	}
+}
