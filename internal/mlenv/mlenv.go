@@ -24,6 +24,12 @@ func Bool(name string, def bool) (bool, error) { return BoolFrom(os.LookupEnv, n
 // Int is IntFrom of the process environment.
 func Int(name string, def int) (int, error) { return IntFrom(os.LookupEnv, name, def) }
 
+// Float is FloatFrom of the process environment.
+func Float(name string, def float64) (float64, error) { return FloatFrom(os.LookupEnv, name, def) }
+
+// String is StringFrom of the process environment.
+func String(name, def string) string { return StringFrom(os.LookupEnv, name, def) }
+
 // BoolFrom is _BooleanEnvironmentVariable.get: unset is def; "true",
 // "false", "1" and "0" in any case are the values (no trimming, so "" and
 // " true" are refused, as in Python); anything else is an
@@ -58,6 +64,31 @@ func IntFrom(lookup Lookup, name string, def int) (int, error) {
 	}
 	return 0, errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
 		"Failed to convert %s for %s: invalid literal for int() with base 10: %s", PyQuote(v), name, PyQuote(v)))
+}
+
+// FloatFrom is _EnvironmentVariable(float).get: unset is def; otherwise
+// Python's float() of the text (pynum.ParseFloat: whitespace, underscores,
+// nan and inf, overflow to ±inf); anything else is an ErrInvalidParameter
+// error with the text of Python's ValueError.
+func FloatFrom(lookup Lookup, name string, def float64) (float64, error) {
+	v, ok := lookup(name)
+	if !ok {
+		return def, nil
+	}
+	if f, err := pynum.ParseFloat(v); err == nil {
+		return f, nil
+	}
+	return 0, errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
+		"Failed to convert %s for %s: could not convert string to float: %s", PyQuote(v), name, PyQuote(v)))
+}
+
+// StringFrom is _EnvironmentVariable(str).get: the text as it is when
+// set (an empty string too), else def.
+func StringFrom(lookup Lookup, name, def string) string {
+	if v, ok := lookup(name); ok {
+		return v
+	}
+	return def
 }
 
 // PyQuote is Python's repr of a plain string, enough for a message.
