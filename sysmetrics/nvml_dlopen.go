@@ -1,0 +1,30 @@
+//go:build linux && (amd64 || arm64) && !mlruns_nonvml
+
+package sysmetrics
+
+import (
+	"fmt"
+
+	"github.com/ebitengine/purego"
+)
+
+// loadNVML opens libnvidia-ml.so.1 (the driver's library, as pynvml
+// does) through purego: no cgo, no build-time dependency.
+func loadNVML() (*nvmlAPI, error) {
+	h, err := purego.Dlopen("libnvidia-ml.so.1", purego.RTLD_NOW|purego.RTLD_GLOBAL)
+	if err != nil {
+		return nil, err
+	}
+	api := &nvmlAPI{call: func(fn uintptr, args ...uintptr) uintptr {
+		r, _, _ := purego.SyscallN(fn, args...)
+		return r
+	}}
+	for i, name := range nvmlFuncs {
+		p, err := purego.Dlsym(h, name)
+		if err != nil {
+			return nil, fmt.Errorf("libnvidia-ml.so.1: %w", err)
+		}
+		api.set(i, p)
+	}
+	return api, nil
+}
