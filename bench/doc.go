@@ -21,6 +21,19 @@
 // Child processes (S4, S8) are this binary re-executed with the hidden -child
 // flag.
 //
+// The server scenarios (server.go; -server runs only them, -no-server skips
+// them) run against a fresh `mlflow server` of the venv on 127.0.0.1 (SQLite
+// backend, 4 workers, warmed up) per scenario: R1 synchronous LogMetric, one
+// request per point, against MlflowClient.log_metric; R2 asynchronous logging
+// of N points then Flush against mlflow.log_metric(synchronous=False) (and,
+// R2b, against a sequential MlflowClient.log_batch loop); R3 sequential
+// LogBatch of 1,000 against MlflowClient.log_batch. The server floor is the
+// same requests pre-serialised and replayed by a bare net/http keep-alive
+// client (FR1, FR4, FR10: LogBatch bodies at 1, 4 and 10 in flight), since
+// the server, not the client, is the ceiling. Each row also reports the CPU
+// per point of the client (getrusage of this process; Python's
+// process_time) and of the server's process group (/proc, Linux only).
+//
 // The package also holds the go test benchmarks of the hot paths
 // (bench_test.go) and the search and history benchmarks
 // (search_bench_test.go), run with `go test ./bench -run '^$' -bench .`;

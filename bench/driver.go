@@ -21,17 +21,25 @@ var pyBench []byte
 
 const ts0 = 1_700_000_000_000
 
-// result is one timed measurement: points done in seconds.
+// result is one timed measurement: points done in seconds; the server
+// scenarios add the CPU the client and the server used over it (nil: not
+// measured).
 type result struct {
-	Points  int     `json:"points"`
-	Seconds float64 `json:"seconds"`
-	RSSKB   int64   `json:"rss_kb,omitempty"`
+	Points    int      `json:"points"`
+	Seconds   float64  `json:"seconds"`
+	RSSKB     int64    `json:"rss_kb,omitempty"`
+	ClientCPU *float64 `json:"client_cpu_s,omitempty"`
+	ServerCPU *float64 `json:"server_cpu_s,omitempty"`
 }
 
 func (r result) rate() float64 { return float64(r.Points) / r.Seconds }
 
-// best keeps the fastest of several measurements of one column.
-type best struct{ r *float64 }
+// best keeps the fastest of several measurements of one column, and that
+// measurement.
+type best struct {
+	r   *float64
+	res result
+}
 
 func (b *best) add(res result) {
 	if res.Seconds <= 0 || res.Points <= 0 {
@@ -40,6 +48,7 @@ func (b *best) add(res result) {
 	v := res.rate()
 	if b.r == nil || v > *b.r {
 		b.r = &v
+		b.res = res
 	}
 }
 
@@ -54,6 +63,13 @@ type driver struct {
 	n        int      // fresh directory counter
 	extra    []row    // rows a scenario adds after its own
 	server   *pyServer
+	sections sections
+}
+
+// sections are the parts of the table an invocation runs.
+type sections struct {
+	files  bool // S1-S8 and F1-F3, on local folders
+	server bool // R1-R3 and the server floors, against mlflow server
 }
 
 // pyServer is a long-lived `py_bench.py serve`, so that in-process Python
@@ -65,12 +81,12 @@ type pyServer struct {
 	stderr bytes.Buffer
 }
 
-func newDriver(sz sizes, python string, noPython bool) (*driver, error) {
+func newDriver(sz sizes, python string, noPython bool, sec sections) (*driver, error) {
 	tmp, err := os.MkdirTemp("", "mlruns-bench-")
 	if err != nil {
 		return nil, err
 	}
-	d := &driver{sz: sz, tmp: tmp}
+	d := &driver{sz: sz, tmp: tmp, sections: sec}
 	if d.self, err = os.Executable(); err != nil {
 		return nil, err
 	}
@@ -126,10 +142,20 @@ func (d *driver) runAll() ([]row, error) {
 		name string
 		fn   func() (row, error)
 	}
-	all := []scenario{
-		{"S1", d.s1}, {"S2", d.s2}, {"S3", d.s3}, {"S4", d.s4},
-		{"S5", d.s5}, {"S6", d.s6}, {"S7", d.s7}, {"S8", d.s8},
-		{"F", nil},
+	var all []scenario
+	if d.sections.files {
+		all = append(all, []scenario{
+			{"S1", d.s1}, {"S2", d.s2}, {"S3", d.s3}, {"S4", d.s4},
+			{"S5", d.s5}, {"S6", d.s6}, {"S7", d.s7}, {"S8", d.s8},
+			{"F", nil},
+		}...)
+	}
+	if d.sections.server {
+		if d.python == "" {
+			fmt.Fprintln(os.Stderr, "bench: no server scenarios (R1-R3): they need Python MLflow's mlflow server:", d.pyNote)
+		} else {
+			all = append(all, scenario{"R1", d.r1}, scenario{"R2", d.r2}, scenario{"R3", d.r3})
+		}
 	}
 	var rows []row
 	for _, s := range all {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -12,11 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestDriver_Quick runs the driver binary end to end (`-quick` at a tiny
-// scale, with the pinned Python MLflow) and checks the JSON rows: every
-// scenario present, rates positive where the column applies, null where it
-// does not, ratios consistent with the rates.
-func TestDriver_Quick(t *testing.T) {
+// runDriver builds the driver binary, runs it with args, the pinned
+// Python and -json, and returns the JSON rows it wrote. It skips in -short
+// mode, and skips or fails (MLRUNS_INTEROP=required) without the venv.
+func runDriver(t *testing.T, args ...string) []byte {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the driver")
 	}
@@ -26,12 +27,19 @@ func TestDriver_Quick(t *testing.T) {
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	jsonPath := filepath.Join(dir, "rows.json")
-	cmd := exec.Command(bin, "-quick", "-scale", "0.1", "-coldstarts", "1", "-python", py, "-json", jsonPath)
-	out, err = cmd.CombinedOutput()
+	out, err = exec.Command(bin, append(args, "-python", py, "-json", jsonPath)...).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-
 	raw, err := os.ReadFile(jsonPath)
 	require.NoError(t, err)
+	return raw
+}
+
+// TestDriver_Quick runs the driver binary end to end (`-quick` at a tiny
+// scale, with the pinned Python MLflow, without the server section) and
+// checks the JSON rows: every scenario present, rates positive where the
+// column applies, null where it does not, ratios consistent with the rates.
+func TestDriver_Quick(t *testing.T) {
+	raw := runDriver(t, "-quick", "-scale", "0.1", "-coldstarts", "1", "-no-server")
 	var rows []map[string]any
 	require.NoError(t, json.Unmarshal(raw, &rows))
 	for _, r := range rows {
@@ -82,4 +90,51 @@ func TestDriver_Quick(t *testing.T) {
 		positive(id, "floor_per_s")
 		null(id, "ours_per_s")
 	}
+}
+
+// TestDriver_Server runs the server section alone (`-server` at tiny sizes,
+// against real mlflow servers the driver starts from the pinned venv) and
+// checks its rows: ours, Python and floor rates positive with consistent
+// ratios, the floor rows per concurrency, and the CPU per point measured
+// for every side (the server's only on Linux, where /proc has it).
+func TestDriver_Server(t *testing.T) {
+	raw := runDriver(t, "-server", "-quick", "-scale", "0.4", "-server-workers", "2")
+	var rows []row // the driver's own type: its JSON tags are what -json writes
+	require.NoError(t, json.Unmarshal(raw, &rows))
+	var ids []string
+	for _, r := range rows {
+		id := strings.Fields(r.Scenario)[0]
+		ids = append(ids, id)
+		require.NotNil(t, r.CPU, id)
+		require.NotNil(t, r.Floor, id)
+		require.Positive(t, *r.Floor, id)
+		serverCPU := []*float64{r.CPU.FloorServer}
+		for _, c := range []*float64{r.CPU.FloorClient} {
+			require.NotNil(t, c, "%s floor client CPU", id)
+		}
+		if strings.HasPrefix(id, "FR") {
+			require.Nil(t, r.Ours, id)
+			require.Nil(t, r.Python, id)
+		} else {
+			require.NotNil(t, r.Ours, id)
+			require.NotNil(t, r.Python, id)
+			require.InEpsilon(t, *r.Ours / *r.Python, *r.OursOverPython, 1e-9, id)
+			require.InEpsilon(t, *r.Ours / *r.Floor, *r.OursOverFloor, 1e-9, id)
+			require.NotNil(t, r.CPU.OursClient, "%s ours client CPU", id)
+			require.NotNil(t, r.CPU.PythonClient, "%s Python client CPU", id)
+			require.Positive(t, *r.CPU.PythonClient, "%s: Python's process_time over its loop", id)
+			serverCPU = append(serverCPU, r.CPU.OursServer, r.CPU.PythonServer)
+		}
+		for _, c := range serverCPU {
+			if runtime.GOOS != "linux" {
+				require.Nil(t, c, "%s: the server's CPU is read from /proc", id)
+				continue
+			}
+			require.NotNil(t, c, id)
+			// The server parses JSON and writes SQLite for every point:
+			// no side can have cost it nothing.
+			require.Positive(t, *c, "%s server CPU", id)
+		}
+	}
+	require.Equal(t, []string{"R1", "R2", "R2b", "FR1", "FR4", "FR10", "R3"}, ids)
 }

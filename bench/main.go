@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,7 +24,21 @@ type row struct {
 	OursOverPython *float64 `json:"ours_over_python"`
 	OursOverFloor  *float64 `json:"ours_over_floor"`
 	PeakRSSMB      *float64 `json:"peak_rss_mb"`
+	CPU            *cpuRow  `json:"cpu_us_per_point,omitempty"`
 	Note           string   `json:"note"`
+}
+
+// cpuRow is the CPU time per point of a server scenario's best
+// measurements, in µs: the client's (this process for ours and the floor,
+// the Python child for Python) and the server's process group's. Nil
+// where not measured (no Python column, or not Linux for the server).
+type cpuRow struct {
+	OursClient   *float64 `json:"ours_client"`
+	OursServer   *float64 `json:"ours_server"`
+	PythonClient *float64 `json:"python_client"`
+	PythonServer *float64 `json:"python_server"`
+	FloorClient  *float64 `json:"floor_client"`
+	FloorServer  *float64 `json:"floor_server"`
 }
 
 // sizes are the workload sizes of one invocation.
@@ -39,6 +55,18 @@ type sizes struct {
 	s4Procs, s4Goroutines  int
 	s6Metrics, s6Params    int
 	batchSize, floorBuffer int
+	srv                    serverSizes
+}
+
+// serverSizes are the sizes of the server scenarios R1-R3: the server takes
+// a few thousand points/s and Python's log_metric 50-100 calls/s, so they
+// are far smaller than the file store's.
+type serverSizes struct {
+	syncGo, syncPy   int // R1 points, one call each (and the floor's requests)
+	asyncGo, asyncPy int // R2 points
+	batchGo, batchPy int // R3 (and R2b's Python) batches of 1,000
+	floorBatches     int // R2's floor: LogBatch bodies per concurrency
+	workers          int // the server's --workers
 }
 
 func newSizes(scale float64, quick bool) sizes {
@@ -61,6 +89,13 @@ func newSizes(scale float64, quick bool) sizes {
 		s4Procs: 4, s4Goroutines: 4,
 		s6Metrics: 20, s6Params: 20,
 		batchSize: 1000, floorBuffer: 64 << 10,
+		srv: serverSizes{
+			syncGo: n(300), syncPy: n(200),
+			asyncGo: n(50_000), asyncPy: n(300),
+			batchGo: n(30), batchPy: n(20),
+			floorBatches: n(30),
+			workers:      4,
+		},
 	}
 }
 
@@ -72,6 +107,10 @@ func main() {
 		python   = flag.String("python", "", "Python interpreter with mlflow 3.18 (default: the project venv, else python3 on PATH)")
 		noPython = flag.Bool("no-python", false, "skip the Python columns")
 		starts   = flag.Int("coldstarts", 0, "process starts per side in S7 (default 5, -quick 2)")
+		server   = flag.Bool("server", false, "run only the server scenarios R1-R3 (against mlflow server)")
+		noServer = flag.Bool("no-server", false, "skip the server scenarios R1-R3")
+		async    = flag.Int("server-async", 0, "points our side logs asynchronously in R2 (default 50,000 x -scale; the issue's measurement: 1000000)")
+		workers  = flag.Int("server-workers", 4, "the mlflow server's --workers")
 		child    = flag.String("child", "", "internal: run as a child process of the driver")
 	)
 	flag.Parse()
@@ -86,11 +125,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench: -scale must be positive")
 		os.Exit(2)
 	}
+	if *server && *noServer {
+		fmt.Fprintln(os.Stderr, "bench: -server and -no-server exclude each other")
+		os.Exit(2)
+	}
+	if *workers < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -server-workers must be at least 1")
+		os.Exit(2)
+	}
 	sz := newSizes(*scale, *quick)
 	if *starts > 0 {
 		sz.s7 = *starts
 	}
-	d, err := newDriver(sz, *python, *noPython)
+	if *async > 0 {
+		sz.srv.asyncGo = *async
+	}
+	sz.srv.workers = *workers
+	sec := sections{files: !*server, server: !*noServer}
+	d, err := newDriver(sz, *python, *noPython, sec)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -129,12 +181,40 @@ func printTable(w io.Writer, rows []row) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Scenario, rate(r.Ours), rate(r.Python), rate(r.Floor), ratio(r.OursOverPython), ratio(r.OursOverFloor), rss)
 	}
 	tw.Flush()
+	printCPU(w, rows)
 	fmt.Fprintln(w)
 	for _, r := range rows {
 		if r.Note != "" {
 			fmt.Fprintf(w, "%s: %s\n", strings.SplitN(r.Scenario, " ", 2)[0], r.Note)
 		}
 	}
+}
+
+// printCPU prints the CPU per point of the rows that measured it.
+func printCPU(w io.Writer, rows []row) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	header := false
+	for _, r := range rows {
+		if r.CPU == nil {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "\nCPU per point, µs (client: this process or the Python child; server: its process group)")
+			fmt.Fprintln(tw, "scenario\tours client\tours server\tPython client\tPython server\tfloor client\tfloor server\t")
+			header = true
+		}
+		c := r.CPU
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", strings.SplitN(r.Scenario, " ", 2)[0],
+			micros(c.OursClient), micros(c.OursServer), micros(c.PythonClient), micros(c.PythonServer), micros(c.FloorClient), micros(c.FloorServer))
+	}
+	tw.Flush()
+}
+
+func micros(p *float64) string {
+	if p == nil {
+		return "n/a"
+	}
+	return strconv.FormatFloat(*p, 'f', min(1, max(0, 2-int(math.Log10(max(*p, 1))))), 64)
 }
 
 func rate(p *float64) string {

@@ -3,14 +3,19 @@
 usage: python py_bench.py SCENARIO ROOT [ARGS...]
 
 Every scenario goes through MlflowClient (or the fluent API) on a file: URI,
-so it exercises Python MLflow 3.18's FileStore as a user would. Imports, client
-construction and run creation are not timed; the script prints one JSON line
-{"points": n, "seconds": t} timing only the measured part.
+so it exercises Python MLflow 3.18's FileStore as a user would; ROOT may also be
+an http:// tracking server URL (the driver's server scenarios R1-R3). Imports,
+client construction and run creation are not timed; the script prints one JSON
+line {"points": n, "seconds": t, "client_cpu_s": c} timing only the measured
+part (c: this process's user+system CPU over it, all threads, where measured).
 
   log_metric ROOT N               N client.log_metric calls, one point each
   log_batch ROOT BATCHES SIZE     BATCHES client.log_batch calls of SIZE metrics
   async ROOT N                    N mlflow.log_metric(..., synchronous=False),
                                   then mlflow.flush_async_logging()
+  log_metric_run URI RUN_ID N     log_metric, log_batch and async on a run made
+  log_batch_run URI RUN_ID BATCHES SIZE   by the driver (so that the server's
+  async_run URI RUN_ID N          CPU over the call is only the measured work)
   contention ROOT RUN_ID THREADS N
                                   THREADS threads x N log_metric calls on one
                                   run; prints "ready", waits for a line on
@@ -39,8 +44,14 @@ from mlflow.store.tracking.file_store import FileStore
 
 TS = 1_700_000_000_000
 
+# The JSON answers go to the real stdout; MLflow's own prints (end_run's
+# "View run ... at:" against a server) go to stderr (see main).
+RESULTS = sys.stdout
+
 
 def uri(root):
+    if root.startswith(("http://", "https://")):
+        return root
     return "file://" + os.path.abspath(root)
 
 
@@ -50,46 +61,71 @@ def new_run(client):
     return client.create_run(exp_id).info.run_id
 
 
+class Clock:
+    """Wall time and this process's CPU time (all threads) since start."""
+
+    def __init__(self):
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+    def out(self, points, **extra):
+        out(points, time.perf_counter() - self.t0,
+            client_cpu_s=time.process_time() - self.c0, **extra)
+
+
 def out(points, seconds, **extra):
     d = {"points": points, "seconds": seconds}
     d.update(extra)
-    json.dump(d, sys.stdout)
-    sys.stdout.write("\n")
-    sys.stdout.flush()
+    json.dump(d, RESULTS)
+    RESULTS.write("\n")
+    RESULTS.flush()
 
 
 def log_metric(root, n):
+    log_metric_run(root, new_run(MlflowClient(tracking_uri=uri(root))), n)
+
+
+def log_metric_run(root, run_id, n):
     c = MlflowClient(tracking_uri=uri(root))
-    run_id = new_run(c)
     n = int(n)
-    t0 = time.perf_counter()
+    clk = Clock()
     for i in range(n):
         c.log_metric(run_id, "loss", 0.5, timestamp=TS + i, step=i)
-    out(n, time.perf_counter() - t0)
+    clk.out(n)
 
 
 def log_batch(root, batches, size):
+    log_batch_run(root, new_run(MlflowClient(tracking_uri=uri(root))), batches, size)
+
+
+def log_batch_run(root, run_id, batches, size):
     c = MlflowClient(tracking_uri=uri(root))
-    run_id = new_run(c)
     batches, size = int(batches), int(size)
-    t0 = time.perf_counter()
+    clk = Clock()
     for b in range(batches):
         ms = [Metric("loss", 0.5, TS + i, b * size + i) for i in range(size)]
         c.log_batch(run_id, metrics=ms)
-    out(batches * size, time.perf_counter() - t0)
+    clk.out(batches * size)
 
 
 def log_async(root, n):
     mlflow.set_tracking_uri(uri(root))
     mlflow.set_experiment("bench-py")
-    n = int(n)
     with mlflow.start_run():
-        t0 = time.perf_counter()
-        for i in range(n):
-            mlflow.log_metric("loss", 0.5, step=i, timestamp=TS + i, synchronous=False)
-        mlflow.flush_async_logging()
-        dt = time.perf_counter() - t0
-    out(n, dt)
+        timed_async(int(n))
+
+
+def async_run(root, run_id, n):
+    mlflow.set_tracking_uri(uri(root))
+    with mlflow.start_run(run_id=run_id):
+        timed_async(int(n))
+
+
+def timed_async(n):
+    clk = Clock()
+    for i in range(n):
+        mlflow.log_metric("loss", 0.5, step=i, timestamp=TS + i, synchronous=False)
+    mlflow.flush_async_logging()
+    clk.out(n)
 
 
 def contention(root, run_id, threads, n):
@@ -102,7 +138,7 @@ def contention(root, run_id, threads, n):
             c.log_metric(run_id, "loss", 0.5, timestamp=TS + i, step=pid * 1000 + t)
 
     ts = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    print("ready", flush=True)
+    print("ready", file=RESULTS, flush=True)
     sys.stdin.readline()
     t0 = time.perf_counter()
     for t in ts:
@@ -142,6 +178,9 @@ SCENARIOS = {
     "log_metric": log_metric,
     "log_batch": log_batch,
     "async": log_async,
+    "log_metric_run": log_metric_run,
+    "log_batch_run": log_batch_run,
+    "async_run": async_run,
     "contention": contention,
     "history": history,
     "search": search,
@@ -156,12 +195,13 @@ def serve():
             cmd = json.loads(line)
             SCENARIOS[cmd[0]](*cmd[1:])
         except Exception as e:  # reported to the driver, which stops
-            json.dump({"error": "%s: %r" % (type(e).__name__, e)}, sys.stdout)
-            sys.stdout.write("\n")
-            sys.stdout.flush()
+            json.dump({"error": "%s: %r" % (type(e).__name__, e)}, RESULTS)
+            RESULTS.write("\n")
+            RESULTS.flush()
 
 
 if __name__ == "__main__":
+    sys.stdout = sys.stderr
     if sys.argv[1] == "serve":
         serve()
     else:
