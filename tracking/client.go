@@ -11,6 +11,7 @@ import (
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/store"
+	"github.com/mlruns-go/mlruns/sysmetrics"
 	"github.com/mlruns-go/mlruns/validate"
 )
 
@@ -31,8 +32,9 @@ type Options struct {
 	// file store writes one batch at a time whatever this says, so a
 	// history keeps call order in its file.
 	AsyncInFlight int
-	// Logger receives asynchronous write failures as they happen. Nil
-	// discards.
+	// Logger receives asynchronous write failures as they happen, and the
+	// messages of system metrics monitors without a Logger of their own.
+	// Nil discards.
 	Logger *slog.Logger
 	// Now returns the current time; nil is time.Now. For tests.
 	Now func() time.Time
@@ -45,6 +47,8 @@ type Client struct {
 	now       func() time.Time
 	async     *asyncWriter
 	lastValid atomic.Pointer[validPoint]
+	log       *slog.Logger
+	mons      monitors
 }
 
 // NewClient returns a client over s. Call Close (or Flush) before the
@@ -53,7 +57,10 @@ func NewClient(s store.Store, opts *Options) *Client {
 	if opts == nil {
 		opts = &Options{}
 	}
-	c := &Client{store: s, now: opts.Now}
+	c := &Client{store: s, now: opts.Now, log: opts.Logger}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -127,6 +134,10 @@ type CreateRunOptions struct {
 	StartTime int64             // ms since epoch; zero means now
 	Tags      map[string]string // written in key order
 	RunName   string            // empty: the mlflow.runName tag, else a random name
+	// SystemMetrics, when not nil, starts logging system metrics to the
+	// new run (StartSystemMetrics); SetTerminated stops it. Python's
+	// MlflowClient has no such option; its fluent start_run does.
+	SystemMetrics *SystemMetricsOptions
 }
 
 // CreateRun creates a RUNNING run. As MlflowClient.create_run, the run's
@@ -144,9 +155,19 @@ func (c *Client) CreateRun(ctx context.Context, experimentID string, o CreateRun
 	if start == 0 {
 		start = c.nowMillis()
 	}
-	return c.store.CreateRun(ctx, store.CreateRunOptions{
+	if o.SystemMetrics != nil {
+		// a setting Python refuses fails the call before a run exists
+		if err := sysmetrics.Check(o.SystemMetrics); err != nil {
+			return entities.Run{}, err
+		}
+	}
+	run, err := c.store.CreateRun(ctx, store.CreateRunOptions{
 		ExperimentID: experimentID, UserID: user, StartTime: start, Tags: tags, RunName: o.RunName,
 	})
+	if err != nil || o.SystemMetrics == nil {
+		return run, err
+	}
+	return run, c.StartSystemMetrics(ctx, run.Info.RunID, o.SystemMetrics)
 }
 
 // GetRun returns a run with its latest metrics, params, tags and inputs.
@@ -207,7 +228,8 @@ func (c *Client) UpdateRun(ctx context.Context, runID string, o UpdateRunOptions
 }
 
 // SetTerminated ends a run now with status, as MlflowClient.set_terminated:
-// everything queued for it by the asynchronous writer is written first,
+// its system metrics monitor, if any, is stopped (its window under way
+// queued), everything queued for it by the asynchronous writer is written,
 // then the status and the end time are recorded. Any valid status is
 // accepted, RUNNING too (Python records it with an end time). Errors of
 // queued writes for the run not reported before are returned, joined with
@@ -227,6 +249,7 @@ func (c *Client) SetTerminatedAt(ctx context.Context, runID string, status entit
 	if endTime == 0 {
 		endTime = c.nowMillis()
 	}
+	c.StopSystemMetrics(runID)
 	flushErr := c.FlushRun(ctx, runID)
 	_, err := c.store.UpdateRunInfo(ctx, runID, status, &endTime, "")
 	return errors.Join(flushErr, err)
@@ -417,8 +440,10 @@ func (c *Client) FlushRun(ctx context.Context, runID string) error {
 	return c.async.flush(ctx, runID)
 }
 
-// Close flushes the asynchronous writer and stops it. Later asynchronous
-// calls start a new writer.
+// Close stops the system metrics monitors (their windows under way
+// queued), flushes the asynchronous writer and stops it. Later
+// asynchronous calls start a new writer.
 func (c *Client) Close(ctx context.Context) error {
+	c.stopAllSystemMetrics()
 	return c.async.close(ctx)
 }
