@@ -44,6 +44,8 @@ type runOptions struct {
 	runName, parentRunID, description, resumeID, experimentID string
 	nested, detached                                          bool
 	tags                                                      map[string]string
+	sysMetrics                                                *bool // LogSystemMetrics; nil: the environment
+	sysOpts                                                   *tracking.SystemMetricsOptions
 }
 
 // RunName names the run (and sets its mlflow.runName tag).
@@ -88,7 +90,9 @@ func Detached() RunOption { return func(o *runOptions) { o.detached = true } }
 
 // StartRun starts a run (or resumes one) and makes it the active run,
 // unless Detached. Starting a run while another is active needs Nested,
-// ParentRunID or Detached.
+// ParentRunID or Detached. With LogSystemMetrics(true), SystemMetrics or
+// MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING=true the run logs system metrics
+// until it ends (package sysmetrics).
 func StartRun(ctx context.Context, opts ...RunOption) (*Run, error) {
 	var o runOptions
 	for _, f := range opts {
@@ -102,6 +106,10 @@ func StartRun(ctx context.Context, opts ...RunOption) (*Run, error) {
 				"with EndRun or Run.End. To start a nested run, pass Nested().", state.stack[0].info.RunID))
 	}
 	c, err := clientLocked()
+	if err != nil {
+		return nil, err
+	}
+	sysOpts, err := systemMetricsFor(o)
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +128,13 @@ func StartRun(ctx context.Context, opts ...RunOption) (*Run, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if sysOpts != nil {
+		// as Python: a resumed run's steps go on after its last system/ step
+		sysOpts.Resume = resume != ""
+		if err := c.StartSystemMetrics(ctx, r.info.RunID, sysOpts); err != nil {
+			return nil, err
+		}
 	}
 	r.detached = o.detached
 	if !o.detached {
