@@ -1,0 +1,279 @@
+package mlsync_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/mlsync"
+	"github.com/mlruns-go/mlruns/store"
+)
+
+// tree is a local tree made by our store for the push tests: two
+// experiments (one with tags), a parent with two children, odd values.
+type tree struct {
+	s      *filestore.Store
+	root   string
+	parent string
+	kids   []string
+	other  string // a run of the second experiment
+	expA   string
+	expB   string
+}
+
+func makeTree(t *testing.T, s *filestore.Store, root string) *tree {
+	t.Helper()
+	ctx := context.Background()
+	tr := &tree{s: s, root: root}
+	var err error
+	tr.expA, err = s.CreateExperiment(ctx, "sync-a", "", []entities.ExperimentTag{{Key: "team", Value: "vision"}})
+	require.NoError(t, err)
+	tr.expB, err = s.CreateExperiment(ctx, "sync-b", "", nil)
+	require.NoError(t, err)
+	newRun := func(exp, name string, start int64, tags ...entities.RunTag) string {
+		tags = append(tags, entities.RunTag{Key: entities.TagUser, Value: "alice"},
+			entities.RunTag{Key: "mlflow.note.content", Value: "a description"})
+		r, err := s.CreateRun(ctx, store.CreateRunOptions{ExperimentID: exp, UserID: "alice", StartTime: start, RunName: name, Tags: tags})
+		require.NoError(t, err)
+		return r.Info.RunID
+	}
+	tr.parent = newRun(tr.expA, "parent", 1_700_000_000_000)
+	for i := range 2 {
+		kid := newRun(tr.expA, fmt.Sprintf("fold-%d", i), 1_700_000_001_000+int64(i),
+			entities.RunTag{Key: entities.TagParentRunID, Value: tr.parent})
+		tr.kids = append(tr.kids, kid)
+	}
+	tr.other = newRun(tr.expB, "other", 1_700_000_002_000)
+	for i, id := range tr.all() {
+		var ms []entities.Metric
+		for step := range int64(30) {
+			ms = append(ms, entities.Metric{Key: "loss", Value: 1 / float64(step+1), Timestamp: 1_700_000_010_000 + step, Step: step})
+		}
+		ms = append(ms,
+			entities.Metric{Key: "odd", Value: math.NaN(), Timestamp: 1_700_000_020_000, Step: 0},
+			entities.Metric{Key: "odd", Value: 2.5, Timestamp: 1_700_000_020_001, Step: 1},
+		)
+		params := []entities.Param{{Key: "lr", Value: "0.01"}, {Key: "fold", Value: fmt.Sprint(i)}}
+		require.NoError(t, s.LogBatch(ctx, id, ms, params, []entities.RunTag{{Key: "stage", Value: "train"}}))
+		end := int64(1_700_000_100_000 + i)
+		_, err := s.UpdateRunInfo(ctx, id, entities.StatusFinished, &end, "")
+		require.NoError(t, err)
+	}
+	return tr
+}
+
+func (tr *tree) all() []string { return append(append([]string{tr.parent}, tr.kids...), tr.other) }
+
+// addOddValues logs what a SQL server cannot hold exactly to the parent.
+func (tr *tree) addOddValues(t *testing.T) {
+	t.Helper()
+	require.NoError(t, tr.s.LogBatch(context.Background(), tr.parent, []entities.Metric{
+		{Key: "odd", Value: math.Inf(1), Timestamp: 1_700_000_030_000, Step: 2},
+		{Key: "odd", Value: math.Inf(-1), Timestamp: 1_700_000_030_001, Step: 3},
+		{Key: "odd", Value: math.Copysign(0, -1), Timestamp: 1_700_000_030_002, Step: 4},
+		{Key: "dup", Value: 7, Timestamp: 1_700_000_030_003, Step: 0},
+		{Key: "dup", Value: 7, Timestamp: 1_700_000_030_003, Step: 0},
+	}, nil, nil))
+}
+
+// counting wraps a destination and counts its write calls.
+type counting struct {
+	store.Store
+	mu     sync.Mutex
+	writes map[string]int
+	// afterCreateRun runs once CreateRun returned (a crash, in the helper).
+	afterCreateRun func()
+}
+
+func newCounting(s store.Store) *counting { return &counting{Store: s, writes: map[string]int{}} }
+
+func (c *counting) count(what string) {
+	c.mu.Lock()
+	c.writes[what]++
+	c.mu.Unlock()
+}
+
+func (c *counting) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.writes {
+		n += v
+	}
+	return n
+}
+
+func (c *counting) reset() {
+	c.mu.Lock()
+	clear(c.writes)
+	c.mu.Unlock()
+}
+
+func (c *counting) CreateRun(ctx context.Context, o store.CreateRunOptions) (entities.Run, error) {
+	c.count("CreateRun")
+	r, err := c.Store.CreateRun(ctx, o)
+	if c.afterCreateRun != nil {
+		c.afterCreateRun()
+	}
+	return r, err
+}
+
+func (c *counting) CreateExperiment(ctx context.Context, name, loc string, tags []entities.ExperimentTag) (string, error) {
+	c.count("CreateExperiment")
+	return c.Store.CreateExperiment(ctx, name, loc, tags)
+}
+
+func (c *counting) LogBatch(ctx context.Context, runID string, ms []entities.Metric, ps []entities.Param, ts []entities.RunTag) error {
+	c.count("LogBatch")
+	c.mu.Lock()
+	c.writes["points"] += len(ms)
+	c.mu.Unlock()
+	return c.Store.LogBatch(ctx, runID, ms, ps, ts)
+}
+
+func (c *counting) UpdateRunInfo(ctx context.Context, runID string, st entities.RunStatus, end *int64, name string) (entities.RunInfo, error) {
+	c.count("UpdateRunInfo")
+	return c.Store.UpdateRunInfo(ctx, runID, st, end, name)
+}
+
+func (c *counting) SetExperimentTag(ctx context.Context, id, k, v string) error {
+	c.count("SetExperimentTag")
+	return c.Store.SetExperimentTag(ctx, id, k, v)
+}
+
+func (c *counting) DeleteRun(ctx context.Context, id string) error {
+	c.count("DeleteRun")
+	return c.Store.DeleteRun(ctx, id)
+}
+
+func (c *counting) DeleteTag(ctx context.Context, id, k string) error {
+	c.count("DeleteTag")
+	return c.Store.DeleteTag(ctx, id, k)
+}
+
+func (c *counting) points() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes["points"]
+}
+
+// remoteRuns maps local run ids to the destination's runs by source tag.
+func remoteRuns(t *testing.T, dst store.Store) map[string][]entities.Run {
+	t.Helper()
+	ctx := context.Background()
+	exps, _, err := dst.ListExperiments(ctx, entities.ViewAll)
+	require.NoError(t, err)
+	out := map[string][]entities.Run{}
+	for _, x := range exps {
+		runs, _, err := dst.ListRuns(ctx, x.ExperimentID, entities.ViewAll)
+		require.NoError(t, err)
+		for _, r := range runs {
+			if id := r.Data.Tags[mlsync.TagSourceRunID]; id != "" {
+				out[id] = append(out[id], r)
+			}
+		}
+	}
+	return out
+}
+
+// valueMap maps a local value to what the destination stores.
+type valueMap func(float64) float64
+
+func exact(v float64) float64 { return v }
+
+func sqlValue(v float64) float64 {
+	switch {
+	case math.IsInf(v, 1):
+		return math.MaxFloat64
+	case math.IsInf(v, -1):
+		return -math.MaxFloat64
+	case v == 0:
+		return 0
+	}
+	return v
+}
+
+// history is a metric history as comparable text, sorted (a server
+// returns its own order); dedup drops exact duplicates as SQL does.
+func history(t *testing.T, s store.Store, runID, key string, vm valueMap, dedup bool) []string {
+	t.Helper()
+	ms, err := s.GetMetricHistory(context.Background(), runID, key)
+	require.NoError(t, err)
+	var out []string
+	for _, m := range ms {
+		out = append(out, fmt.Sprintf("%d %d %v", m.Timestamp, m.Step, vm(m.Value)))
+	}
+	slices.Sort(out)
+	if dedup {
+		out = slices.Compact(out)
+	}
+	return out
+}
+
+// requireMirrored checks that every local run is on the destination once,
+// with its info, params, tags (parent rewritten) and histories.
+func requireMirrored(t *testing.T, src, dst store.Store, vm valueMap, dedup bool) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	remote := remoteRuns(t, dst)
+	exps, _, err := src.ListExperiments(ctx, entities.ViewAll)
+	require.NoError(t, err)
+	ids := map[string]string{}
+	var locals []entities.Run
+	for _, x := range exps {
+		runs, _, err := src.ListRuns(ctx, x.ExperimentID, entities.ViewAll)
+		require.NoError(t, err)
+		for _, r := range runs {
+			rs := remote[r.Info.RunID]
+			require.Len(t, rs, 1, "run %s on the destination", r.Info.RunID)
+			ids[r.Info.RunID] = rs[0].Info.RunID
+			locals = append(locals, r)
+		}
+		rx, err := dst.GetExperimentByName(ctx, x.Name)
+		require.NoError(t, err)
+		for k, v := range x.Tags {
+			require.Equal(t, v, rx.Tags[k], "experiment %s tag %s", x.Name, k)
+		}
+	}
+	for _, r := range locals {
+		rr, err := dst.GetRun(ctx, ids[r.Info.RunID])
+		require.NoError(t, err)
+		li, ri := r.Info, rr.Info
+		require.Equal(t, li.RunName, ri.RunName)
+		require.Equal(t, li.UserID, ri.UserID)
+		require.Equal(t, li.Status, ri.Status)
+		require.Equal(t, li.StartTime, ri.StartTime)
+		require.Equal(t, li.EndTime, ri.EndTime)
+		require.Equal(t, li.LifecycleStage, ri.LifecycleStage)
+		require.Equal(t, r.Data.Params, rr.Data.Params)
+		want := map[string]string{}
+		for k, v := range r.Data.Tags {
+			if k == entities.TagParentRunID {
+				v = ids[v]
+			}
+			want[k] = v
+		}
+		got := map[string]string{}
+		for k, v := range rr.Data.Tags {
+			if !strings.HasPrefix(k, "mlruns.sync.") {
+				got[k] = v
+			}
+		}
+		require.Equal(t, want, got, "tags of %s", r.Info.RunID)
+		require.Equal(t, slices.Sorted(maps.Keys(r.Data.Metrics)), slices.Sorted(maps.Keys(rr.Data.Metrics)))
+		for k := range r.Data.Metrics {
+			require.Equal(t, history(t, src, r.Info.RunID, k, vm, dedup), history(t, dst, ids[r.Info.RunID], k, exact, false),
+				"history %s of %s", k, r.Info.RunID)
+		}
+	}
+	return ids
+}

@@ -1,0 +1,192 @@
+package mlsync
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// LossKind names one way a value reaches the destination changed or not at
+// all. The names are part of the --json output and of the journal.
+type LossKind string
+
+const (
+	// LossInfinity: a ±Inf metric value, stored as ±MaxFloat64 by a SQL server.
+	LossInfinity LossKind = "infinity"
+	// LossNegativeZero: a -0.0 metric value, stored as 0.0 by a SQL server.
+	LossNegativeZero LossKind = "negative_zero"
+	// LossDuplicatePoint: a point equal to another of its history (key,
+	// timestamp, step, value), stored once by a SQL server.
+	LossDuplicatePoint LossKind = "duplicate_point"
+	// LossMetricLink: a metric's dataset or model fields, dropped (the
+	// server keeps them only for logged models, not pushed yet).
+	LossMetricLink LossKind = "metric_link"
+	// LossParamTruncated: a param value over 6000 characters, truncated.
+	LossParamTruncated LossKind = "param_truncated"
+	// LossTagTruncated: a tag value over 8000 characters, truncated.
+	LossTagTruncated LossKind = "tag_truncated"
+	// LossParentMissing: mlflow.parentRunId names a run that is not in the
+	// tree, so it keeps the local id.
+	LossParentMissing LossKind = "parent_missing"
+	// LossStaleRemotePoint: a point on the destination that the local
+	// history no longer has (the file was rewritten or repaired after it
+	// was pushed); the REST API cannot delete points.
+	LossStaleRemotePoint LossKind = "stale_remote_point"
+)
+
+// RunState is where one run stands after a push or in a status.
+type RunState string
+
+const (
+	RunCreated   RunState = "created"   // created on the destination by this push
+	RunAdopted   RunState = "adopted"   // found on the destination by its source tag
+	RunUpdated   RunState = "updated"   // known, and something was sent
+	RunUnchanged RunState = "unchanged" // known, nothing to send
+	RunFailed    RunState = "failed"    // not (completely) pushed; see Error
+	RunNew       RunState = "new"       // status/dry run: not on the destination yet
+	RunPending   RunState = "pending"   // status/dry run: known, something to send
+	RunSynced    RunState = "synced"    // status: known, nothing to send
+)
+
+// RunReport is one run's part of a push.
+type RunReport struct {
+	RunID        string             `json:"run_id"`
+	ExperimentID string             `json:"experiment_id"`
+	RemoteRunID  string             `json:"remote_run_id,omitempty"`
+	State        RunState           `json:"state"`
+	Params       int                `json:"params,omitempty"`
+	Tags         int                `json:"tags,omitempty"`
+	TagsDeleted  int                `json:"tags_deleted,omitempty"`
+	Points       int64              `json:"points,omitempty"`
+	Rewritten    []string           `json:"rewritten_metrics,omitempty"` // keys reconciled: the sent prefix had changed
+	Lossy        map[LossKind]int64 `json:"lossy,omitempty"`
+	Deleted      bool               `json:"deleted,omitempty"`  // DeleteRun sent
+	Restored     bool               `json:"restored,omitempty"` // RestoreRun sent
+	Error        string             `json:"error,omitempty"`
+}
+
+// Failure is an experiment or a broken local entity that was not pushed.
+type Failure struct {
+	What  string `json:"what"` // "experiment <id>", or the path of a broken entity
+	Error string `json:"error"`
+}
+
+// Report is what a push did (or, dry, would do), or a status.
+type Report struct {
+	Target              string             `json:"target"`
+	DryRun              bool               `json:"dry_run,omitempty"`
+	ExperimentsCreated  int                `json:"experiments_created"`
+	ExperimentsMatched  int                `json:"experiments_matched"`
+	ExperimentsDeleted  int                `json:"experiments_deleted,omitempty"`
+	ExperimentsRestored int                `json:"experiments_restored,omitempty"`
+	Runs                []RunReport        `json:"runs"`
+	Lossy               map[LossKind]int64 `json:"lossy,omitempty"` // this push (status: the journal's totals)
+	Failures            []Failure          `json:"failures,omitempty"`
+	// Requests counts the writes sent to the destination.
+	Requests int `json:"requests"`
+}
+
+// Count is the number of runs in state s.
+func (r *Report) Count(s RunState) int {
+	n := 0
+	for _, x := range r.Runs {
+		if x.State == s {
+			n++
+		}
+	}
+	return n
+}
+
+// Points is the number of metric points sent (or to send).
+func (r *Report) Points() int64 {
+	var n int64
+	for _, x := range r.Runs {
+		n += x.Points
+	}
+	return n
+}
+
+// Complete reports that nothing failed: every selected run is on the
+// destination as it is in the tree.
+func (r *Report) Complete() bool {
+	return len(r.Failures) == 0 && r.Count(RunFailed) == 0
+}
+
+// LossyCount is the number of values that reached the destination changed.
+func (r *Report) LossyCount() int64 {
+	var n int64
+	for _, v := range r.Lossy {
+		n += v
+	}
+	return n
+}
+
+func (r *Report) addLoss(k LossKind, n int64) {
+	if n == 0 {
+		return
+	}
+	if r.Lossy == nil {
+		r.Lossy = map[LossKind]int64{}
+	}
+	r.Lossy[k] += n
+}
+
+// Summary is the one line the command prints.
+func (r *Report) Summary() string {
+	var b strings.Builder
+	sum := func(f func(RunReport) int) int {
+		n := 0
+		for _, x := range r.Runs {
+			n += f(x)
+		}
+		return n
+	}
+	params := sum(func(x RunReport) int { return x.Params })
+	tags := sum(func(x RunReport) int { return x.Tags })
+	if r.DryRun {
+		fmt.Fprintf(&b, "dry run, nothing sent to %s: would push %d run(s) (%d new, %d changed, %d unchanged), %d param(s), %d tag(s), %d point(s)",
+			r.Target, len(r.Runs), r.Count(RunNew), r.Count(RunPending), r.Count(RunSynced), params, tags, r.Points())
+	} else {
+		fmt.Fprintf(&b, "pushed to %s: %d experiment(s) (%d created), %d run(s) (%d created, %d adopted, %d updated, %d unchanged, %d failed), %d param(s), %d tag(s), %d point(s)",
+			r.Target, r.ExperimentsCreated+r.ExperimentsMatched, r.ExperimentsCreated, len(r.Runs),
+			r.Count(RunCreated), r.Count(RunAdopted), r.Count(RunUpdated), r.Count(RunUnchanged), r.Count(RunFailed),
+			params, tags, r.Points())
+	}
+	if del := sum(func(x RunReport) int { return b2i(x.Deleted) }) + r.ExperimentsDeleted; del > 0 {
+		fmt.Fprintf(&b, ", %d deletion(s) mirrored", del)
+	}
+	b.WriteString("; ")
+	b.WriteString(lossLine(r.Lossy))
+	if n := len(r.Failures); n > 0 {
+		fmt.Fprintf(&b, "; %d experiment(s) or entries not pushed", n)
+	}
+	return b.String()
+}
+
+// lossLine is "lossless" or "lossy: 3 (2 infinity, 1 negative_zero)".
+func lossLine(m map[LossKind]int64) string {
+	var n int64
+	kinds := make([]string, 0, len(m))
+	for k, v := range m {
+		if v > 0 {
+			n += v
+			kinds = append(kinds, string(k))
+		}
+	}
+	if n == 0 {
+		return "lossless"
+	}
+	slices.Sort(kinds)
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%d %s", m[LossKind(k)], k)
+	}
+	return fmt.Sprintf("lossy: %d (%s)", n, strings.Join(parts, ", "))
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
