@@ -18,12 +18,14 @@ import (
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/interoptest"
+	"github.com/mlruns-go/mlruns/sysmetrics"
 )
 
 // What a person sees: the demo's tree, served by Python's `mlflow server`
 // and opened in headless Chromium, shows the parent run with its name, its
-// params, its latest metrics and a chart of its loss curve. Screenshots of
-// both pages are kept in $MLRUNS_ARTIFACTS (else the test's temp dir).
+// params, its latest metrics, a chart of its loss curve and, in the System
+// metrics tab, the curves of its system metrics. Screenshots of the pages
+// are kept in $MLRUNS_ARTIFACTS (else the test's temp dir).
 func TestBrowser_DemoRunPage(t *testing.T) {
 	interoptest.Python(t)
 	interoptest.Chromium(t)
@@ -32,7 +34,10 @@ func TestBrowser_DemoRunPage(t *testing.T) {
 
 	root := filepath.Join(t.TempDir(), "mlruns")
 	var out, errOut bytes.Buffer
-	code := run(ctx, []string{"--root", root, "demo", "--epochs", "20", "--folds", "2", "--seed", "1"}, &out, &errOut)
+	// 20 epochs of 40 ms at a 0.2 s sampling interval: a few system
+	// metrics steps, so their charts draw lines
+	t.Setenv(sysmetrics.EnvSamplingInterval, "0.2")
+	code := run(ctx, []string{"--root", root, "demo", "--epochs", "20", "--folds", "2", "--seed", "1", "--epoch-time", "40ms"}, &out, &errOut)
 	require.Equal(t, 0, code, errOut.String())
 	s, err := filestore.Open(root, nil)
 	require.NoError(t, err)
@@ -49,6 +54,9 @@ func TestBrowser_DemoRunPage(t *testing.T) {
 	require.NotEmpty(t, parent.Info.RunID, "the demo logs a parent run")
 	loss, ok := parent.Data.Metrics["train/loss"]
 	require.True(t, ok)
+	cpuHist, err := s.GetMetricHistory(ctx, parent.Info.RunID, "system/cpu_utilization_percentage")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(cpuHist), 2, "the demo logs system metrics")
 
 	srv := interoptest.StartServer(t, root)
 	browser := interoptest.StartBrowser(t, 1400, 1000)
@@ -118,6 +126,31 @@ func TestBrowser_DemoRunPage(t *testing.T) {
 	require.NoError(t, page.Eval(ctx, lossCard+".innerText", &legend))
 	require.Contains(t, legend, parent.Info.RunName+" (train/loss)", "the chart's legend names the run and the metric")
 	saveScreenshot(t, ctx, page, filepath.Join(dir, "browser-run-metrics.png"))
+
+	// The system metrics tab: a chart card for CPU utilisation whose
+	// plotly plot has drawn its line, and the cards beside it (in key
+	// order; those further down are drawn as they scroll into view).
+	if err := page.Navigate(ctx, runURL+"/system-metrics"); err != nil {
+		fail(fmt.Errorf("open the system metrics tab: %w", err))
+	}
+	card := func(key string) string {
+		return fmt.Sprintf(`(() => {
+		const h = [...document.querySelectorAll('h4')].find(h => (h.getAttribute('title') || h.innerText).trim() === %s);
+		let card = h;
+		while (card && !card.querySelector('.js-plotly-plot')) card = card.parentElement;
+		return card || null;
+	})()`, jsString(key))
+	}
+	cpuCard := card("system/cpu_utilization_percentage")
+	wait("the system/cpu_utilization_percentage chart card", cpuCard+" !== null")
+	for _, k := range []string{"system/disk_available_megabytes", "system/disk_usage_percentage", "system/go_goroutines"} {
+		wait("the "+k+" chart title", fmt.Sprintf(`[...document.querySelectorAll('h4')].some(h => h.getAttribute('title') === %s)`, jsString(k)))
+	}
+	if err := page.Eval(ctx, cpuCard+".scrollIntoView({block: 'center'})", nil); err != nil {
+		fail(fmt.Errorf("scroll to the CPU chart: %w", err))
+	}
+	wait("the CPU line drawn by plotly", cpuCard+".querySelectorAll('.js-plotly-plot .scatterlayer path.js-line').length > 0")
+	saveScreenshot(t, ctx, page, filepath.Join(dir, "browser-run-system-metrics.png"))
 	require.Empty(t, browser.Exceptions(), "no uncaught JavaScript exceptions")
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/store"
+	"github.com/mlruns-go/mlruns/sysmetrics"
+	"github.com/mlruns-go/mlruns/tracking"
 )
 
 const demoExperiment = "mlruns-demo"
@@ -31,16 +33,18 @@ func init() {
 
 func cmdDemo(e *env, args []string) error {
 	ctx, stdout := e.ctx, e.stdout
-	fs := newFlagSet(e, "demo", "demo [--epochs N] [--folds K] [--seed S]")
+	fs := newFlagSet(e, "demo", "demo [--epochs N] [--folds K] [--seed S] [--epoch-time D] [--system-metrics=false]")
 	epochs := fs.Int("epochs", 30, "training epochs to simulate")
 	folds := fs.Int("folds", 5, "cross-validation folds (child runs)")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed of the simulation")
+	epochTime := fs.Duration("epoch-time", 0, "how long each simulated epoch works the CPU (system metrics get a sample per MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL, 10s by default)")
+	sysMetrics := fs.Bool("system-metrics", true, "log the machine's system metrics (system/...) and the Go runtime's to the parent run, as MLflow's log_system_metrics")
 	_, err := fs.parseArgs(args, 0)
 	if err != nil {
 		return err
 	}
-	if *epochs < 1 || *folds < 0 {
-		return usageError{"--epochs must be >= 1 and --folds >= 0"}
+	if *epochs < 1 || *folds < 0 || *epochTime < 0 {
+		return usageError{"--epochs must be >= 1, --folds >= 0 and --epoch-time >= 0"}
 	}
 	store, err := e.open() // a folder, or a tracking server
 	if err != nil {
@@ -64,6 +68,16 @@ func cmdDemo(e *env, args []string) error {
 		return err
 	}
 	runID := parent.Info.RunID
+	// The client's asynchronous writer carries the system metrics, one
+	// batch per window; SetTerminated stops the monitor and writes its last
+	// window, Close stops it on an error path.
+	client := tracking.NewClient(store, nil)
+	defer client.Close(context.Background())
+	if *sysMetrics {
+		if err := client.StartSystemMetrics(ctx, runID, &tracking.SystemMetricsOptions{GoRuntime: true}); err != nil {
+			return err
+		}
+	}
 	params := []entities.Param{
 		{Key: "model", Value: "mlp"}, {Key: "optimizer", Value: "adam"},
 		{Key: "learning_rate", Value: "0.001"}, {Key: "batch_size", Value: "64"},
@@ -83,6 +97,7 @@ func cmdDemo(e *env, args []string) error {
 	}
 	var trainLoss, valLoss, valAcc float64
 	for epoch := 0; epoch < *epochs; epoch++ {
+		busyFor(*epochTime)
 		trainLoss, valLoss, valAcc = simulateEpoch(rng, epoch)
 		ts := nowMillis()
 		err := store.LogBatch(ctx, runID, []entities.Metric{
@@ -126,16 +141,23 @@ func cmdDemo(e *env, args []string) error {
 			return err
 		}
 	}
-	if err := finish(ctx, store, runID); err != nil {
+	if err := client.SetTerminated(ctx, runID, entities.StatusFinished); err != nil {
 		return err
 	}
 	run, err := store.GetRun(ctx, runID)
 	if err != nil {
 		return err
 	}
+	system := 0
+	for k := range run.Data.Metrics {
+		if strings.HasPrefix(k, sysmetrics.Prefix) {
+			system++
+		}
+	}
 	fmt.Fprintf(stdout, "Logged run %q (%s) to experiment %q (%s)\n", run.Info.RunName, runID, demoExperiment, expID)
 	fmt.Fprintf(stdout, "  store:    %s\n", e.location())
-	fmt.Fprintf(stdout, "  params:   %d   metrics: %d   child runs: %d\n", len(run.Data.Params), len(run.Data.Metrics), *folds)
+	fmt.Fprintf(stdout, "  params:   %d   metrics: %d   system metrics: %d   child runs: %d\n",
+		len(run.Data.Params), len(run.Data.Metrics)-system, system, *folds)
 	for _, k := range []string{"train/loss", "val/loss", "val/accuracy", "cv/accuracy_mean"} {
 		if m, ok := run.Data.Metrics[k]; ok {
 			fmt.Fprintf(stdout, "  %-17s %.4f (step %d)\n", k, m.Value, m.Step)
@@ -198,6 +220,17 @@ func meanStd(xs []float64) (float64, float64) {
 		sq += (x - mean) * (x - mean)
 	}
 	return mean, math.Sqrt(sq / float64(len(xs)))
+}
+
+// busyFor keeps a CPU busy for d, as an epoch of training would.
+func busyFor(d time.Duration) {
+	x := 1.0
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		for i := 0; i < 10000; i++ {
+			x = math.Sqrt(x + float64(i))
+		}
+	}
+	_ = x
 }
 
 func nowMillis() int64 { return time.Now().UnixMilli() }

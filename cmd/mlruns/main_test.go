@@ -227,3 +227,45 @@ func TestCLI_FileCommands_Server(t *testing.T) {
 		require.Empty(t, entries)
 	}
 }
+
+// The demo's parent run has MLflow's system metrics and the Go runtime's
+// (one step: the run is shorter than an interval); --system-metrics=false
+// logs none.
+func TestDemo_SystemMetrics(t *testing.T) {
+	ctx := context.Background()
+	for _, on := range []bool{true, false} {
+		root := filepath.Join(t.TempDir(), "mlruns")
+		var out, errOut bytes.Buffer
+		args := []string{"--root", root, "demo", "--epochs", "3", "--folds", "1", "--seed", "1"}
+		if !on {
+			args = append(args, "--system-metrics=false")
+		}
+		require.Equal(t, 0, run(ctx, args, &out, &errOut), errOut.String())
+		s, err := filestore.Open(root, nil)
+		require.NoError(t, err)
+		exp, err := s.GetExperimentByName(ctx, demoExperiment)
+		require.NoError(t, err)
+		runs, _, err := s.ListRuns(ctx, exp.ExperimentID, entities.ViewAll)
+		require.NoError(t, err)
+		var system []string
+		for _, r := range runs {
+			for k, m := range r.Data.Metrics {
+				if strings.HasPrefix(k, "system/") {
+					_, child := r.Data.Tags[entities.TagParentRunID]
+					require.False(t, child, "only the parent run samples")
+					require.Equal(t, int64(0), m.Step, k)
+					system = append(system, k)
+				}
+			}
+		}
+		if !on {
+			require.Empty(t, system)
+			require.Contains(t, out.String(), "system metrics: 0")
+			continue
+		}
+		require.Len(t, system, 11, "MLflow's eight and the Go runtime's three: %v", system)
+		require.Contains(t, system, "system/go_goroutines")
+		require.Contains(t, out.String(), "system metrics: 11")
+		s.Close()
+	}
+}
