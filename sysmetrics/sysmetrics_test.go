@@ -343,3 +343,20 @@ func TestMonitor_Start_MachineMetrics(t *testing.T) {
 		require.GreaterOrEqual(t, win["system/network_receive_megabytes"], 0.0)
 	}
 }
+
+// Monitors started and stopped, by Stop or by themselves, leave no
+// goroutine behind (the package's TestMain checks again at the end).
+func TestMonitor_StartStop_NoLeak(t *testing.T) {
+	for i := range 40 {
+		w := &fakeWriter{}
+		if i%4 == 3 {
+			w.status = entities.StatusKilled // stops by itself after a sample
+		}
+		o := &sysmetrics.Options{Interval: time.Duration(1+i%3) * time.Millisecond, SamplesBeforeLogging: 1 + i%2, GoRuntime: i%2 == 0, Lookup: noEnv}
+		m, err := sysmetrics.Start(t.Context(), w, o)
+		require.NoError(t, err)
+		time.Sleep(time.Duration(i%5) * time.Millisecond)
+		m.Stop()
+	}
+	goleak.VerifyNone(t)
+}

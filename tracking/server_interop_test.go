@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -119,4 +120,44 @@ print(json.dumps({"steps": sorted(m.step for m in h), "bad": [m.step for m in h 
 	require.Equal(t, want, got.Steps, "every point once")
 	require.Empty(t, got.Bad)
 	require.Equal(t, "4000", got.Phase)
+}
+
+// TestSystemMetrics_Server: a run's system metrics go to a tracking server
+// as to a folder (through the REST backend's LogBatch, one per window), and
+// Python's MlflowClient reads MLflow's keys with steps 0..n-1 on each.
+func TestSystemMetrics_Server(t *testing.T) {
+	srv := interoptest.StartServer(t, t.TempDir())
+	ctx := context.Background()
+	c, err := tracking.Open(srv.URL, nil)
+	require.NoError(t, err)
+	defer c.Close(ctx)
+	expID, err := c.CreateExperiment(ctx, "system-metrics", "", nil)
+	require.NoError(t, err)
+	run, err := c.CreateRun(ctx, expID, tracking.CreateRunOptions{SystemMetrics: &tracking.SystemMetricsOptions{
+		Interval: 100 * time.Millisecond, Lookup: quiet}})
+	require.NoError(t, err)
+	id := run.Info.RunID
+	require.Eventually(t, func() bool {
+		h, err := c.GetMetricHistory(ctx, id, "system/cpu_utilization_percentage")
+		return err == nil && len(h) >= 3
+	}, 30*time.Second, 20*time.Millisecond)
+	require.NoError(t, c.SetTerminated(ctx, id, entities.StatusFinished))
+	out := interoptest.RunCode(t, `
+import json, sys
+from mlflow import MlflowClient
+c = MlflowClient(tracking_uri=sys.argv[1])
+r = c.get_run(sys.argv[2])
+print(json.dumps({k: [m.step for m in c.get_metric_history(sys.argv[2], k)] for k in r.data.metrics}))
+`, nil, srv.URL, id)
+	var got map[string][]int64
+	require.NoError(t, json.Unmarshal(out, &got), "%s", out)
+	require.Len(t, got, 8)
+	n := len(got["system/cpu_utilization_percentage"])
+	require.GreaterOrEqual(t, n, 4)
+	for k, s := range got {
+		require.Len(t, s, n, k)
+		for i, step := range s {
+			require.Equal(t, int64(i), step, k)
+		}
+	}
 }
