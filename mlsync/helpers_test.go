@@ -15,6 +15,7 @@ import (
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/mlsync"
+	"github.com/mlruns-go/mlruns/reststore"
 	"github.com/mlruns-go/mlruns/store"
 )
 
@@ -30,14 +31,14 @@ type tree struct {
 	expB   string
 }
 
-func makeTree(t *testing.T, s *filestore.Store, root string) *tree {
+func makeTree(t *testing.T, s *filestore.Store, root, prefix string) *tree {
 	t.Helper()
 	ctx := context.Background()
 	tr := &tree{s: s, root: root}
 	var err error
-	tr.expA, err = s.CreateExperiment(ctx, "sync-a", "", []entities.ExperimentTag{{Key: "team", Value: "vision"}})
+	tr.expA, err = s.CreateExperiment(ctx, prefix+"sync-a", "", []entities.ExperimentTag{{Key: "team", Value: "vision"}})
 	require.NoError(t, err)
-	tr.expB, err = s.CreateExperiment(ctx, "sync-b", "", nil)
+	tr.expB, err = s.CreateExperiment(ctx, prefix+"sync-b", "", nil)
 	require.NoError(t, err)
 	newRun := func(exp, name string, start int64, tags ...entities.RunTag) string {
 		tags = append(tags, entities.RunTag{Key: entities.TagUser, Value: "alice"},
@@ -90,8 +91,9 @@ type counting struct {
 	store.Store
 	mu     sync.Mutex
 	writes map[string]int
-	// afterCreateRun runs once CreateRun returned (a crash, in the helper).
-	afterCreateRun func()
+	// after runs after each write call with its name and how many of
+	// its kind were made (a crash, in the helper process).
+	after func(what string, n int)
 }
 
 func newCounting(s store.Store) *counting { return &counting{Store: s, writes: map[string]int{}} }
@@ -100,6 +102,15 @@ func (c *counting) count(what string) {
 	c.mu.Lock()
 	c.writes[what]++
 	c.mu.Unlock()
+}
+
+func (c *counting) done(what string) {
+	if c.after != nil {
+		c.mu.Lock()
+		n := c.writes[what]
+		c.mu.Unlock()
+		c.after(what, n)
+	}
 }
 
 func (c *counting) total() int {
@@ -121,9 +132,7 @@ func (c *counting) reset() {
 func (c *counting) CreateRun(ctx context.Context, o store.CreateRunOptions) (entities.Run, error) {
 	c.count("CreateRun")
 	r, err := c.Store.CreateRun(ctx, o)
-	if c.afterCreateRun != nil {
-		c.afterCreateRun()
-	}
+	c.done("CreateRun")
 	return r, err
 }
 
@@ -137,7 +146,9 @@ func (c *counting) LogBatch(ctx context.Context, runID string, ms []entities.Met
 	c.mu.Lock()
 	c.writes["points"] += len(ms)
 	c.mu.Unlock()
-	return c.Store.LogBatch(ctx, runID, ms, ps, ts)
+	err := c.Store.LogBatch(ctx, runID, ms, ps, ts)
+	c.done("LogBatch")
+	return err
 }
 
 func (c *counting) UpdateRunInfo(ctx context.Context, runID string, st entities.RunStatus, end *int64, name string) (entities.RunInfo, error) {
@@ -276,4 +287,14 @@ func requireMirrored(t *testing.T, src, dst store.Store, vm valueMap, dedup bool
 		}
 	}
 	return ids
+}
+
+// ServerInfo passes the REST store's probe through the wrapper.
+func (c *counting) ServerInfo(ctx context.Context) (reststore.ServerInfo, error) {
+	if si, ok := c.Store.(interface {
+		ServerInfo(context.Context) (reststore.ServerInfo, error)
+	}); ok {
+		return si.ServerInfo(ctx)
+	}
+	return reststore.ServerInfo{Known: true, StoreType: "FileStore"}, nil
 }

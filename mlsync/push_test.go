@@ -35,7 +35,7 @@ func newFileSetup(t *testing.T) *fileSetup {
 	t.Helper()
 	src, root := storetest.New(t, nil)
 	dst, dstRoot := storetest.New(t, nil)
-	tr := makeTree(t, src, root)
+	tr := makeTree(t, src, root, "")
 	return &fileSetup{tr: tr, dst: newCounting(dst), dstFS: dst, target: dstRoot,
 		opts: mlsync.Options{Root: root, Target: dstRoot}}
 }

@@ -1,0 +1,269 @@
+package mlsync_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/internal/interoptest"
+	"github.com/mlruns-go/mlruns/internal/storetest"
+	"github.com/mlruns-go/mlruns/mlsync"
+	"github.com/mlruns-go/mlruns/store"
+	"github.com/mlruns-go/mlruns/tracking"
+)
+
+// serverSetup is a local tree and a destination server for one subtest;
+// subtests share one server and keep apart by experiment names.
+type serverSetup struct {
+	tr   *tree
+	srv  *interoptest.Server
+	rest store.Store
+	dst  *counting
+	opts mlsync.Options
+}
+
+func newServerSetup(t *testing.T, srv *interoptest.Server) *serverSetup {
+	t.Helper()
+	src, root := storetest.New(t, nil)
+	prefix := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()) + "-"
+	tr := makeTree(t, src, root, prefix)
+	rest, err := tracking.OpenStore(srv.URL, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { rest.Close() })
+	return &serverSetup{tr: tr, srv: srv, rest: rest, dst: newCounting(rest),
+		opts: mlsync.Options{Root: root, Target: srv.URL}}
+}
+
+func (f *serverSetup) push(t *testing.T) *mlsync.Report {
+	t.Helper()
+	rep, err := mlsync.Push(context.Background(), f.tr.s, f.dst, f.opts)
+	require.NoError(t, err)
+	require.True(t, rep.Complete(), "push: %s %+v", rep.Summary(), rep)
+	return rep
+}
+
+func TestPush_Server_SQLite(t *testing.T) {
+	srv := interoptest.StartServerWith(t, interoptest.ServerOptions{Backend: interoptest.SQLite})
+
+	t.Run("mirror", func(t *testing.T) {
+		f := newServerSetup(t, srv)
+		f.tr.addOddValues(t)
+		rep := f.push(t)
+		require.Equal(t, 4, rep.Count(mlsync.RunCreated))
+		require.Equal(t, map[mlsync.LossKind]int64{
+			mlsync.LossInfinity: 2, mlsync.LossNegativeZero: 1, mlsync.LossDuplicatePoint: 1,
+		}, rep.Lossy)
+		ids := requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
+
+		// NaN survives: the parent's odd history holds it.
+		hist, err := f.rest.GetMetricHistory(context.Background(), ids[f.tr.parent], "odd")
+		require.NoError(t, err)
+		require.Contains(t, history(t, f.rest, ids[f.tr.parent], "odd", exact, false), "1700000020000 0 NaN", "%v", hist)
+
+		// Python's MlflowClient sees the parent link; Python's FileStore
+		// still lists the tree with the journal and lock files at its root.
+		out := interoptest.RunCodeEnv(t, srv.Env(), `
+import sys
+from mlflow import MlflowClient
+c = MlflowClient(sys.argv[1])
+print(c.get_run(sys.argv[2]).data.tags["mlflow.parentRunId"])
+`, nil, srv.URL, ids[f.tr.kids[0]])
+		require.Equal(t, ids[f.tr.parent], strings.TrimSpace(string(out)))
+		ents, err := os.ReadDir(f.tr.root)
+		require.NoError(t, err)
+		var state []string
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".mlruns-sync-") {
+				require.True(t, e.Type().IsRegular(), e.Name())
+				state = append(state, e.Name())
+			}
+		}
+		require.Len(t, state, 2, "journal and lock: %v", state)
+		out = interoptest.RunCodeEnv(t, []string{"MLFLOW_ALLOW_FILE_STORE=true"}, `
+import sys
+from mlflow.store.tracking.file_store import FileStore
+from mlflow.entities import ViewType
+fs = FileStore(sys.argv[1])
+exps = fs.search_experiments(view_type=ViewType.ALL)
+runs = fs.search_runs([e.experiment_id for e in exps], "", ViewType.ALL)
+print(len(exps), len(runs))
+`, nil, f.tr.root)
+		require.Equal(t, "3 4", strings.TrimSpace(string(out)), "Default and two experiments, four runs")
+
+		f.dst.reset()
+		rep = f.push(t)
+		require.Zero(t, f.dst.total(), "a second push writes nothing: %v", f.dst.writes)
+		require.Equal(t, 4, rep.Count(mlsync.RunUnchanged))
+		require.Empty(t, rep.Lossy)
+	})
+
+	t.Run("append", func(t *testing.T) {
+		f := newServerSetup(t, srv)
+		f.push(t)
+		var ms []entities.Metric
+		for i := range int64(1500) {
+			ms = append(ms, entities.Metric{Key: "loss", Value: float64(i), Timestamp: 1_700_000_060_000 + i, Step: 100 + i})
+		}
+		require.NoError(t, f.tr.s.LogBatch(context.Background(), f.tr.kids[0], ms[:1000], nil, nil))
+		require.NoError(t, f.tr.s.LogBatch(context.Background(), f.tr.kids[0], ms[1000:], nil, nil))
+		f.dst.reset()
+		rep := f.push(t)
+		require.Equal(t, 1500, f.dst.points())
+		require.Equal(t, 2, f.dst.writes["LogBatch"], "within the 1000-metric limit: %v", f.dst.writes)
+		require.Equal(t, 1, rep.Count(mlsync.RunUpdated))
+		requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
+	})
+
+	t.Run("crash", func(t *testing.T) {
+		// A push killed right after each of these writes, then run again
+		// to completion: every run once, everything there.
+		for _, at := range []string{"CreateRun:1", "CreateRun:3", "LogBatch:1", "LogBatch:4"} {
+			t.Run(strings.ReplaceAll(at, ":", "-"), func(t *testing.T) {
+				f := newServerSetup(t, srv)
+				code := pushInHelper(t, f, at)
+				require.Equal(t, crashExit, code, "the helper died at %s", at)
+				rep := f.push(t)
+				if strings.HasPrefix(at, "CreateRun") {
+					require.Equal(t, 1, rep.Count(mlsync.RunAdopted), "the run made before the crash is found by its tag: %+v", rep.Runs)
+				}
+				requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
+				f.dst.reset()
+				f.push(t)
+				require.Zero(t, f.dst.total())
+			})
+		}
+	})
+
+	t.Run("concurrent", func(t *testing.T) {
+		f := newServerSetup(t, srv)
+		var wg sync.WaitGroup
+		reps := make([]*mlsync.Report, 2)
+		errs := make([]error, 2)
+		for i := range reps {
+			wg.Go(func() {
+				src, err := filestore.Open(f.tr.root, nil)
+				if err == nil {
+					var dst store.Store
+					dst, err = tracking.OpenStore(srv.URL, nil)
+					if err == nil {
+						defer dst.Close()
+						reps[i], errs[i] = mlsync.Push(context.Background(), src, dst, f.opts)
+						return
+					}
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i := range reps {
+			require.NoError(t, errs[i])
+			require.True(t, reps[i].Complete(), reps[i].Summary())
+		}
+		require.Equal(t, 4, reps[0].Count(mlsync.RunCreated)+reps[1].Count(mlsync.RunCreated))
+		requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
+	})
+
+	t.Run("rewritten", func(t *testing.T) {
+		f := newServerSetup(t, srv)
+		f.push(t)
+		p := filepath.Join(f.tr.root, f.tr.expA, f.tr.kids[1], "metrics", "loss")
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		lines := strings.SplitAfter(string(data), "\n")
+		// A repair that dropped the last point, then a new one appended:
+		// the sent prefix is gone.
+		lines = append(lines[:len(lines)-2], "1700000070000 0.125 29\n")
+		require.NoError(t, os.WriteFile(p, []byte(strings.Join(lines, "")), 0o666))
+		f.dst.reset()
+		rep := f.push(t)
+		require.Equal(t, 1, f.dst.points())
+		require.Equal(t, int64(1), rep.Lossy[mlsync.LossStaleRemotePoint], "%+v", rep)
+		got := history(t, f.rest, remoteRuns(t, f.rest)[f.tr.kids[1]][0].Info.RunID, "loss", exact, false)
+		require.Len(t, got, 31, "30 points and the stale one")
+	})
+
+	t.Run("long values", func(t *testing.T) {
+		f := newServerSetup(t, srv)
+		dir := filepath.Join(f.tr.root, f.tr.expB, f.tr.other)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "params", "long"), []byte(strings.Repeat("p", 7000)), 0o666))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "tags", "long"), []byte(strings.Repeat("é", 9000)), 0o666))
+		rep, err := mlsync.Push(context.Background(), f.tr.s, f.dst, f.opts)
+		require.NoError(t, err)
+		require.True(t, rep.Complete(), rep.Summary())
+		require.Equal(t, int64(1), rep.Lossy[mlsync.LossParamTruncated])
+		require.Equal(t, int64(1), rep.Lossy[mlsync.LossTagTruncated])
+		r, err := f.rest.GetRun(context.Background(), remoteRuns(t, f.rest)[f.tr.other][0].Info.RunID)
+		require.NoError(t, err)
+		require.Equal(t, 6000, len(r.Data.Params["long"]), "the server truncated it")
+		require.Equal(t, 8000, utf8.RuneCountInString(r.Data.Tags["long"]))
+
+		st, err := mlsync.Status(context.Background(), f.tr.s, f.opts)
+		require.NoError(t, err)
+		require.Equal(t, int64(1), st.Lossy[mlsync.LossParamTruncated], "status keeps what was lossy")
+		require.Equal(t, 4, st.Count(mlsync.RunSynced))
+	})
+
+	t.Run("dry run", func(t *testing.T) {
+		f := newServerSetup(t, srv)
+		o := f.opts
+		o.DryRun = true
+		rep, err := mlsync.Push(context.Background(), f.tr.s, f.dst, o)
+		require.NoError(t, err)
+		require.Equal(t, 4, rep.Count(mlsync.RunNew))
+		require.Zero(t, f.dst.total())
+		_, err = f.rest.GetExperimentByName(context.Background(), strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())+"-sync-a")
+		require.Error(t, err, "nothing was created on the server")
+	})
+}
+
+// crashExit is the helper's exit code when it "crashes".
+const crashExit = 77
+
+// pushInHelper runs a push of f's tree in a child process (this test
+// binary) that exits at once, without cleanup, right after the destination
+// answered the write at (what:n); it returns the child's exit code.
+func pushInHelper(t *testing.T, f *serverSetup, at string) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess_Push$")
+	opts, err := json.Marshal(f.opts)
+	require.NoError(t, err)
+	cmd.Env = append(os.Environ(), "MLSYNC_HELPER=1", "MLSYNC_AT="+at, "MLSYNC_OPTS="+string(opts))
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	require.NoError(t, err, "%s", out)
+	return 0
+}
+
+func TestHelperProcess_Push(t *testing.T) {
+	if os.Getenv("MLSYNC_HELPER") != "1" {
+		t.Skip("the child process of the crash tests")
+	}
+	var o mlsync.Options
+	require.NoError(t, json.Unmarshal([]byte(os.Getenv("MLSYNC_OPTS")), &o))
+	what, nth, _ := strings.Cut(os.Getenv("MLSYNC_AT"), ":")
+	src, err := filestore.Open(o.Root, nil)
+	require.NoError(t, err)
+	rest, err := tracking.OpenStore(o.Target, nil)
+	require.NoError(t, err)
+	dst := newCounting(rest)
+	dst.after = func(w string, n int) {
+		if w == what && fmt.Sprint(n) == nth {
+			os.Exit(crashExit)
+		}
+	}
+	_, err = mlsync.Push(context.Background(), src, dst, o)
+	require.NoError(t, err)
+}
