@@ -11,7 +11,9 @@
 //     on 408/429/500/502/503/504 and on any transport error; other writes
 //     only on 408/429 and on errors before a connection was made, because
 //     the server may have committed them (CreateExperiment then looks the
-//     experiment up by name; CreateRun reports that its outcome is unknown);
+//     experiment up by name; CreateRun reports that its outcome is unknown;
+//     a 500 INVALID_STATE, which MLflow answers before writing, is a plain
+//     refusal);
 //   - errors decoded into the sentinels of package errs, keeping MLflow's
 //     error code (errors.go); an endpoint the server lacks (an MLflow 2.x
 //     server has no logged models or runs/outputs) is an

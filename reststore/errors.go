@@ -29,6 +29,19 @@ type Error struct {
 	Code    string // MLflow's error code, e.g. RESOURCE_DOES_NOT_EXIST
 	Message string // the server's message, or the body of a non-JSON answer
 	kind    error
+	// named: the answer was MLflow's error JSON with an error_code of
+	// its own (not the INTERNAL_ERROR a bare body defaults to).
+	named bool
+}
+
+// refusal reports whether a 5xx answer is one the server gives only
+// before it writes anything, so an unsafe write it answers was not
+// applied: MLflow maps INVALID_STATE ("Cannot rename a non-active
+// experiment.") to 500. Every other 5xx may follow a commit
+// (INTERNAL_ERROR from a failure after it, TEMPORARILY_UNAVAILABLE, a
+// code of a newer server or of a proxy), so it stays an unknown outcome.
+func (e *Error) refusal() bool {
+	return e.named && e.Code == errs.CodeInvalidState
 }
 
 func (e *Error) Error() string {
@@ -122,7 +135,7 @@ func decodeError(rpc string, status int, body []byte) *Error {
 				msg = s
 			}
 		}
-		return &Error{RPC: rpc, Status: status, Code: code, Message: msg, kind: kindOf(code)}
+		return &Error{RPC: rpc, Status: status, Code: code, Message: msg, kind: kindOf(code), named: e.ErrorCode != nil}
 	}
 	code := statusCode(status)
 	text := strings.TrimSpace(string(body))

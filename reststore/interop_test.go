@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/internal/interoptest"
 	"github.com/mlruns-go/mlruns/internal/pynum"
 	"github.com/mlruns-go/mlruns/reststore"
@@ -213,6 +214,12 @@ func runGo(t *testing.T, url string) errCodes {
 	require.NoError(t, s.DeleteExperiment(ctx, exp2))
 	require.NoError(t, s.RestoreExperiment(ctx, exp2))
 	require.NoError(t, s.DeleteExperiment(ctx, exp2))
+	// The server refuses renaming a deleted experiment with HTTP 500
+	// INVALID_STATE: a refusal, not an unknown outcome of a write.
+	err = s.RenameExperiment(ctx, exp2, "diff-b3")
+	require.ErrorIs(t, err, errs.ErrInvalidState)
+	var unknown *reststore.UnknownOutcomeError
+	require.False(t, errors.As(err, &unknown), "%v", err)
 
 	r1, err := s.CreateRun(ctx, store.CreateRunOptions{ExperimentID: exp1, UserID: "alice", StartTime: 1_700_000_000_000,
 		RunName: "r1", Tags: []entities.RunTag{{Key: entities.TagUser, Value: "alice"}, {Key: "t1", Value: "v1"}}})

@@ -380,7 +380,7 @@ func (s *Store) retry(ctx context.Context, ep endpoint, target string, rewind fu
 				r.close()
 			}
 			e := decodeError(ep.rpc, r.status, body)
-			if ep.class == retryUnsafe && r.status >= 500 && r.status != http.StatusNotImplemented {
+			if ep.class == retryUnsafe && r.status >= 500 && r.status != http.StatusNotImplemented && !e.refusal() {
 				return reply{}, &UnknownOutcomeError{RPC: ep.rpc, Err: e}
 			}
 			return reply{}, e

@@ -322,6 +322,45 @@ func TestStore_Call_TransportErrors(t *testing.T) {
 	})
 }
 
+// A 5xx answer to an unsafe write is an unknown outcome unless MLflow's
+// error JSON names a refusal it makes before writing: MLflow answers
+// renaming a deleted experiment with 500 INVALID_STATE, a plain refusal.
+func TestStore_Call_UnsafeWrite5xx(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		status  int
+		body    string
+		unknown bool
+		kind    error
+	}{
+		{"invalid state", 500, `{"error_code": "INVALID_STATE", "message": "Cannot rename a non-active experiment."}`, false, errs.ErrInvalidState},
+		{"internal error", 500, `{"error_code": "INTERNAL_ERROR", "message": "boom"}`, true, nil},
+		{"data loss", 500, `{"error_code": "DATA_LOSS", "message": "lost"}`, true, nil},
+		{"temporarily unavailable", 503, `{"error_code": "TEMPORARILY_UNAVAILABLE", "message": "later"}`, true, nil},
+		{"a code this client does not know", 500, `{"error_code": "X", "message": "m"}`, true, nil},
+		{"json without a code", 500, `{"message": "boom"}`, true, nil},
+		{"plain text", 500, `Internal Server Error`, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t, reply(tc.status, tc.body, "Content-Type", "application/json"))
+			s, _ := open(t, f.URL, env{"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"})
+			err := s.RenameExperiment(context.Background(), "1", "new")
+			require.Error(t, err)
+			require.Len(t, f.requests(), 1)
+			var unknown *reststore.UnknownOutcomeError
+			require.Equal(t, tc.unknown, errors.As(err, &unknown), "%v", err)
+			var re *reststore.Error
+			require.ErrorAs(t, err, &re)
+			require.Equal(t, tc.status, re.Status)
+			if tc.kind != nil {
+				require.ErrorIs(t, err, tc.kind)
+				require.ErrorContains(t, err, "Cannot rename a non-active experiment.")
+				require.NotContains(t, err.Error(), "outcome is unknown")
+			}
+		})
+	}
+}
+
 // MLFLOW_HTTP_REQUEST_TIMEOUT bounds each attempt; a safe call is tried
 // again, an unsafe one is not.
 func TestStore_Call_Timeout(t *testing.T) {
