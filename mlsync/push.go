@@ -164,9 +164,13 @@ func run(ctx context.Context, src, dst store.Store, o Options, status bool) (*Re
 	}
 	p.mirrorDeletions()
 	if status {
+		// What was lossy is what the journal says reached the destination.
 		p.rep.Lossy = nil
-		for _, r := range p.order {
-			if jr := p.j.Runs[r.Info.RunID]; jr != nil {
+		for i := range p.rep.Runs {
+			rr := &p.rep.Runs[i]
+			rr.Lossy = nil
+			if jr := p.j.Runs[rr.RunID]; jr != nil && len(jr.Lossy) > 0 {
+				rr.Lossy = maps.Clone(jr.Lossy)
 				for k, n := range jr.Lossy {
 					p.rep.addLoss(k, n)
 				}
