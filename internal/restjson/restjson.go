@@ -218,11 +218,11 @@ func FromMetrics(ms []entities.Metric) []Metric {
 	return out
 }
 
-// FromMetricHistory converts a run's metric history, keeping its order.
-// MLflow's stores return every metric of a run with the run's id, and the
-// server prints it (run_id) in GetMetricHistory and in a run's latest
-// metrics; entities.Metric leaves it empty for run metrics, so it is filled
-// here from runID.
+// FromMetricHistory converts a run's metric history, keeping its order,
+// with run_id filled from runID (entities.Metric leaves it empty for run
+// metrics). That is the shape of a FileStore-backed server, whose Metric
+// carries the run's id into GetMetricHistory and a run's latest metrics; a
+// SQL-backed server leaves run_id out of both.
 func FromMetricHistory(runID string, ms []entities.Metric) []Metric {
 	out := make([]Metric, len(ms))
 	for i, m := range ms {
