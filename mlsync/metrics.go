@@ -23,20 +23,27 @@ func newKeyState() *keyState { return &keyState{h: sha256.New()} }
 // add hashes one point: timestamp, step, the value's bits and the dataset
 // and model fields, each string length-prefixed.
 func (k *keyState) add(m entities.Metric) {
-	b := k.buf[:0]
+	b := k.buf
 	b = binary.LittleEndian.AppendUint64(b, uint64(m.Timestamp))
 	b = binary.LittleEndian.AppendUint64(b, uint64(m.Step))
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(m.Value))
-	for _, s := range []string{m.DatasetName, m.DatasetDigest, m.ModelID} {
+	for _, s := range [...]string{m.DatasetName, m.DatasetDigest, m.ModelID} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	k.h.Write(b)
+	if len(b) >= 8<<10 { // hash in blocks: a Write per point costs more than the hashing
+		k.h.Write(b)
+		b = b[:0]
+	}
 	k.buf = b
 	k.n++
 }
 
-func (k *keyState) fp() string { return hex.EncodeToString(k.h.Sum(nil)[:16]) }
+func (k *keyState) fp() string {
+	k.h.Write(k.buf)
+	k.buf = k.buf[:0]
+	return hex.EncodeToString(k.h.Sum(nil)[:16])
+}
 
 // point is a metric point as the destination tells points apart: a SQL
 // server's primary key (key, timestamp, step, value, is_nan) after its
@@ -88,10 +95,10 @@ func (p *pusher) streamAfter(b *batcher, runID, key string, wm *watermark) (ok b
 		need, want = wm.N, wm.FP
 	}
 	ks := newKeyState()
+	// seen is the points of the history already on their way, for the
+	// duplicates a SQL server drops; made for the prefix only when a new
+	// point follows it (a history without new points is only hashed).
 	var seen map[point]struct{}
-	if p.caps.dedups {
-		seen = map[point]struct{}{}
-	}
 	checked := false
 	check := func() bool {
 		if ks.fp() != want {
@@ -113,10 +120,12 @@ func (p *pusher) streamAfter(b *batcher, runID, key string, wm *watermark) (ok b
 		}
 		ks.add(m)
 		if !checked {
-			if seen != nil {
-				seen[p.pointOf(m)] = struct{}{}
-			}
 			continue
+		}
+		if seen == nil && p.caps.dedups {
+			if seen, err = p.prefixPoints(runID, key, need); err != nil {
+				return false, err
+			}
 		}
 		if err := b.point(key, m, seen); err != nil {
 			return false, err
@@ -126,6 +135,24 @@ func (p *pusher) streamAfter(b *batcher, runID, key string, wm *watermark) (ok b
 		return false, nil
 	}
 	return true, nil
+}
+
+// prefixPoints is the set of the first n points of a local history.
+func (p *pusher) prefixPoints(runID, key string, n int64) (map[point]struct{}, error) {
+	seen := map[point]struct{}{}
+	if n == 0 {
+		return seen, nil
+	}
+	for m, err := range p.src.MetricHistoryIter(p.ctx, runID, key) {
+		if err != nil {
+			return nil, err
+		}
+		seen[p.pointOf(m)] = struct{}{}
+		if n--; n == 0 {
+			break
+		}
+	}
+	return seen, nil
 }
 
 // reconcile sends the local points the destination's history lacks, and

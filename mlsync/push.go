@@ -588,17 +588,14 @@ func (p *pusher) remoteTags(r *entities.Run) (map[string]string, bool, error) {
 	if p.local[pid] == nil {
 		return out, true, nil
 	}
-	if p.runFailed[pid] {
-		return nil, false, fmt.Errorf("its parent run %s was not pushed", pid)
-	}
-	jp := p.j.Runs[pid]
+	jp := p.j.Runs[pid] // the parent's content may have failed: its id is enough
 	switch {
 	case jp != nil && jp.Remote != "":
 		out[entities.TagParentRunID] = jp.Remote
 	case p.dry:
 		out[entities.TagParentRunID] = "(remote id of " + pid + ")"
 	default:
-		return nil, false, fmt.Errorf("its parent run %s is not on the destination", pid)
+		return nil, false, fmt.Errorf("its parent run %s is not on the destination (it failed to push)", pid)
 	}
 	return out, false, nil
 }

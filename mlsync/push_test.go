@@ -266,3 +266,40 @@ func TestPush_CorruptJournal_Refused(t *testing.T) {
 	require.ErrorAs(t, err, &cj)
 	require.Zero(t, f.dst.total())
 }
+
+// cutting fails the at-th LogBatch after the destination stored it: its
+// response lost, or the push killed before the journal moved on.
+type cutting struct {
+	*counting
+	n, at int
+}
+
+func (c *cutting) LogBatch(ctx context.Context, runID string, ms []entities.Metric, ps []entities.Param, ts []entities.RunTag) error {
+	err := c.counting.LogBatch(ctx, runID, ms, ps, ts)
+	c.n++
+	if err == nil && c.n == c.at {
+		return errCrash
+	}
+	return err
+}
+
+// A destination that keeps every point it is sent (a file store, as a
+// FileStore-backed server) gets no point twice from a push cut after a
+// batch landed: the run is marked for comparison before the batch goes.
+func TestPush_CutAfterBatch_NoDuplicatePoints(t *testing.T) {
+	f := newFileSetup(t)
+	rep, err := mlsync.Push(context.Background(), f.tr.s, &cutting{counting: f.dst, at: 2}, f.opts)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Count(mlsync.RunFailed))
+	f.push(t)
+	requireMirrored(t, f.tr.s, f.dstFS, exact, false)
+
+	require.NoError(t, f.tr.s.LogMetric(context.Background(), f.tr.parent, entities.Metric{Key: "loss", Value: 0.5, Timestamp: 1_700_000_090_000, Step: 50}))
+	rep, err = mlsync.Push(context.Background(), f.tr.s, &cutting{counting: f.dst, at: 1}, f.opts)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Count(mlsync.RunFailed))
+	f.dst.reset()
+	f.push(t)
+	require.Zero(t, f.dst.points(), "the point that landed is not sent again")
+	requireMirrored(t, f.tr.s, f.dstFS, exact, false)
+}
