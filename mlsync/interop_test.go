@@ -267,3 +267,19 @@ func TestHelperProcess_Push(t *testing.T) {
 	_, err = mlsync.Push(context.Background(), src, dst, o)
 	require.NoError(t, err)
 }
+
+// A FileStore-backed server keeps ±inf and -0.0 as sent and every point it
+// is sent, duplicates included: nothing is lossy there, and a push killed
+// after a batch landed sends no point twice when it is run again.
+func TestPush_Server_FileStore(t *testing.T) {
+	srv := interoptest.StartServerWith(t, interoptest.ServerOptions{Backend: interoptest.FileStore})
+	f := newServerSetup(t, srv)
+	f.tr.addOddValues(t)
+	require.Equal(t, crashExit, pushInHelper(t, f, "LogBatch:2"))
+	rep := f.push(t)
+	require.Empty(t, rep.Lossy)
+	requireMirrored(t, f.tr.s, f.rest, exact, false)
+	f.dst.reset()
+	f.push(t)
+	require.Zero(t, f.dst.total())
+}
