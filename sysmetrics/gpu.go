@@ -8,9 +8,15 @@ import (
 	"unsafe"
 )
 
-// nvmlAPI is NVIDIA's management library, loaded at run time by the
-// platform's loader (nvml_*.go): call runs one of its functions, which all
-// return an nvmlReturn_t (0 is NVML_SUCCESS).
+// nvmlLib is NVIDIA's management library as the platform's loader
+// (nvml_*.go) opened it: find gives a function's address, call runs it
+// (every NVML function returns an nvmlReturn_t; 0 is NVML_SUCCESS).
+type nvmlLib struct {
+	find func(name string) (uintptr, error)
+	call func(fn uintptr, args ...uintptr) uintptr
+}
+
+// nvmlAPI is the library with the functions the GPU collector uses.
 type nvmlAPI struct {
 	call  func(fn uintptr, args ...uintptr) uintptr
 	procs struct {
@@ -26,10 +32,19 @@ var nvmlFuncs = []string{
 	"nvmlDeviceGetPowerUsage", "nvmlDeviceGetEnforcedPowerLimit",
 }
 
-func (a *nvmlAPI) set(i int, p uintptr) {
+// bind finds nvmlFuncs in lib.
+func bind(lib nvmlLib) (*nvmlAPI, error) {
+	a := &nvmlAPI{call: lib.call}
 	ps := []*uintptr{&a.procs.init, &a.procs.count, &a.procs.handle, &a.procs.memory,
 		&a.procs.util, &a.procs.power, &a.procs.limit}
-	*ps[i] = p
+	for i, name := range nvmlFuncs {
+		p, err := lib.find(name)
+		if err != nil {
+			return nil, err
+		}
+		*ps[i] = p
+	}
+	return a, nil
 }
 
 type nvmlError struct {
@@ -50,7 +65,12 @@ var gpus struct {
 }
 
 func findGPUs() {
-	api, err := loadNVML()
+	lib, err := loadNVML()
+	if err != nil {
+		gpus.err = err
+		return
+	}
+	api, err := bind(lib)
 	if err != nil {
 		gpus.err = err
 		return

@@ -10,21 +10,22 @@ import (
 
 // loadNVML opens libnvidia-ml.so.1 (the driver's library, as pynvml
 // does) through purego: no cgo, no build-time dependency.
-func loadNVML() (*nvmlAPI, error) {
+func loadNVML() (nvmlLib, error) {
 	h, err := purego.Dlopen("libnvidia-ml.so.1", purego.RTLD_NOW|purego.RTLD_GLOBAL)
 	if err != nil {
-		return nil, err
+		return nvmlLib{}, err
 	}
-	api := &nvmlAPI{call: func(fn uintptr, args ...uintptr) uintptr {
-		r, _, _ := purego.SyscallN(fn, args...)
-		return r
-	}}
-	for i, name := range nvmlFuncs {
-		p, err := purego.Dlsym(h, name)
-		if err != nil {
-			return nil, fmt.Errorf("libnvidia-ml.so.1: %w", err)
-		}
-		api.set(i, p)
-	}
-	return api, nil
+	return nvmlLib{
+		find: func(name string) (uintptr, error) {
+			p, err := purego.Dlsym(h, name)
+			if err != nil {
+				return 0, fmt.Errorf("libnvidia-ml.so.1: %w", err)
+			}
+			return p, nil
+		},
+		call: func(fn uintptr, args ...uintptr) uintptr {
+			r, _, _ := purego.SyscallN(fn, args...)
+			return r
+		},
+	}, nil
 }

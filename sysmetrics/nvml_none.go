@@ -9,6 +9,6 @@ import (
 
 // loadNVML has no library to open: NVIDIA ships none for this platform,
 // or the build left it out (-tags mlruns_nonvml).
-func loadNVML() (*nvmlAPI, error) {
-	return nil, errors.New("no NVML loader in this build for " + runtime.GOOS + "/" + runtime.GOARCH)
+func loadNVML() (nvmlLib, error) {
+	return nvmlLib{}, errors.New("no NVML loader in this build for " + runtime.GOOS + "/" + runtime.GOARCH)
 }

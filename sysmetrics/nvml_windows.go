@@ -14,41 +14,37 @@ import (
 // loadNVML opens nvml.dll from System32 (where current drivers put it),
 // else from NVSMI under Program Files (older drivers), as pynvml looks.
 // Only those two places: a DLL by bare name could be planted elsewhere.
-func loadNVML() (*nvmlAPI, error) {
-	var procs func(name string) (uintptr, error)
+func loadNVML() (nvmlLib, error) {
+	lib := nvmlLib{call: func(fn uintptr, args ...uintptr) uintptr {
+		r, _, _ := syscall.SyscallN(fn, args...)
+		return r
+	}}
 	sys := windows.NewLazySystemDLL("nvml.dll")
-	if err := sys.Load(); err == nil {
-		procs = func(name string) (uintptr, error) {
+	err := sys.Load()
+	if err == nil {
+		lib.find = func(name string) (uintptr, error) {
 			p := sys.NewProc(name)
-			return p.Addr(), p.Find()
-		}
-	} else {
-		pf := os.Getenv("ProgramFiles")
-		if pf == "" {
-			pf = `C:\Program Files`
-		}
-		dll, err2 := windows.LoadDLL(filepath.Join(pf, "NVIDIA Corporation", "NVSMI", "nvml.dll"))
-		if err2 != nil {
-			return nil, errors.Join(err, err2)
-		}
-		procs = func(name string) (uintptr, error) {
-			p, err := dll.FindProc(name)
-			if err != nil {
+			if err := p.Find(); err != nil {
 				return 0, err
 			}
 			return p.Addr(), nil
 		}
+		return lib, nil
 	}
-	api := &nvmlAPI{call: func(fn uintptr, args ...uintptr) uintptr {
-		r, _, _ := syscall.SyscallN(fn, args...)
-		return r
-	}}
-	for i, name := range nvmlFuncs {
-		p, err := procs(name)
+	pf := os.Getenv("ProgramFiles")
+	if pf == "" {
+		pf = `C:\Program Files`
+	}
+	dll, err2 := windows.LoadDLL(filepath.Join(pf, "NVIDIA Corporation", "NVSMI", "nvml.dll"))
+	if err2 != nil {
+		return nvmlLib{}, errors.Join(err, err2)
+	}
+	lib.find = func(name string) (uintptr, error) {
+		p, err := dll.FindProc(name)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		api.set(i, p)
+		return p.Addr(), nil
 	}
-	return api, nil
+	return lib, nil
 }

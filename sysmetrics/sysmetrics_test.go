@@ -3,8 +3,10 @@ package sysmetrics_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -359,4 +361,45 @@ func TestMonitor_StartStop_NoLeak(t *testing.T) {
 		m.Stop()
 	}
 	goleak.VerifyNone(t)
+}
+
+// recorder keeps the log records a monitor emits.
+type recorder struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recs = append(r.recs, rec)
+	return nil
+}
+func (r *recorder) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *recorder) WithGroup(string) slog.Handler      { return r }
+
+// Without NVIDIA's library (or a GPU) there are no GPU metrics, one debug
+// message saying why, and no warning or error.
+func TestMonitor_Start_NoGPU_OneDebugMessage(t *testing.T) {
+	rec := &recorder{}
+	w := &fakeWriter{}
+	m, err := sysmetrics.Start(t.Context(), w, &sysmetrics.Options{Interval: time.Hour, Lookup: noEnv, Logger: slog.New(rec)})
+	require.NoError(t, err)
+	m.Stop()
+	for _, mt := range w.got()[0] {
+		if strings.Contains(mt.Key, "gpu_") {
+			t.Skip("this machine has an NVIDIA GPU")
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var debug []string
+	for _, r := range rec.recs {
+		require.Less(t, r.Level, slog.LevelWarn, "%s", r.Message)
+		if r.Level == slog.LevelDebug && strings.Contains(r.Message, "NVML") {
+			debug = append(debug, r.Message)
+		}
+	}
+	require.Len(t, debug, 1, "one debug message about the GPU")
 }
