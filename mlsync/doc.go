@@ -38,7 +38,8 @@
 // CreateRun sends the run's experiment, user, name and start time; params
 // and tags follow through LogBatch (within its 100/100/1000 limits;
 // mlflow.parentRunId rewritten to the remote parent, parents pushed first),
-// then metrics, then UpdateRun with the status, end time and name. Local
+// then metrics, then its dataset inputs (LogInputs, when they changed),
+// then UpdateRun with the status, end time and name. Local
 // deletions are mirrored last: DeleteRun after every run's content, then
 // DeleteExperiment; a run or experiment restored locally is restored
 // remotely first.
@@ -69,10 +70,10 @@
 // `status` shows. On a SQL-backed server: ±Inf is stored as ±MaxFloat64,
 // -0.0 as 0.0 and exact duplicate points (same key, timestamp, step and
 // value) as one; everywhere: params over 6000 and tags over 8000 characters
-// are truncated, a metric's dataset and model fields are dropped (logged
-// models are not pushed yet), and a parent run that is not in the tree
-// keeps its local id. NaN survives.
+// are truncated, a metric's dataset and model fields and a run's model
+// inputs and outputs are dropped (logged models are not pushed yet), and a
+// parent run that is not in the tree keeps its local id. NaN survives.
 //
-// Not yet: artifacts, logged models, dataset inputs, pulling, following
-// live runs, parallel runs.
+// Not yet: artifacts, logged models, pulling, following live runs,
+// parallel runs, reading the server back to verify.
 package mlsync

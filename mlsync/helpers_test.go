@@ -54,6 +54,11 @@ func makeTree(t *testing.T, s *filestore.Store, root, prefix string) *tree {
 		tr.kids = append(tr.kids, kid)
 	}
 	tr.other = newRun(tr.expB, "other", 1_700_000_002_000)
+	schema := `{"mlflow_colspec": [{"type": "double", "name": "x"}]}`
+	require.NoError(t, s.LogInputs(ctx, tr.parent, []entities.DatasetInput{{
+		Dataset: entities.Dataset{Name: "train", Digest: "0123abcd", SourceType: "local", Source: `{"uri": "/data/train.csv"}`, Schema: &schema},
+		Tags:    []entities.InputTag{{Key: "mlflow.data.context", Value: "training"}},
+	}}, nil))
 	for i, id := range tr.all() {
 		var ms []entities.Metric
 		for step := range int64(30) {
@@ -281,6 +286,7 @@ func requireMirrored(t *testing.T, src, dst store.Store, vm valueMap, dedup bool
 		}
 		require.Equal(t, want, got, "tags of %s", r.Info.RunID)
 		require.Equal(t, slices.Sorted(maps.Keys(r.Data.Metrics)), slices.Sorted(maps.Keys(rr.Data.Metrics)))
+		require.Equal(t, r.Inputs.DatasetInputs, rr.Inputs.DatasetInputs, "dataset inputs of %s", r.Info.RunID)
 		for k := range r.Data.Metrics {
 			require.Equal(t, history(t, src, r.Info.RunID, k, vm, dedup), history(t, dst, ids[r.Info.RunID], k, exact, false),
 				"history %s of %s", k, r.Info.RunID)

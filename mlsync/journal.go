@@ -67,7 +67,9 @@ type runEntry struct {
 	Params  map[string]string     `json:"params,omitempty"` // key -> digest
 	Tags    map[string]string     `json:"tags,omitempty"`   // key -> digest
 	Metrics map[string]*watermark `json:"metrics,omitempty"`
-	Lossy   map[LossKind]int64    `json:"lossy,omitempty"` // totals over every push
+	Inputs  string                `json:"inputs,omitempty"` // digest of the dataset inputs sent
+	Models  string                `json:"models,omitempty"` // digest of the model inputs/outputs counted as lost
+	Lossy   map[LossKind]int64    `json:"lossy,omitempty"`  // totals over every push
 }
 
 // infoEntry is a run's info as last sent with UpdateRun.

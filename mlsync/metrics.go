@@ -319,17 +319,7 @@ func (b *batcher) flush() error {
 		}
 	}
 	for k, n := range b.lossy {
-		if rr.Lossy == nil {
-			rr.Lossy = map[LossKind]int64{}
-		}
-		rr.Lossy[k] += n
-		p.rep.addLoss(k, n)
-		if !p.dry {
-			if jr.Lossy == nil {
-				jr.Lossy = map[LossKind]int64{}
-			}
-			jr.Lossy[k] += n
-		}
+		p.lose(rr, jr, k, n)
 	}
 	b.metrics, b.params, b.tags = b.metrics[:0], b.params[:0], b.tags[:0]
 	clear(b.digests)

@@ -711,6 +711,9 @@ func (p *pusher) pushContent(r *entities.Run, tags map[string]string, parentLost
 		p.rep.Requests++
 		delete(jr.Tags, k)
 	}
+	if err := p.pushInputs(r, jr, rr); err != nil {
+		return err
+	}
 	want := infoEntry{Status: r.Info.Status.String(), EndTime: r.Info.EndTime, Name: r.Info.RunName}
 	if jr.Info == nil || !sameInfo(*jr.Info, want) {
 		p.changed(rr)
@@ -723,6 +726,62 @@ func (p *pusher) pushContent(r *entities.Run, tags map[string]string, parentLost
 		}
 	}
 	return nil
+}
+
+// pushInputs sends the run's dataset inputs when they changed since the
+// last push (the server keeps one row per dataset and run, so a repeat is
+// harmless). Model inputs and outputs name logged models, which are not
+// pushed yet: they are counted as lost, once.
+func (p *pusher) pushInputs(r *entities.Run, jr *runEntry, rr *RunReport) error {
+	if ds := r.Inputs.DatasetInputs; len(ds) > 0 {
+		data, err := json.Marshal(ds)
+		if err != nil {
+			return err
+		}
+		if d := digest(string(data)); jr.Inputs != d {
+			p.changed(rr)
+			rr.Datasets += len(ds)
+			if !p.dry {
+				if err := p.dst.LogInputs(p.ctx, jr.Remote, ds, nil); err != nil {
+					return err
+				}
+				p.rep.Requests++
+				jr.Inputs = d
+			}
+		}
+	}
+	var models []string
+	for _, m := range r.Inputs.ModelInputs {
+		models = append(models, "in:"+m.ModelID)
+	}
+	for _, m := range r.Outputs.ModelOutputs {
+		models = append(models, fmt.Sprintf("out:%s:%d", m.ModelID, m.Step))
+	}
+	if len(models) > 0 {
+		if d := digest(strings.Join(models, "\n")); jr.Models != d {
+			p.lose(rr, jr, LossModelLink, int64(len(models)))
+			if !p.dry {
+				jr.Models = d
+			}
+		}
+	}
+	return nil
+}
+
+// lose counts n values of kind k lost for the run, in this push's report
+// and the journal's totals.
+func (p *pusher) lose(rr *RunReport, jr *runEntry, k LossKind, n int64) {
+	if rr.Lossy == nil {
+		rr.Lossy = map[LossKind]int64{}
+	}
+	rr.Lossy[k] += n
+	p.rep.addLoss(k, n)
+	if !p.dry {
+		if jr.Lossy == nil {
+			jr.Lossy = map[LossKind]int64{}
+		}
+		jr.Lossy[k] += n
+	}
 }
 
 func sameInfo(a, b infoEntry) bool {

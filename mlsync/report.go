@@ -21,6 +21,9 @@ const (
 	// LossMetricLink: a metric's dataset or model fields, dropped (the
 	// server keeps them only for logged models, not pushed yet).
 	LossMetricLink LossKind = "metric_link"
+	// LossModelLink: a run's model input or output, not pushed (logged
+	// models are not pushed yet).
+	LossModelLink LossKind = "model_link"
 	// LossParamTruncated: a param value over 6000 characters, truncated.
 	LossParamTruncated LossKind = "param_truncated"
 	// LossTagTruncated: a tag value over 8000 characters, truncated.
@@ -58,6 +61,7 @@ type RunReport struct {
 	Tags         int                `json:"tags,omitempty"`
 	TagsDeleted  int                `json:"tags_deleted,omitempty"`
 	Points       int64              `json:"points,omitempty"`
+	Datasets     int                `json:"datasets,omitempty"`          // dataset inputs sent
 	Rewritten    []string           `json:"rewritten_metrics,omitempty"` // keys reconciled: the sent prefix had changed
 	Lossy        map[LossKind]int64 `json:"lossy,omitempty"`
 	Deleted      bool               `json:"deleted,omitempty"`  // DeleteRun sent
