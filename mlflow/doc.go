@@ -60,4 +60,13 @@
 // for it first; Flush writes everything queued. Points still queued when the
 // program exits without ending its runs or calling Flush are lost: Go has
 // no at-exit hook to write them, unlike Python's atexit.
+//
+// # System metrics
+//
+// A run started with LogSystemMetrics(true) or SystemMetrics(opts), or
+// without either while MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING is true
+// (EnableSystemMetricsLogging), logs the machine's CPU, memory, disk,
+// network and GPU figures under system/ until it ends, as Python's
+// start_run(log_system_metrics=True): see package sysmetrics. Ending the
+// run writes the window under way, so a short run has one step too.
 package mlflow

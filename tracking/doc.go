@@ -37,6 +37,13 @@
 // without Flush, SetTerminated or Close are lost: nothing writes them on
 // exit, as there is no at-exit hook in Go.
 //
+// # System metrics
+//
+// CreateRunOptions.SystemMetrics or StartSystemMetrics starts a monitor of
+// package sysmetrics for a run: it logs one LogBatchAsync per window and
+// reads the run's status and steps from the store; SetTerminated stops it
+// and writes its last window before the end time, and Close stops them all.
+//
 // # Artifacts
 //
 // LogArtifact and LogArtifacts copy local files into a run's artifact folder,
