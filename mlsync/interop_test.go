@@ -293,3 +293,35 @@ func TestPush_Server_FileStore(t *testing.T) {
 	f.push(t)
 	require.Zero(t, f.dst.total())
 }
+
+// On PostgreSQL the server enforces its column lengths: a run whose name
+// is over 250 characters is refused (400), reported as failed, and every
+// other run is pushed.
+func TestPush_Server_Postgres(t *testing.T) {
+	srv := interoptest.StartServerWith(t, interoptest.ServerOptions{Backend: interoptest.Postgres})
+	f := newServerSetup(t, srv)
+	f.tr.addOddValues(t)
+	long, err := f.tr.s.CreateRun(context.Background(), store.CreateRunOptions{ExperimentID: f.tr.expB, RunName: strings.Repeat("n", 300)})
+	require.NoError(t, err)
+	rep, err := mlsync.Push(context.Background(), f.tr.s, f.dst, f.opts)
+	require.NoError(t, err)
+	require.False(t, rep.Complete())
+	require.Equal(t, 4, rep.Count(mlsync.RunCreated))
+	for _, r := range rep.Runs {
+		if r.RunID == long.Info.RunID {
+			require.Equal(t, mlsync.RunFailed, r.State)
+			require.Contains(t, r.Error, "varying(250)", "the server's reason")
+		}
+	}
+	remote := remoteRuns(t, f.rest)
+	require.Len(t, remote, 4)
+	require.Equal(t, map[mlsync.LossKind]int64{
+		mlsync.LossInfinity: 2, mlsync.LossNegativeZero: 1, mlsync.LossDuplicatePoint: 1,
+	}, rep.Lossy)
+	// Renamed locally, it goes with the next push.
+	_, err = f.tr.s.UpdateRunInfo(context.Background(), long.Info.RunID, entities.StatusFinished, nil, "short")
+	require.NoError(t, err)
+	rep = f.push(t)
+	require.Equal(t, 1, rep.Count(mlsync.RunCreated))
+	requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
+}
