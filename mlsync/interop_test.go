@@ -16,6 +16,7 @@ import (
 
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
+	"github.com/mlruns-go/mlruns/internal/faultproxy"
 	"github.com/mlruns-go/mlruns/internal/interoptest"
 	"github.com/mlruns-go/mlruns/internal/pyenv"
 	"github.com/mlruns-go/mlruns/internal/storetest"
@@ -153,6 +154,30 @@ print(len(exps), len(runs))
 				require.Zero(t, f.dst.total())
 			})
 		}
+	})
+
+	t.Run("lost responses", func(t *testing.T) {
+		// The server commits the second CreateRun and the first LogBatch,
+		// and their responses are lost: the run is found by its tag in the
+		// same push, the batch re-sent (a SQL server drops what it has).
+		proxy, err := faultproxy.New(srv.URL)
+		require.NoError(t, err)
+		t.Cleanup(proxy.Close)
+		create := proxy.Inject(faultproxy.Rule{Match: faultproxy.Path("/api/2.0/mlflow/runs/create"), Skip: 1, Times: 1, Fault: faultproxy.Drop()})
+		batch := proxy.Inject(faultproxy.Rule{Match: faultproxy.Path("/api/2.0/mlflow/runs/log-batch"), Times: 1, Fault: faultproxy.Drop()})
+		f := newServerSetup(t, srv)
+		viaProxy, err := tracking.OpenStore(proxy.URL, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { viaProxy.Close() })
+		o := f.opts
+		o.Target = proxy.URL
+		rep, err := mlsync.Push(context.Background(), f.tr.s, viaProxy, o)
+		require.NoError(t, err)
+		require.True(t, rep.Complete(), rep.Summary())
+		require.Equal(t, 1, proxy.Fired(create))
+		require.Equal(t, 1, proxy.Fired(batch))
+		require.Equal(t, 1, rep.Count(mlsync.RunAdopted), "%+v", rep.Runs)
+		requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
 	})
 
 	t.Run("concurrent", func(t *testing.T) {
