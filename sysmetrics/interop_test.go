@@ -50,8 +50,9 @@ print("done", flush=True)
 // machine for a few windows at a short interval, log the same keys (no GPU
 // here), the same steps (ours has one more: the window cut short by the
 // end of the run, which Python drops), one timestamp per window, and
-// values that agree: memory and disk within a few percent, CPU in
-// [0, 100], network counters from zero.
+// values that agree: memory within 5% (or 1% of the machine's memory: other
+// processes come and go), disk within 2%, CPU in [0, 100], network
+// counters from zero.
 func TestMonitor_AsPython(t *testing.T) {
 	py := interoptest.Python(t)
 	cases := []struct {
@@ -120,9 +121,16 @@ func TestMonitor_AsPython(t *testing.T) {
 						require.True(t, v >= 0 && v <= 100, "%s at step %d: %v", k, step, v)
 					}
 				}
-				for _, k := range []string{"system_memory_usage_megabytes", "system_memory_usage_percentage"} {
-					requireNear(t, p[prefix+k], g[prefix+k], 0.05, k)
-				}
+				// Used memory moves with every process the machine starts
+				// (tests run beside this one): within 5% of each other, or
+				// 1% of the machine's memory.
+				totalMB := g[prefix+"system_memory_usage_megabytes"] * 100 / g[prefix+"system_memory_usage_percentage"]
+				pm, gm := p[prefix+"system_memory_usage_megabytes"], g[prefix+"system_memory_usage_megabytes"]
+				require.LessOrEqual(t, math.Abs(pm-gm), math.Max(0.05*math.Max(pm, gm), 0.01*totalMB),
+					"system_memory_usage_megabytes: Python %v, Go %v of %v", pm, gm, totalMB)
+				pp, gp := p[prefix+"system_memory_usage_percentage"], g[prefix+"system_memory_usage_percentage"]
+				require.LessOrEqual(t, math.Abs(pp-gp), math.Max(0.05*math.Max(pp, gp), 1),
+					"system_memory_usage_percentage: Python %v, Go %v", pp, gp)
 				for _, k := range []string{"disk_usage_megabytes", "disk_available_megabytes", "disk_usage_percentage"} {
 					requireNear(t, p[prefix+k], g[prefix+k], 0.02, k)
 				}

@@ -40,6 +40,10 @@ type Monitor struct {
 	stopOnce sync.Once
 	stop     chan struct{} // closed by Stop
 	done     chan struct{} // closed when the loop has returned
+	// ctx is the loop's for sampling and status calls; Stop cancels it,
+	// so a hanging server cannot hold up the end of a run.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // Start starts a monitor logging through w. Its only errors are settings
@@ -51,6 +55,7 @@ func Start(ctx context.Context, w Writer, opts *Options) (*Monitor, error) {
 		return nil, err
 	}
 	m := &Monitor{w: w, cfg: cfg, now: time.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
 	if opts != nil && opts.sources != nil {
 		m.collectors = opts.sources
 	} else {
@@ -92,8 +97,20 @@ func nextStep(ctx context.Context, w Writer, cfg config) int64 {
 // less than a tenth of an interval after the previous one is not taken,
 // unless nothing was logged yet. Stopping a stopped monitor does nothing.
 func (m *Monitor) Stop() {
-	m.stopOnce.Do(func() { close(m.stop) })
+	m.stopOnce.Do(func() {
+		close(m.stop)
+		m.cancel()
+	})
 	<-m.done
+}
+
+func (m *Monitor) stopping() bool {
+	select {
+	case <-m.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // Done is closed when the monitor has stopped: by Stop, or by itself
@@ -106,26 +123,32 @@ func (m *Monitor) Done() <-chan struct{} { return m.done }
 // takes it at the start), so the CPU share covers the interval.
 func (m *Monitor) loop() {
 	defer close(m.done)
+	defer m.cancel()
 	var (
 		win        window
 		last       Pending
 		logged     bool
 		lastSample = m.now()
-		ctx        = context.Background()
+		ctx        = m.ctx
 	)
+	// final is the end by Stop: the window under way, with a last sample,
+	// written (through a context Stop did not cancel).
+	final := func() {
+		if (win.empty() && !logged) || m.now().Sub(lastSample) >= m.cfg.interval/10 {
+			m.sample(context.Background(), &win)
+		}
+		if !win.empty() {
+			m.publish(context.Background(), &win)
+		}
+		m.cfg.log.Info("Successfully terminated system metrics monitoring!")
+	}
 	timer := time.NewTimer(m.cfg.interval)
 	defer timer.Stop()
 	for {
 		for i := 0; i < m.cfg.samples; i++ {
 			select {
 			case <-m.stop:
-				if (win.empty() && !logged) || m.now().Sub(lastSample) >= m.cfg.interval/10 {
-					m.sample(ctx, &win)
-				}
-				if !win.empty() {
-					m.publish(ctx, &win)
-				}
-				m.cfg.log.Info("Successfully terminated system metrics monitoring!")
+				final()
 				return
 			case <-timer.C:
 			}
@@ -133,6 +156,10 @@ func (m *Monitor) loop() {
 			lastSample = m.now()
 			timer.Reset(m.cfg.interval)
 			status, err := m.w.RunStatus(ctx)
+			if err != nil && m.stopping() {
+				final() // the status call was cut short by Stop
+				return
+			}
 			if err != nil {
 				m.cfg.log.Warn("Failed to get mlflow run; system metrics monitoring stops.", "err", err)
 				return

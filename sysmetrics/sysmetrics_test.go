@@ -30,6 +30,7 @@ type fakeWriter struct {
 	status  entities.RunStatus
 	latest  map[string]entities.Metric
 	failLog error
+	hang    chan struct{} // when set, RunStatus signals it and waits for ctx
 }
 
 func (w *fakeWriter) LogWindow(_ context.Context, ms []entities.Metric) sysmetrics.Pending {
@@ -43,7 +44,15 @@ type done struct{ err error }
 
 func (d done) Err() error { return d.err }
 
-func (w *fakeWriter) RunStatus(context.Context) (entities.RunStatus, error) {
+func (w *fakeWriter) RunStatus(ctx context.Context) (entities.RunStatus, error) {
+	if w.hang != nil {
+		select {
+		case w.hang <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.status == 0 {
@@ -402,4 +411,25 @@ func TestMonitor_Start_NoGPU_OneDebugMessage(t *testing.T) {
 		}
 	}
 	require.Len(t, debug, 1, "one debug message about the GPU")
+}
+
+// Stop cuts short a status call that hangs (a server that does not
+// answer) and still writes the window.
+func TestMonitor_Stop_StatusHangs(t *testing.T) {
+	w := &fakeWriter{hang: make(chan struct{}, 1)}
+	o := &sysmetrics.Options{Interval: time.Millisecond, Lookup: noEnv}
+	sysmetrics.UseSources(o, counting())
+	m, err := sysmetrics.Start(t.Context(), w, o)
+	require.NoError(t, err)
+	<-w.hang
+	stopped := make(chan struct{})
+	go func() { m.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop waited for the status call")
+	}
+	got := w.got()
+	require.Len(t, got, 1)
+	require.Equal(t, int64(0), got[0][0].Step)
 }
