@@ -28,8 +28,11 @@
 // unknown (the response was lost) is resolved the same way.
 //
 // The journal is rewritten whole by atomic replace (temporary file, fsync,
-// rename, fsync of the folder) after each run is created and, at most once
-// a second, as runs finish, and at the end. A second push of the same tree
+// rename, fsync of the folder) after an experiment is created, at most once
+// a second as runs are created and finish, and at the end; a run created
+// since the last write is found again by its tag after a crash. A mapped
+// remote run that no longer exists (removed by gc on the server) is
+// forgotten and the run pushed anew. A second push of the same tree
 // to the same destination waits for the lock file (flock), so two pushes at
 // once never create a run twice: the second reads what the first wrote.
 //

@@ -146,7 +146,7 @@ print(len(exps), len(runs))
 				require.Equal(t, crashExit, code, "the helper died at %s", at)
 				rep := f.push(t)
 				if strings.HasPrefix(at, "CreateRun") {
-					require.Equal(t, 1, rep.Count(mlsync.RunAdopted), "the run made before the crash is found by its tag: %+v", rep.Runs)
+					require.GreaterOrEqual(t, rep.Count(mlsync.RunAdopted), 1, "the run made just before the crash is found by its tag: %+v", rep.Runs)
 				}
 				requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
 				f.dst.reset()

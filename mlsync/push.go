@@ -476,11 +476,24 @@ func (p *pusher) pushExperiment(x entities.Experiment) error {
 
 // pushRun pushes one run: found or created, then its content.
 func (p *pusher) pushRun(r *entities.Run) RunReport {
+	rr, gone := p.pushRunOnce(r)
+	if gone {
+		// The remote run was removed for good (gc on the server): the
+		// mapping is dropped and the run pushed anew.
+		delete(p.j.Runs, r.Info.RunID)
+		rr, _ = p.pushRunOnce(r)
+	}
+	return rr
+}
+
+// pushRunOnce is pushRun; gone reports a journal mapping to a remote run
+// that no longer exists.
+func (p *pusher) pushRunOnce(r *entities.Run) (_ RunReport, gone bool) {
 	info := r.Info
 	rr := RunReport{RunID: info.RunID, ExperimentID: info.ExperimentID}
-	fail := func(err error) RunReport {
+	fail := func(err error) (RunReport, bool) {
 		rr.State, rr.Error = RunFailed, errText(err)
-		return rr
+		return rr, false
 	}
 	if err := p.ctx.Err(); err != nil {
 		return fail(err)
@@ -500,7 +513,7 @@ func (p *pusher) pushRun(r *entities.Run) RunReport {
 	if je != nil && je.Deleted {
 		if jr != nil {
 			rr.State = p.unchanged()
-			return rr
+			return rr, false
 		}
 		return fail(errs.New(errs.ErrInvalidState, "its experiment is deleted on the destination"))
 	}
@@ -525,13 +538,15 @@ func (p *pusher) pushRun(r *entities.Run) RunReport {
 			rr.State, jr.Verify = RunCreated, !p.caps.dedups
 		}
 		p.j.Runs[info.RunID] = jr
-		if err := p.save(true); err != nil {
+		// Not forced: a run the journal on disk lacks is found again by
+		// its tag (and compared with the destination) after a crash.
+		if err := p.save(false); err != nil {
 			return fail(err)
 		}
 	}
 	deleted := info.LifecycleStage == entities.StageDeleted
 	if deleted && jr.Deleted {
-		return rr // deleted on both sides: nothing can be written there
+		return rr, false // deleted on both sides: nothing can be written there
 	}
 	if !deleted && jr.Deleted {
 		if !p.dry {
@@ -545,12 +560,17 @@ func (p *pusher) pushRun(r *entities.Run) RunReport {
 		p.changed(&rr)
 	}
 	if err := p.pushContent(r, tags, parentLost, jr, &rr); err != nil {
+		if known := rr.State != RunCreated && rr.State != RunAdopted; known && !p.dry && errors.Is(err, errs.ErrNotFound) {
+			if _, gerr := p.dst.GetRunInfo(p.ctx, jr.Remote); errors.Is(gerr, errs.ErrNotFound) {
+				return rr, true
+			}
+		}
 		return fail(err)
 	}
 	if jr.Verify && !p.dry {
 		jr.Verify = false // every key was just compared with the destination
 	}
-	return rr
+	return rr, false
 }
 
 func (p *pusher) unchanged() RunState {

@@ -319,3 +319,16 @@ func TestPush_ModelLinks_CountedLostOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(1), st.Lossy[mlsync.LossModelLink])
 }
+
+func TestPush_RemoteRunRemoved_PushedAnew(t *testing.T) {
+	f := newFileSetup(t)
+	f.push(t)
+	ctx := context.Background()
+	gone := remoteRuns(t, f.dstFS)[f.tr.kids[0]][0].Info.RunID
+	require.NoError(t, f.dstFS.DeleteRun(ctx, gone))
+	require.NoError(t, f.dstFS.PermanentlyDeleteRun(ctx, gone))
+	require.NoError(t, f.tr.s.LogMetric(ctx, f.tr.kids[0], entities.Metric{Key: "loss", Value: 0.1, Timestamp: 1_700_000_099_000, Step: 60}))
+	rep := f.push(t)
+	require.Equal(t, 1, rep.Count(mlsync.RunCreated), "%+v", rep.Runs)
+	requireMirrored(t, f.tr.s, f.dstFS, exact, false)
+}
