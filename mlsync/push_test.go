@@ -332,3 +332,26 @@ func TestPush_RemoteRunRemoved_PushedAnew(t *testing.T) {
 	require.Equal(t, 1, rep.Count(mlsync.RunCreated), "%+v", rep.Runs)
 	requireMirrored(t, f.tr.s, f.dstFS, exact, false)
 }
+
+func TestPush_ExperimentRenamedAndRestored_Mirrored(t *testing.T) {
+	f := newFileSetup(t)
+	ctx := context.Background()
+	require.NoError(t, f.tr.s.DeleteRun(ctx, f.tr.kids[1]))
+	require.NoError(t, f.tr.s.DeleteExperiment(ctx, f.tr.expA))
+	f.push(t)
+	rx, err := f.dstFS.GetExperimentByName(ctx, "sync-a")
+	require.NoError(t, err)
+	require.Equal(t, entities.StageDeleted, rx.LifecycleStage)
+
+	require.NoError(t, f.tr.s.RestoreExperiment(ctx, f.tr.expA))
+	require.NoError(t, f.tr.s.RenameExperiment(ctx, f.tr.expA, "sync-a2"))
+	require.NoError(t, f.tr.s.SetExperimentTag(ctx, f.tr.expA, "team", "audio"))
+	rep := f.push(t)
+	require.Equal(t, 1, rep.ExperimentsRestored)
+	rx, err = f.dstFS.GetExperiment(ctx, rx.ExperimentID)
+	require.NoError(t, err)
+	require.Equal(t, entities.StageActive, rx.LifecycleStage)
+	require.Equal(t, "sync-a2", rx.Name)
+	require.Equal(t, "audio", rx.Tags["team"])
+	requireMirrored(t, f.tr.s, f.dstFS, exact, false) // kids[1] still deleted on both sides
+}
