@@ -218,3 +218,40 @@ func TestRound1_Interop(t *testing.T) {
 		require.Equal(t, want[i], sysmetrics.Round1(x), "round(%v, 1)", x)
 	}
 }
+
+// pyResume resumes system metrics logging on run argv[2] of the store at
+// argv[1] with Python's resume_logging, for one window and a half.
+const pyResume = `
+import pathlib, sys, time
+from mlflow import MlflowClient
+from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+uri = pathlib.Path(sys.argv[1]).as_uri()
+m = SystemMetricsMonitor(sys.argv[2], sampling_interval=0.2, resume_logging=True, tracking_uri=uri)
+print(m._logging_step)
+m.start()
+time.sleep(0.3)
+m.finish()
+`
+
+// Resuming goes on from the other side's steps: Python resumes a run our
+// monitor logged to, then ours resumes after Python's steps.
+func TestMonitor_Resume_AsPython(t *testing.T) {
+	interoptest.Python(t)
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "mlruns")
+	client, err := tracking.Open(root, nil)
+	require.NoError(t, err)
+	defer client.Close(ctx)
+	run, err := client.CreateRun(ctx, "0", tracking.CreateRunOptions{SystemMetrics: &tracking.SystemMetricsOptions{
+		Interval: time.Hour, Lookup: noEnv}})
+	require.NoError(t, err)
+	id := run.Info.RunID
+	client.StopSystemMetrics(id) // step 0
+	require.NoError(t, client.FlushRun(ctx, id))
+	out := interoptest.RunCode(t, pyResume, nil, root, id)
+	require.Equal(t, "1\n", string(out), "Python's first step after ours")
+	require.NoError(t, client.StartSystemMetrics(ctx, id, &tracking.SystemMetricsOptions{Interval: time.Hour, Resume: true, Lookup: noEnv}))
+	require.NoError(t, client.SetTerminated(ctx, id, entities.StatusFinished))
+	wins := windowsOf(t, root, id)
+	require.Len(t, wins, 3, "ours at 0, Python's at 1, ours at 2")
+}
