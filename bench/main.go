@@ -65,7 +65,7 @@ type serverSizes struct {
 	syncGo, syncPy   int // R1 points, one call each (and the floor's requests)
 	asyncGo, asyncPy int // R2 points
 	batchGo, batchPy int // R3 (and R2b's Python) batches of 1,000
-	floorBatches     int // R2's floor: LogBatch bodies per concurrency
+	floorBatches     int // R2's floor: LogBatch bodies per concurrency, and at least as many points as ours
 	workers          int // the server's --workers
 }
 
@@ -107,9 +107,10 @@ func main() {
 		python   = flag.String("python", "", "Python interpreter with mlflow 3.18 (default: the project venv, else python3 on PATH)")
 		noPython = flag.Bool("no-python", false, "skip the Python columns")
 		starts   = flag.Int("coldstarts", 0, "process starts per side in S7 (default 5, -quick 2)")
+		rounds   = flag.Int("rounds", 0, "interleaved rounds; each column keeps its best (default 2, -quick 1)")
 		server   = flag.Bool("server", false, "run only the server scenarios R1-R3 (against mlflow server)")
 		noServer = flag.Bool("no-server", false, "skip the server scenarios R1-R3")
-		async    = flag.Int("server-async", 0, "points our side logs asynchronously in R2 (default 50,000 x -scale; the issue's measurement: 1000000)")
+		async    = flag.Int("server-async", 0, "points our side logs asynchronously in R2 (default 50,000 x -scale; the issue's measurement: 1000000, which makes the floor replay as many points at each concurrency)")
 		workers  = flag.Int("server-workers", 4, "the mlflow server's --workers")
 		child    = flag.String("child", "", "internal: run as a child process of the driver")
 	)
@@ -136,6 +137,9 @@ func main() {
 	sz := newSizes(*scale, *quick)
 	if *starts > 0 {
 		sz.s7 = *starts
+	}
+	if *rounds > 0 {
+		sz.rounds = *rounds
 	}
 	if *async > 0 {
 		sz.srv.asyncGo = *async

@@ -233,7 +233,11 @@ func (d *driver) r2() (row, error) {
 		var ours, pyAsync, pyBatch, floor best
 		perK := make([]best, len(floorInFlight))
 		n, bs := d.sz.srv.asyncGo, d.sz.batchSize
-		fb := d.sz.srv.floorBatches
+		// The floor replays as many points as ours logs (at least
+		// floorBatches bodies): a run's metric tables grow as it is
+		// written, so a smaller floor would be measured on a cheaper
+		// server.
+		fb := max(d.sz.srv.floorBatches, (n+bs-1)/bs)
 		steps := []func() error{
 			srvGoStep(s, &ours, func(c *tracking.Client, id string) (result, error) {
 				ctx := context.Background()
