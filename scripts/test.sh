@@ -116,6 +116,16 @@ echo "== go test -race (interop required)"
 export MLRUNS_INTEROP=required
 go test -race -count=1 "$@" ./...
 
+# GPU metrics on Linux are built only with -tags mlruns_nvml (purego's
+# dlopen makes a binary dynamically linked): vet that build for both Linux
+# architectures and run package sysmetrics with it, whose stand-in NVML
+# (built with cc) exercises the loader and the GPU metrics.
+echo "== go test -tags mlruns_nvml ./sysmetrics/ (the NVML loader)"
+for arch in amd64 arm64; do
+  GOOS=linux GOARCH=$arch go vet -tags mlruns_nvml ./sysmetrics/
+done
+go test -race -count=1 -tags mlruns_nvml "$@" ./sysmetrics/
+
 # The portable implementation of internal/sysfs (what darwin, the BSDs and
 # Windows run) forced on Linux: the whole suite again, so the non-Linux
 # readers are executed, not just compiled.

@@ -24,9 +24,11 @@
 // loaded when the first monitor starts, with no build-time dependency:
 // without the library or a GPU there are no GPU metrics and one debug
 // message, never an error. On Linux the library is opened through
-// purego's dlopen, which makes a CGO_ENABLED=0 binary dynamically linked
-// against libc; build with -tags mlruns_nonvml for a static binary without
-// GPU metrics.
+// purego's dlopen only in a build with -tags mlruns_nvml: dlopen makes a
+// CGO_ENABLED=0 binary dynamically linked against libc, and a Go program
+// that imports a store should stay a static binary unless it asks (as
+// Python's GPU metrics need the extra nvidia-ml-py package). Windows loads
+// nvml.dll in every build.
 //
 // Options.GoRuntime adds the Go runtime's own figures, named with the
 // prefix "go_" that no MLflow monitor uses (system/go_goroutines,

@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || arm64) && !mlruns_nonvml
+//go:build linux && (amd64 || arm64) && mlruns_nvml
 
 package sysmetrics
 

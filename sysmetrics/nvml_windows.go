@@ -1,4 +1,4 @@
-//go:build windows && !mlruns_nonvml
+//go:build windows
 
 package sysmetrics
 
