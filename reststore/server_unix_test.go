@@ -3,7 +3,6 @@
 package reststore_test
 
 import (
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,12 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mlruns-go/mlruns/internal/interoptest"
+	"github.com/mlruns-go/mlruns/internal/procgroup"
 	"github.com/mlruns-go/mlruns/internal/pyenv"
 )
 
@@ -44,7 +43,7 @@ func startSQLiteServer(t *testing.T) string {
 		cmd.Env = pyenv.Env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false")
 		cmd.Dir = dir
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		out := &lockedBuf{}
+		out := &procgroup.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -100,21 +99,4 @@ func waitHealthy(url string, exited chan struct{}, timeout time.Duration) bool {
 		}
 	}
 	return false
-}
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *lockedBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return fmt.Sprint(b.b.String())
 }

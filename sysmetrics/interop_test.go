@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/mlruns-go/mlruns/entities"
 	"github.com/mlruns-go/mlruns/filestore"
 	"github.com/mlruns-go/mlruns/internal/interoptest"
+	"github.com/mlruns-go/mlruns/internal/procgroup"
 	"github.com/mlruns-go/mlruns/internal/pyenv"
 	"github.com/mlruns-go/mlruns/sysmetrics"
 	"github.com/mlruns-go/mlruns/tracking"
@@ -79,7 +79,7 @@ func TestMonitor_AsPython(t *testing.T) {
 			}
 			cmd := exec.Command(py, "-c", pyMonitor, pyRoot, fmt.Sprint(c.interval.Seconds()), fmt.Sprint(c.samples), fmt.Sprint(c.windows))
 			cmd.Env = pyenv.Env(extra...)
-			stderr := &lockedBuffer{}
+			stderr := &procgroup.Buffer{}
 			cmd.Stderr = stderr
 			out, err := cmd.StdoutPipe()
 			require.NoError(t, err)
@@ -172,25 +172,6 @@ func windowsOf(t *testing.T, root, runID string) []map[string]float64 {
 		}
 	}
 	return wins
-}
-
-// lockedBuffer is a strings.Builder the child's stderr copier and the
-// test can use at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // requireNear requires a and b within rel of each other.
