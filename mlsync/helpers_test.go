@@ -113,8 +113,11 @@ func (c *counting) done(what string) {
 	if c.after != nil {
 		c.mu.Lock()
 		n := c.writes[what]
+		c.writes["any"]++
+		all := c.writes["any"]
 		c.mu.Unlock()
 		c.after(what, n)
+		c.after("any", all)
 	}
 }
 
@@ -143,7 +146,9 @@ func (c *counting) CreateRun(ctx context.Context, o store.CreateRunOptions) (ent
 
 func (c *counting) CreateExperiment(ctx context.Context, name, loc string, tags []entities.ExperimentTag) (string, error) {
 	c.count("CreateExperiment")
-	return c.Store.CreateExperiment(ctx, name, loc, tags)
+	id, err := c.Store.CreateExperiment(ctx, name, loc, tags)
+	c.done("CreateExperiment")
+	return id, err
 }
 
 func (c *counting) LogBatch(ctx context.Context, runID string, ms []entities.Metric, ps []entities.Param, ts []entities.RunTag) error {
@@ -158,17 +163,23 @@ func (c *counting) LogBatch(ctx context.Context, runID string, ms []entities.Met
 
 func (c *counting) UpdateRunInfo(ctx context.Context, runID string, st entities.RunStatus, end *int64, name string) (entities.RunInfo, error) {
 	c.count("UpdateRunInfo")
-	return c.Store.UpdateRunInfo(ctx, runID, st, end, name)
+	info, err := c.Store.UpdateRunInfo(ctx, runID, st, end, name)
+	c.done("UpdateRunInfo")
+	return info, err
 }
 
 func (c *counting) SetExperimentTag(ctx context.Context, id, k, v string) error {
 	c.count("SetExperimentTag")
-	return c.Store.SetExperimentTag(ctx, id, k, v)
+	err := c.Store.SetExperimentTag(ctx, id, k, v)
+	c.done("SetExperimentTag")
+	return err
 }
 
 func (c *counting) DeleteRun(ctx context.Context, id string) error {
 	c.count("DeleteRun")
-	return c.Store.DeleteRun(ctx, id)
+	err := c.Store.DeleteRun(ctx, id)
+	c.done("DeleteRun")
+	return err
 }
 
 func (c *counting) DeleteTag(ctx context.Context, id, k string) error {

@@ -180,6 +180,10 @@ print(len(exps), len(runs))
 		requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
 	})
 
+	// A SQL server deletes an experiment's runs with it (the file store
+	// keeps their stage), so here only a run is deleted.
+	t.Run("kill after each write", func(t *testing.T) { killEachWrite(t, srv, sqlValue, true, false) })
+
 	t.Run("concurrent", func(t *testing.T) {
 		f := newServerSetup(t, srv)
 		var wg sync.WaitGroup
@@ -308,6 +312,7 @@ func TestHelperProcess_Push(t *testing.T) {
 // after a batch landed sends no point twice when it is run again.
 func TestPush_Server_FileStore(t *testing.T) {
 	srv := interoptest.StartServerWith(t, interoptest.ServerOptions{Backend: interoptest.FileStore})
+	t.Run("kill after each write", func(t *testing.T) { killEachWrite(t, srv, exact, false, true) })
 	f := newServerSetup(t, srv)
 	f.tr.addOddValues(t)
 	require.Equal(t, crashExit, pushInHelper(t, f, "LogBatch:2"))
@@ -349,4 +354,31 @@ func TestPush_Server_Postgres(t *testing.T) {
 	rep = f.push(t)
 	require.Equal(t, 1, rep.Count(mlsync.RunCreated))
 	requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
+}
+
+// killEachWrite kills a push right after the k-th write the destination
+// answered, for every k of the push (experiments, runs, batches, run
+// updates, a run's deletion and, with deleteExp, an experiment's), runs it
+// again to completion and checks the destination equals the tree: every
+// run once, no point missing or twice.
+func killEachWrite(t *testing.T, srv *interoptest.Server, vm valueMap, dedup, deleteExp bool) {
+	finished := false
+	for k := 1; !finished && !t.Failed(); k++ {
+		t.Run(fmt.Sprint(k), func(t *testing.T) {
+			f := newServerSetup(t, srv)
+			require.NoError(t, f.tr.s.DeleteRun(context.Background(), f.tr.kids[1]))
+			if deleteExp {
+				require.NoError(t, f.tr.s.DeleteExperiment(context.Background(), f.tr.expB))
+			}
+			code := pushInHelper(t, f, fmt.Sprintf("any:%d", k))
+			if code == 0 {
+				require.Greater(t, k, 10, "a push of this tree makes more writes")
+				finished = true
+				return
+			}
+			require.Equal(t, crashExit, code)
+			f.push(t)
+			requireMirrored(t, f.tr.s, f.rest, vm, dedup)
+		})
+	}
 }

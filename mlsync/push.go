@@ -386,11 +386,12 @@ func (p *pusher) pushExperiment(x entities.Experiment) error {
 		remote, err := p.dst.GetExperimentByName(ctx, x.Name)
 		switch {
 		case err == nil:
-			if remote.LifecycleStage == entities.StageDeleted {
+			gone := remote.LifecycleStage == entities.StageDeleted
+			if gone && x.LifecycleStage != entities.StageDeleted {
 				return errs.New(errs.ErrInvalidState, fmt.Sprintf(
 					"the destination's experiment %q (id %s) is deleted: restore it there, or rename the local one, and push again", x.Name, remote.ExperimentID))
 			}
-			je = &expEntry{Remote: remote.ExperimentID, Name: x.Name}
+			je = &expEntry{Remote: remote.ExperimentID, Name: x.Name, Deleted: gone}
 			p.rep.ExperimentsMatched++
 		case errors.Is(err, errs.ErrNotFound):
 			tags := make([]entities.ExperimentTag, 0, len(x.Tags))
@@ -416,6 +417,15 @@ func (p *pusher) pushExperiment(x entities.Experiment) error {
 		}
 	} else {
 		p.rep.ExperimentsMatched++
+		if x.LifecycleStage == entities.StageDeleted && !je.Deleted && !p.dry {
+			// A push killed after its DeleteExperiment left the journal
+			// saying active: ask, since nothing can be written there.
+			remote, err := p.dst.GetExperiment(ctx, je.Remote)
+			if err != nil && !errors.Is(err, errs.ErrNotFound) {
+				return err
+			}
+			je.Deleted = err == nil && remote.LifecycleStage == entities.StageDeleted
+		}
 	}
 	if x.LifecycleStage == entities.StageDeleted && je.Deleted {
 		return nil // deleted on both sides: nothing can be written there
@@ -511,11 +521,26 @@ func (p *pusher) pushRunOnce(r *entities.Run) (_ RunReport, gone bool) {
 		rr.RemoteRunID = jr.Remote
 	}
 	if je != nil && je.Deleted {
+		// Nothing can be written into a deleted experiment; a run there
+		// that the journal lacks (a push killed after DeleteExperiment) is
+		// looked up, not created.
+		if jr == nil && !p.dry {
+			found, ok, err := p.findRemote(je.Remote, info.RunID)
+			if err != nil {
+				return fail(err)
+			}
+			if ok {
+				p.j.Runs[info.RunID] = &runEntry{Remote: found.RunID, Experiment: info.ExperimentID,
+					Deleted: found.LifecycleStage == entities.StageDeleted, Verify: true}
+				rr.RemoteRunID, rr.State = found.RunID, RunAdopted
+				return rr, false
+			}
+		}
 		if jr != nil {
 			rr.State = p.unchanged()
 			return rr, false
 		}
-		return fail(errs.New(errs.ErrInvalidState, "its experiment is deleted on the destination"))
+		return fail(errs.New(errs.ErrInvalidState, "its experiment is deleted on the destination: restore it there to push this run"))
 	}
 	switch {
 	case jr != nil:
@@ -524,12 +549,12 @@ func (p *pusher) pushRunOnce(r *entities.Run) (_ RunReport, gone bool) {
 		rr.State = RunNew
 		jr = &runEntry{Experiment: info.ExperimentID}
 	default:
-		remote, adopted, err := p.findOrCreate(je.Remote, r)
+		found, adopted, err := p.findOrCreate(je.Remote, r)
 		if err != nil {
 			return fail(err)
 		}
-		jr = &runEntry{Remote: remote, Experiment: info.ExperimentID}
-		rr.RemoteRunID = remote
+		jr = &runEntry{Remote: found.RunID, Experiment: info.ExperimentID, Deleted: found.LifecycleStage == entities.StageDeleted}
+		rr.RemoteRunID = found.RunID
 		if adopted {
 			rr.State, jr.Verify = RunAdopted, true
 		} else {
@@ -545,6 +570,15 @@ func (p *pusher) pushRunOnce(r *entities.Run) (_ RunReport, gone bool) {
 		}
 	}
 	deleted := info.LifecycleStage == entities.StageDeleted
+	if deleted && !jr.Deleted && !p.dry && rr.State != RunCreated {
+		// A push killed after its DeleteRun left the journal saying active:
+		// ask, since nothing can be written to a deleted run.
+		ri, err := p.dst.GetRunInfo(p.ctx, jr.Remote)
+		if err != nil && !errors.Is(err, errs.ErrNotFound) {
+			return fail(err)
+		}
+		jr.Deleted = err == nil && ri.LifecycleStage == entities.StageDeleted
+	}
 	if deleted && jr.Deleted {
 		return rr, false // deleted on both sides: nothing can be written there
 	}
@@ -623,47 +657,47 @@ func (p *pusher) remoteTags(r *entities.Run) (map[string]string, bool, error) {
 // findOrCreate finds the run on the destination by its source tag, or
 // creates it there with the tag. A CreateRun that fails is looked up
 // again: its response may have been lost after the server committed it.
-func (p *pusher) findOrCreate(remoteExp string, r *entities.Run) (id string, adopted bool, err error) {
-	id, err = p.findRemote(remoteExp, r.Info.RunID)
-	if err != nil || id != "" {
-		return id, id != "", err
+func (p *pusher) findOrCreate(remoteExp string, r *entities.Run) (found entities.RunInfo, adopted bool, err error) {
+	found, ok, err := p.findRemote(remoteExp, r.Info.RunID)
+	if err != nil || ok {
+		return found, ok, err
 	}
 	o := store.CreateRunOptions{ExperimentID: remoteExp, UserID: r.Info.UserID, StartTime: r.Info.StartTime,
 		RunName: r.Info.RunName, Tags: []entities.RunTag{{Key: TagSourceRunID, Value: r.Info.RunID}, {Key: TagSource, Value: p.j.Source}}}
 	created, cerr := p.dst.CreateRun(p.ctx, o)
 	p.rep.Requests++
 	if cerr == nil {
-		return created.Info.RunID, false, nil
+		return created.Info, false, nil
 	}
-	id, err = p.findRemote(remoteExp, r.Info.RunID)
-	if err == nil && id != "" {
-		return id, true, nil
+	if found, ok, err = p.findRemote(remoteExp, r.Info.RunID); err == nil && ok {
+		return found, true, nil
 	}
-	return "", false, cerr
+	return entities.RunInfo{}, false, cerr
 }
 
 // findRemote is the remote run whose TagSourceRunID is localID, deleted
 // ones included; of several (two trees holding copies of one run pushed at
 // once) the smallest id, as every push picks.
-func (p *pusher) findRemote(remoteExp, localID string) (string, error) {
+func (p *pusher) findRemote(remoteExp, localID string) (entities.RunInfo, bool, error) {
 	if err := validate.RunID(localID); err != nil {
-		return "", err
+		return entities.RunInfo{}, false, err
 	}
 	filter := fmt.Sprintf("tags.`%s` = '%s'", TagSourceRunID, localID)
 	runs, _, err := p.dst.SearchRuns(p.ctx, []string{remoteExp}, filter, entities.ViewAll, 100, nil, "")
 	if err != nil {
-		return "", err
+		return entities.RunInfo{}, false, err
 	}
-	best := ""
+	var best entities.RunInfo
+	ok := false
 	for _, r := range runs {
 		if r.Data.Tags[TagSourceRunID] != localID {
 			continue
 		}
-		if best == "" || r.Info.RunID < best {
-			best = r.Info.RunID
+		if !ok || r.Info.RunID < best.RunID {
+			best, ok = r.Info, true
 		}
 	}
-	return best, nil
+	return best, ok, nil
 }
 
 // pushContent sends what the destination lacks of a run: params, tags,
