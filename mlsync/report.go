@@ -157,7 +157,11 @@ func (r *Report) Summary() string {
 			params, tags, r.Points())
 	}
 	if del := sum(func(x RunReport) int { return b2i(x.Deleted) }) + r.ExperimentsDeleted; del > 0 {
-		fmt.Fprintf(&b, ", %d deletion(s) mirrored", del)
+		if r.DryRun {
+			fmt.Fprintf(&b, ", would mirror %d deletion(s)", del)
+		} else {
+			fmt.Fprintf(&b, ", %d deletion(s) mirrored", del)
+		}
 	}
 	b.WriteString("; ")
 	b.WriteString(lossLine(r.Lossy))
