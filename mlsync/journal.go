@@ -16,9 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
-
 	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/layout"
 )
 
@@ -220,17 +219,37 @@ func syncDir(dir string) {
 }
 
 // lockTarget takes the push lock of target in the tree, waiting while
-// another push of the same tree to the same destination holds it.
+// another push of the same tree to the same destination holds it (polled
+// every 50 ms until ctx is done). The lock is internal/sysfs's whole-file
+// lock (flock(2), LockFileEx on Windows) of the lock file, held open until
+// unlock; a process that dies releases it with its descriptor.
 func lockTarget(ctx context.Context, root, target string) (unlock func(), err error) {
-	l := flock.New(lockPath(root, target))
-	ok, err := l.TryLockContext(ctx, 50*time.Millisecond)
+	path := lockPath(root, target)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("mlruns: sync: lock %s: %w", lockPath(root, target), err)
+		return nil, fmt.Errorf("mlruns: sync: lock %s: %w", path, err)
 	}
-	if !ok {
-		return nil, fmt.Errorf("mlruns: sync: lock %s: not acquired", lockPath(root, target))
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, err := sysfs.TryLock(f.Fd(), sysfs.Exclusive)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("mlruns: sync: lock %s: %w", path, err)
+		}
+		if ok {
+			return func() {
+				_ = sysfs.Unlock(f.Fd())
+				f.Close()
+			}, nil
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("mlruns: sync: lock %s: %w", path, ctx.Err())
+		case <-tick.C:
+		}
 	}
-	return func() { l.Unlock() }, nil
 }
 
 // digest is what the journal keeps of a param or tag value.
