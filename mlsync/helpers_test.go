@@ -70,7 +70,7 @@ func makeTree(t *testing.T, s *filestore.Store, root, prefix string) *tree {
 		)
 		params := []entities.Param{{Key: "lr", Value: "0.01"}, {Key: "fold", Value: fmt.Sprint(i)}}
 		require.NoError(t, s.LogBatch(ctx, id, ms, params, []entities.RunTag{{Key: "stage", Value: "train"}}))
-		end := int64(1_700_000_100_000 + i)
+		end := 1_700_000_100_000 + int64(i)
 		_, err := s.UpdateRunInfo(ctx, id, entities.StatusFinished, &end, "")
 		require.NoError(t, err)
 	}
