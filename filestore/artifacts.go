@@ -210,7 +210,7 @@ func (a *localArtifacts) List(ctx context.Context, p string) ([]store.ArtifactIn
 		}
 		info := store.ArtifactInfo{Path: rel, IsDir: fi.IsDir()}
 		if !info.IsDir {
-			info.FileSize = fi.Size()
+			info.FileSize, info.ModTime = fi.Size(), fi.ModTime()
 		}
 		out = append(out, info)
 	}

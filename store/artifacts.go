@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // ArtifactInfo is one entry of an artifact listing, as MLflow's FileInfo.
@@ -10,6 +11,10 @@ type ArtifactInfo struct {
 	Path     string // slash path from the top of the artifacts
 	IsDir    bool
 	FileSize int64 // bytes; 0 for a folder (Python's None)
+	// ModTime is a file's modification time where the repository knows
+	// it (a local folder); zero otherwise (a tracking server's listing
+	// has none). A sync tells changed files by it and the size.
+	ModTime time.Time
 }
 
 // Artifacts is the artifact repository of one run or logged model, as
