@@ -191,3 +191,51 @@ func FuzzPythonFloat(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeMetricColumns: the columnar decoder gives the slice decoder's
+// points (values by bits), dataset fields and error with its line number,
+// on the input and on it repeated past a MiB, which is parsed on all cores
+// in chunks cut at every kind of place.
+func FuzzDecodeMetricColumns(f *testing.F) {
+	for _, s := range []string{"1700000002000 0.5 0\n", "10 nan -1\r\n", "1 2\r", "2000 -0.0 3 iris abc123\n", "1 1e-300 -2  dg\n",
+		" 1_0 +Infinity 1\x0b", "1 1 1\xe2\x80", "1 x 2\n", "5 0.3333333333333333 7\u2028", "1 1.0 1\n2 2."} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, unit []byte) {
+		if len(unit) == 0 {
+			return
+		}
+		inputs := [][]byte{unit}
+		if bytes.IndexByte(unit, '\n') >= 0 {
+			// chunks are cut after a '\n': without one there is one chunk,
+			// as for the input itself (and a MiB of lines ended by other
+			// breaks alone is slow to scan: the scanner looks for the next
+			// '\n' at every line)
+			inputs = append(inputs, bytes.Repeat(unit, (1<<20)/len(unit)+2))
+		}
+		for _, data := range inputs {
+			want, werr := layout.DecodeMetricHistory("k", data)
+			got, gerr := layout.DecodeMetricColumns("k", data)
+			if fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Fatalf("%q: columns %v, slice %v", unit, gerr, werr)
+			}
+			var gc, wc *layout.CorruptionError
+			if errors.As(gerr, &gc) != errors.As(werr, &wc) || gc != nil && gc.Line != wc.Line {
+				t.Fatalf("%q: columns %#v, slice %#v", unit, gerr, werr)
+			}
+			if werr != nil {
+				continue
+			}
+			if got.Len() != len(want) || len(got.Values) != len(want) || len(got.Steps) != len(want) {
+				t.Fatalf("%q: %d points, want %d", unit, got.Len(), len(want))
+			}
+			for i, w := range want {
+				g := got.At(i)
+				if !sameBits(g.Value, w.Value) || g.Timestamp != w.Timestamp || g.Step != w.Step ||
+					g.DatasetName != w.DatasetName || g.DatasetDigest != w.DatasetDigest || g.Key != w.Key {
+					t.Fatalf("%q: point %d %+v, want %+v", unit, i, g, w)
+				}
+			}
+		}
+	})
+}

@@ -31,56 +31,134 @@ func decodeAll(key string, data []byte, model bool) ([]entities.Metric, error) {
 		return out, err
 	}
 	// Long histories: each core parses a run of whole lines into its own
-	// region of one slice (sized by the '\n' count); the first bad line in
-	// file order is the one reported, numbered in the whole file.
-	// Every chunk but the last ends with '\n', so its line count is its
-	// '\n' count unless it holds other line breaks; the last may lack a
-	// final '\n'.
+	// region of one slice (sized by the '\n' count).
+	starts := lineStarts(chunks)
+	all := make([]entities.Metric, starts[len(chunks)])
+	parts := make([][]entities.Metric, len(chunks))
+	err := parseChunks(chunks, func(i int, c []byte) (lines int, err error) {
+		parts[i], lines, err = decodeInto(all[starts[i]:starts[i]:starts[i+1]], key, c, model)
+		return lines, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	n, contiguous := 0, true
+	for i, p := range parts {
+		n += len(p)
+		contiguous = contiguous && inPlace(len(p), len(p) > 0 && &p[0] == &all[starts[i]], i, starts)
+	}
+	if contiguous {
+		return all[:n], nil
+	}
+	out := make([]entities.Metric, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out, nil
+}
+
+// DecodeMetricColumns is DecodeMetricHistory into columns: the same lines
+// through the same parser, on all cores for long files, with the same
+// errors (the first bad line in file order, numbered in the whole file).
+// An empty file gives no points.
+func DecodeMetricColumns(key string, data []byte) (entities.MetricColumns, error) {
+	if len(data) == 0 {
+		return entities.MetricColumns{Key: key}, nil
+	}
+	chunks := splitChunks(data, runtime.GOMAXPROCS(0))
+	starts := lineStarts(chunks)
+	n := starts[len(chunks)]
+	ts, vs, st := make([]int64, n), make([]float64, n), make([]int64, n)
+	parts := make([]entities.MetricColumns, len(chunks))
+	for i := range parts {
+		a, b := starts[i], starts[i+1]
+		parts[i] = entities.MetricColumns{Key: key, Timestamps: ts[a:a:b], Values: vs[a:a:b], Steps: st[a:a:b]}
+	}
+	if len(chunks) == 1 {
+		if _, err := decodeColumnsInto(&parts[0], key, data); err != nil {
+			return entities.MetricColumns{}, err
+		}
+		return parts[0], nil
+	}
+	err := parseChunks(chunks, func(i int, c []byte) (int, error) {
+		return decodeColumnsInto(&parts[i], key, c)
+	})
+	if err != nil {
+		return entities.MetricColumns{}, err
+	}
+	total, contiguous := 0, true
+	for i, p := range parts {
+		k := p.Len()
+		total += k
+		contiguous = contiguous && inPlace(k, k > 0 && &p.Timestamps[0] == &ts[starts[i]], i, starts)
+	}
+	out := entities.MetricColumns{Key: key}
+	if contiguous {
+		out.Timestamps, out.Values, out.Steps = ts[:total], vs[:total], st[:total]
+	} else {
+		out.Timestamps, out.Values, out.Steps = make([]int64, 0, total), make([]float64, 0, total), make([]int64, 0, total)
+	}
+	off := 0
+	for _, p := range parts {
+		if !contiguous {
+			out.Timestamps = append(out.Timestamps, p.Timestamps...)
+			out.Values = append(out.Values, p.Values...)
+			out.Steps = append(out.Steps, p.Steps...)
+		}
+		for _, r := range p.Refs {
+			r.Start, r.End = off+r.Start, off+r.End
+			out.AddRefs(r)
+		}
+		off += p.Len()
+	}
+	return out, nil
+}
+
+// lineStarts returns, for chunks of whole lines from splitChunks, the
+// first line of each chunk and (last) the total, if every line break is
+// a '\n': every chunk but the last ends with '\n', so its line count is
+// its '\n' count unless it holds other line breaks; the last may lack a
+// final '\n', so one more line is allowed for.
+func lineStarts(chunks [][]byte) []int {
 	starts := make([]int, len(chunks)+1)
 	for i, c := range chunks {
 		starts[i+1] = starts[i] + bytes.Count(c, []byte{'\n'})
 	}
 	starts[len(chunks)]++
-	all := make([]entities.Metric, starts[len(chunks)])
-	type result struct {
-		ms    []entities.Metric
-		lines int
-		err   error
-	}
-	res := make([]result, len(chunks))
+	return starts
+}
+
+// inPlace reports whether chunk i's k points filled its region of the
+// shared storage (first tells whether they start there): a chunk moves
+// elsewhere when it held more lines than '\n's (other line breaks) and
+// outgrew its region.
+func inPlace(k int, first bool, i int, starts []int) bool {
+	return first && (i == len(starts)-2 || k == starts[i+1]-starts[i])
+}
+
+// parseChunks runs parse on every chunk at once, one goroutine each, and
+// returns the first error in file order: a *CorruptionError's line,
+// numbered within its chunk by parse, is renumbered in the whole file.
+func parseChunks(chunks [][]byte, parse func(i int, chunk []byte) (lines int, err error)) error {
+	lines := make([]int, len(chunks))
+	errs := make([]error, len(chunks))
 	var wg sync.WaitGroup
 	for i, c := range chunks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			dst := all[starts[i]:starts[i]:starts[i+1]]
-			res[i].ms, res[i].lines, res[i].err = decodeInto(dst, key, c, model)
-		}()
+		wg.Go(func() { lines[i], errs[i] = parse(i, c) })
 	}
 	wg.Wait()
-	before, contiguous := 0, true
-	for i, r := range res {
-		if r.err != nil {
+	before := 0
+	for i, err := range errs {
+		if err != nil {
 			var ce *CorruptionError
-			if errors.As(r.err, &ce) {
+			if errors.As(err, &ce) {
 				ce.Line += before
 			}
-			return nil, r.err
+			return err
 		}
-		before += r.lines
-		// a chunk stays in place unless it held more lines than '\n's
-		// (other line breaks) and had to grow elsewhere
-		contiguous = contiguous && len(r.ms) > 0 && &r.ms[0] == &all[starts[i]] &&
-			(i == len(res)-1 || len(r.ms) == starts[i+1]-starts[i])
+		before += lines[i]
 	}
-	if contiguous {
-		return all[:before], nil
-	}
-	out := make([]entities.Metric, 0, before)
-	for _, r := range res {
-		out = append(out, r.ms...)
-	}
-	return out, nil
+	return nil
 }
 
 // parallelMinBytes is the file size from which decodeAll parses on all
@@ -126,6 +204,24 @@ func decodeInto(out []entities.Metric, key string, data []byte, model bool) ([]e
 		return nil, s.line, s.err
 	}
 	return out, s.line, nil
+}
+
+// decodeColumnsInto appends the points of whole lines of data to c, as
+// decodeInto does to a slice, and reports how many lines it read.
+func decodeColumnsInto(c *entities.MetricColumns, key string, data []byte) (int, error) {
+	s := newBytesScanner(data, key, false)
+	ts, vs, st := c.Timestamps, c.Values, c.Steps
+	for s.Next() {
+		ts = append(ts, s.m.Timestamp)
+		vs = append(vs, s.m.Value)
+		st = append(st, s.m.Step)
+		if !s.plain && (s.m.DatasetName != "" || s.m.DatasetDigest != "") {
+			i := len(ts) - 1
+			c.AddRefs(entities.RefRange{Start: i, End: i + 1, DatasetName: s.m.DatasetName, DatasetDigest: s.m.DatasetDigest})
+		}
+	}
+	c.Timestamps, c.Values, c.Steps = ts, vs, st
+	return s.line, s.err
 }
 
 // DecodeLatestMetric returns the latest value of a run metric file by
