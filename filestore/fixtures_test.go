@@ -178,6 +178,7 @@ func fixtureView(t *testing.T, s *filestore.Store, want map[string]any) map[stri
 			latest[k] = pynum.FormatFloat(m.Value)
 			h, err := s.GetMetricHistory(ctx, i.RunID, k)
 			require.NoError(t, err)
+			requireSameRead(t, s, i.RunID, k) // and the same in columns
 			rows := []any{}
 			for _, m := range h {
 				row := []any{m.Timestamp, pynum.FormatFloat(m.Value), m.Step}

@@ -45,6 +45,7 @@ func TestMalformed_Table(t *testing.T) {
 			case "metric_history":
 				id := c.ID.([]any)
 				_, err = s.GetMetricHistory(ctx, id[0].(string), id[1].(string))
+				requireSameRead(t, s, id[0].(string), id[1].(string)) // and the same in columns
 			case "list_runs":
 				var runs []entities.Run
 				runs, skipped, err = s.ListRuns(ctx, c.ID.(string), entities.ViewAll)

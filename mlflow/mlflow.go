@@ -363,6 +363,17 @@ func GetMetricHistory(ctx context.Context, runID, key string) ([]entities.Metric
 	return c.GetMetricHistory(ctx, runID, key)
 }
 
+// GetMetricHistoryColumns is GetMetricHistory in columns of timestamps,
+// values and steps (entities.MetricColumns), the compact form for long
+// histories.
+func GetMetricHistoryColumns(ctx context.Context, runID, key string) (entities.MetricColumns, error) {
+	c, err := Client()
+	if err != nil {
+		return entities.MetricColumns{}, err
+	}
+	return c.GetMetricHistoryColumns(ctx, runID, key)
+}
+
 // ActiveRun returns the innermost active run, or nil.
 func ActiveRun() *Run {
 	state.Lock()

@@ -252,6 +252,10 @@ func TestLog_Errors(t *testing.T) {
 	hist, err := client.GetMetricHistory(ctx, r.ID(), "m")
 	require.NoError(t, err)
 	require.Empty(t, hist)
+	cols, err := mlflow.GetMetricHistoryColumns(ctx, r.ID(), "late")
+	require.NoError(t, err)
+	require.Equal(t, 1, cols.Len())
+	require.Equal(t, 1.0, cols.Values[0])
 }
 
 func TestAsyncLogging_Env(t *testing.T) {

@@ -99,6 +99,16 @@ func goDump(t *testing.T, s *reststore.Store) []byte {
 			latest[k] = []any{f(m.Value), m.Timestamp, m.Step}
 			h, err := s.GetMetricHistory(ctx, i.RunID, k)
 			require.NoError(t, err)
+			c, err := s.GetMetricHistoryColumns(ctx, i.RunID, k) // the same pages, in columns
+			require.NoError(t, err)
+			require.Equal(t, len(h), c.Len())
+			for j, m := range h {
+				require.Equal(t, f(m.Value), f(c.Values[j]))
+				m.Value = 0
+				got := c.At(j)
+				got.Value = 0
+				require.Equal(t, m, got)
+			}
 			pts := []any{}
 			for _, p := range h {
 				pts = append(pts, []any{f(p.Value), p.Timestamp, p.Step})

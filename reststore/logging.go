@@ -140,6 +140,19 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string) ([]enti
 	return all, nil
 }
 
+// GetMetricHistoryColumns is GetMetricHistory in columns, built from the
+// same pages.
+func (s *Store) GetMetricHistoryColumns(ctx context.Context, runID, key string) (entities.MetricColumns, error) {
+	c := entities.MetricColumns{Key: key}
+	for m, err := range s.MetricHistoryIter(ctx, runID, key) {
+		if err != nil {
+			return entities.MetricColumns{}, err
+		}
+		c.Append(m)
+	}
+	return c, nil
+}
+
 // GetMetricHistoryPage returns one page of a metric's history and the next
 // page's token ("" on the last). maxResults <= 0 asks for the whole rest
 // in one answer.

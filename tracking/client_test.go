@@ -98,6 +98,9 @@ func TestClient_LogBatchAsync_Batches(t *testing.T) {
 	hist, err := c.GetMetricHistory(ctx, runID, "loss")
 	require.NoError(t, err)
 	require.Len(t, hist, 2500)
+	cols, err := c.GetMetricHistoryColumns(ctx, runID, "loss")
+	require.NoError(t, err)
+	require.Equal(t, hist, cols.Metrics())
 	for i, m := range hist {
 		require.Equal(t, int64(i), m.Step) // file order is call order
 	}
