@@ -160,3 +160,34 @@ func TestDecodeMetricColumns_Empty(t *testing.T) {
 	require.Zero(t, c.Len())
 	require.Empty(t, c.Metrics())
 }
+
+// BenchmarkDecodeMetricHistory decodes a 1M-line file held in memory
+// into a slice and into columns, on all cores.
+func BenchmarkDecodeMetricHistory(b *testing.B) {
+	var data []byte
+	const lines = 1_000_000
+	for i := range lines {
+		data = AppendMetricLine(data, entities.Metric{Value: 1 / float64(i+1), Timestamp: 1_700_000_000_000 + int64(i), Step: int64(i)})
+	}
+	report := func(b *testing.B) {
+		b.ReportMetric(float64(b.N)*lines/b.Elapsed().Seconds(), "lines/s")
+	}
+	b.Run("form=slice", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if ms, err := DecodeMetricHistory("loss", data); err != nil || len(ms) != lines {
+				b.Fatal(len(ms), err)
+			}
+		}
+		report(b)
+	})
+	b.Run("form=columns", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if c, err := DecodeMetricColumns("loss", data); err != nil || c.Len() != lines {
+				b.Fatal(c.Len(), err)
+			}
+		}
+		report(b)
+	})
+}

@@ -198,6 +198,15 @@ func decodeChunk(key string, data []byte, model bool) ([]entities.Metric, int, e
 func decodeInto(out []entities.Metric, key string, data []byte, model bool) ([]entities.Metric, int, error) {
 	s := newBytesScanner(data, key, model)
 	for s.Next() {
+		if s.plain && len(out) < cap(out) {
+			// A plain line sets the key and the numbers only: out's spare
+			// capacity is zeroed (make and append leave it so), and the
+			// four empty strings need not be copied over 1M points.
+			out = out[:len(out)+1]
+			m := &out[len(out)-1]
+			m.Key, m.Timestamp, m.Value, m.Step = key, s.m.Timestamp, s.m.Value, s.m.Step
+			continue
+		}
 		out = append(out, s.m)
 	}
 	if s.err != nil {
