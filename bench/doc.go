@@ -11,7 +11,7 @@
 // Scenarios: S1 sync log_metric, one point per call; S2 log_batch of 1,000
 // metrics; S3 async logging of N points then Flush; S4 4 processes x 4
 // goroutines (Python: threads) logging one metric key of one run; S5 reading
-// an N-point metric history; S6 search_runs over R runs x 20 metrics x 20
+// an N-point metric history into a slice (S5c into columns, S5i streamed); S6 search_runs over R runs x 20 metrics x 20
 // params with a metric and param filter and a metric order_by; S7 cold start
 // of a whole process that starts a run, logs one metric and ends it; S8 peak
 // RSS of a process logging M points asynchronously (Go only). The floor rows

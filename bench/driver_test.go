@@ -78,7 +78,7 @@ func TestDriver_Quick(t *testing.T) {
 		python, floor bool
 	}{
 		{"S1", true, true}, {"S2", true, true}, {"S3", true, true}, {"S4", true, true},
-		{"S5", true, true}, {"S6", true, false}, {"S7", true, false}, {"S8", false, false},
+		{"S5", true, true}, {"S5c", true, true}, {"S5i", true, true}, {"S6", true, false}, {"S7", true, false}, {"S8", false, false},
 	} {
 		require.Contains(t, byID, tc.id)
 		ours := positive(tc.id, "ours_per_s")

@@ -243,7 +243,7 @@ func (d *driver) pyContention(b *best) func() error {
 }
 
 func (d *driver) s5() (row, error) {
-	var ours, iter, py, floor best
+	var ours, cols, iter, py, floor best
 	n := d.sz.s5
 	s, id, err := d.newRun("s5")
 	if err != nil {
@@ -270,6 +270,17 @@ func (d *driver) s5() (row, error) {
 			})
 			if err == nil && len(h) != n {
 				err = fmt.Errorf("read %d points, want %d", len(h), n)
+			}
+			return r, err
+		}),
+		goStep(&cols, func() (result, error) {
+			var c entities.MetricColumns
+			r, err := timed(n, func() (err error) {
+				c, err = s.GetMetricHistoryColumns(ctx, id, "loss")
+				return err
+			})
+			if err == nil && c.Len() != n {
+				err = fmt.Errorf("read %d points into columns, want %d", c.Len(), n)
 			}
 			return r, err
 		}),
@@ -303,6 +314,8 @@ func (d *driver) s5() (row, error) {
 			return r, err
 		}),
 	)
+	d.extra = append(d.extra, mkRow("S5c same, into columns (GetMetricHistoryColumns)", cols, py, floor,
+		"as S5, ours Store.GetMetricHistoryColumns: timestamps, values and steps in three arrays, 24 bytes a point"))
 	d.extra = append(d.extra, mkRow("S5i same, streamed (MetricHistoryIter)", iter, py, floor,
 		"as S5, ours Store.MetricHistoryIter, one point at a time without the slice"))
 	return mkRow("S5 read N-point metric history", ours, py, floor,

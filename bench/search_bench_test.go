@@ -146,8 +146,8 @@ func BenchmarkSearchRuns(b *testing.B) {
 }
 
 // BenchmarkMetricHistory reads back a points-long metric (default 1M,
-// MLRUNS_BENCH_POINTS) with GetMetricHistory and with the streaming
-// MetricHistoryIter, reporting lines/s and the speed-up over Python's
+// MLRUNS_BENCH_POINTS) with GetMetricHistory, GetMetricHistoryColumns and
+// the streaming MetricHistoryIter, reporting lines/s and the speed-up over Python's
 // FileStore.get_metric_history on the same file (x_python).
 func BenchmarkMetricHistory(b *testing.B) {
 	points := envInt(b, "MLRUNS_BENCH_POINTS", 1_000_000)
@@ -204,6 +204,16 @@ func BenchmarkMetricHistory(b *testing.B) {
 			h, err := s.GetMetricHistory(ctx, id, "loss")
 			if err != nil || len(h) != points {
 				b.Fatalf("%d points, %v", len(h), err)
+			}
+		}
+		report(b)
+	})
+	b.Run(fmt.Sprintf("read=columns/points=%d", points), func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			c, err := s.GetMetricHistoryColumns(ctx, id, "loss")
+			if err != nil || c.Len() != points {
+				b.Fatalf("%d points, %v", c.Len(), err)
 			}
 		}
 		report(b)
