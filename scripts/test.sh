@@ -114,7 +114,11 @@ rm -rf "$tools"
 
 echo "== go test -race (interop required)"
 export MLRUNS_INTEROP=required
-go test -race -count=1 "$@" ./...
+# Packages that drive real mlflow servers (reststore's differential
+# workload runs four seeds through two servers each) take minutes under
+# -race on a loaded 2-core machine: go test's default 10-minute limit per
+# package binary was hit once there, so the limit is 30 minutes.
+go test -race -count=1 -timeout 30m "$@" ./...
 
 # GPU metrics on Linux are built only with -tags mlruns_nvml (purego's
 # dlopen makes a binary dynamically linked): vet that build for both Linux
@@ -130,7 +134,7 @@ go test -race -count=1 -tags mlruns_nvml "$@" ./sysmetrics/
 # Windows run) forced on Linux: the whole suite again, so the non-Linux
 # readers are executed, not just compiled.
 echo "== go test -tags mlruns_portable (the portable OS layer, interop required)"
-go test -tags mlruns_portable -count=1 "$@" ./...
+go test -tags mlruns_portable -count=1 -timeout 30m "$@" ./...
 
 # The Windows build's tests, executed under Wine (scripts/wine-test.sh).
 echo "== Windows tests under Wine"
