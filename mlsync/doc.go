@@ -42,10 +42,56 @@
 // and tags follow through LogBatch (within its 100/100/1000 limits;
 // mlflow.parentRunId rewritten to the remote parent, parents pushed first),
 // then metrics, then its dataset inputs (LogInputs, when they changed),
-// then UpdateRun with the status, end time and name. Local
-// deletions are mirrored last: DeleteRun after every run's content, then
-// DeleteExperiment; a run or experiment restored locally is restored
-// remotely first.
+// its model inputs and outputs, its artifacts, then UpdateRun with the
+// status, end time and name. Local deletions are mirrored last: DeleteRun
+// after every run's content, then DeleteExperiment; a run or experiment
+// restored locally is restored remotely first.
+//
+// # Logged models
+//
+// The active logged models of the pushed experiments (with runs selected
+// by id, those the runs made, use or logged metrics to) are created on the
+// destination with CreateLoggedModel, their name, type, params and tags,
+// the source run as its remote id (a model's source run is pushed before
+// the runs that use the model), and TagSourceModelID and TagSource: the
+// journal maps local to remote model ids, and a model the journal lacks is
+// first looked up by TagSourceModelID (SearchLoggedModels), as runs are.
+// A model is pushed right after its source run, or when a run first needs
+// it; then its changed params (LogLoggedModelParams) and tags
+// (SetLoggedModelTags, DeleteLoggedModelTag), its artifacts, and last
+// FinalizeLoggedModel when its status is READY or FAILED. A model's
+// metrics are the points of a run's history that the model's metric files
+// hold as its latest values (what Python's FileStore reports): those
+// points go in the run's LogBatch with the remote model id and their
+// dataset, so the server records them for the run and the model. A run's
+// model inputs go with LogInputs (the server keeps one row per model and
+// run); its outputs with LogOutputs, which refuses a repeat, so only the
+// outputs GetRun does not list are sent.
+//
+// # Artifacts
+//
+// A run's and a model's artifact files are listed through the tree's
+// store.Artifacts and streamed to the destination's (Put: a PUT through a
+// server's artifact proxy, or a write into its folder when a server run
+// with --no-serve-artifacts shares this machine's filesystem). Per file
+// the journal keeps its size, modification time and the SHA-256 of what
+// was sent: a file whose size and time are unchanged is not read; one
+// whose time alone moved is hashed and sent only when its content
+// changed; the others are sent, hashed on the way (never held in memory).
+// A destination that cannot take them (a --no-serve-artifacts server
+// whose folders are not reachable from here) is reported per run
+// (RunReport.Artifacts.Error) and the rest is pushed; Options.NoArtifacts
+// leaves artifacts out. A run or model of a locally deleted experiment
+// has its artifacts in .trash, away from its artifact URI (Python's
+// FileStore lists none for it): they are not pushed.
+//
+// # Verify
+//
+// Verify reads the destination back and compares each selected run with
+// the tree: info, params, tags, every history as a set of points (mapped
+// as the destination maps values, duplicates once on a SQL server), the
+// number of dataset inputs and the artifacts' sizes, and returns the
+// differences beyond the reported losses.
 //
 // # Metrics, incrementally
 //
@@ -71,12 +117,17 @@
 // What the destination cannot hold exactly is sent anyway, counted per kind
 // (LossKind) per run and reported; the journal keeps the totals, which
 // `status` shows. On a SQL-backed server: ±Inf is stored as ±MaxFloat64,
-// -0.0 as 0.0 and exact duplicate points (same key, timestamp, step and
-// value) as one; everywhere: params over 6000 and tags over 8000 characters
-// are truncated, a metric's dataset and model fields and a run's model
-// inputs and outputs are dropped (logged models are not pushed yet), and a
-// parent run that is not in the tree keeps its local id. NaN survives.
+// -0.0 as 0.0, exact duplicate points (same key, timestamp, step and
+// value) as one, and a logged model's param keeps its first value (a new
+// one is refused); on a server over Python's FileStore, a model's metric
+// point with a dataset reads back at step 0; everywhere: params over 6000
+// and tags over 8000 characters are truncated, the dataset of a point
+// that is no logged model's metric is dropped, a model link or a model's
+// metric whose model or run cannot be pushed is dropped, an artifact
+// removed locally stays on the destination, and a parent or source run
+// that is not in the tree keeps its local id. NaN survives.
 //
-// Not yet: artifacts, logged models, pulling, following live runs,
-// parallel runs, reading the server back to verify.
+// Not yet: pulling, following live runs, parallel runs, a model's full
+// metric history (only its latest values, as Python's FileStore reports
+// them), comparing logged models in Verify.
 package mlsync

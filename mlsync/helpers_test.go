@@ -3,6 +3,7 @@ package mlsync_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"slices"
@@ -314,4 +315,201 @@ func (c *counting) ServerInfo(ctx context.Context) (reststore.ServerInfo, error)
 		return si.ServerInfo(ctx)
 	}
 	return reststore.ServerInfo{Known: true, StoreType: "FileStore"}, nil
+}
+
+func (c *counting) CreateLoggedModel(ctx context.Context, exp string, o store.CreateLoggedModelOptions) (entities.LoggedModel, error) {
+	c.count("CreateLoggedModel")
+	m, err := c.Store.CreateLoggedModel(ctx, exp, o)
+	c.done("CreateLoggedModel")
+	return m, err
+}
+
+func (c *counting) LogLoggedModelParams(ctx context.Context, id string, ps map[string]string) error {
+	c.count("LogLoggedModelParams")
+	err := c.Store.LogLoggedModelParams(ctx, id, ps)
+	c.done("LogLoggedModelParams")
+	return err
+}
+
+func (c *counting) SetLoggedModelTags(ctx context.Context, id string, ts map[string]string) error {
+	c.count("SetLoggedModelTags")
+	err := c.Store.SetLoggedModelTags(ctx, id, ts)
+	c.done("SetLoggedModelTags")
+	return err
+}
+
+func (c *counting) FinalizeLoggedModel(ctx context.Context, id string, st entities.LoggedModelStatus) (entities.LoggedModel, error) {
+	c.count("FinalizeLoggedModel")
+	m, err := c.Store.FinalizeLoggedModel(ctx, id, st)
+	c.done("FinalizeLoggedModel")
+	return m, err
+}
+
+func (c *counting) LogInputs(ctx context.Context, id string, ds []entities.DatasetInput, ms []entities.ModelInput) error {
+	c.count("LogInputs")
+	err := c.Store.LogInputs(ctx, id, ds, ms)
+	c.done("LogInputs")
+	return err
+}
+
+func (c *counting) LogOutputs(ctx context.Context, id string, ms []entities.ModelOutput) error {
+	c.count("LogOutputs")
+	err := c.Store.LogOutputs(ctx, id, ms)
+	c.done("LogOutputs")
+	return err
+}
+
+// addModel gives the tree a READY logged model made by the parent, with a
+// param, a tag and a metric logged against it and a dataset; the parent
+// outputs it at step 3, the first child uses it.
+func (tr *tree) addModel(t *testing.T) string {
+	t.Helper()
+	return tr.addModelAt(t, 3)
+}
+
+// addModelAt is addModel with the model's metric at step.
+func (tr *tree) addModelAt(t *testing.T, step int64) string {
+	t.Helper()
+	ctx := context.Background()
+	m, err := tr.s.CreateLoggedModel(ctx, tr.expA, store.CreateLoggedModelOptions{Name: "model", SourceRunID: tr.parent,
+		ModelType: "classifier", Params: map[string]string{"alpha": "0.5"}, Tags: map[string]string{"flavor": "go"}})
+	require.NoError(t, err)
+	require.NoError(t, tr.s.LogBatch(ctx, tr.parent, []entities.Metric{{Key: "acc", Value: 0.75, Timestamp: 1_700_000_095_000, Step: step,
+		ModelID: m.ModelID, DatasetName: "train", DatasetDigest: "0123abcd"}}, nil, nil))
+	require.NoError(t, tr.s.LogOutputs(ctx, tr.parent, []entities.ModelOutput{{ModelID: m.ModelID, Step: 3}}))
+	require.NoError(t, tr.s.LogInputs(ctx, tr.kids[0], nil, []entities.ModelInput{{ModelID: m.ModelID}}))
+	ma, err := tr.s.ModelArtifacts(ctx, m.ModelID)
+	require.NoError(t, err)
+	putArtifact(t, ma, "MLmodel", "artifact_path: model\nflavors: {}\n")
+	_, err = tr.s.FinalizeLoggedModel(ctx, m.ModelID, entities.LoggedModelReady)
+	require.NoError(t, err)
+	return m.ModelID
+}
+
+// requireModelMirrored checks the destination's copy of a local model:
+// found by its source tag, its source run, params, tags, status and
+// metrics with remote ids, and the runs' links to it.
+func requireModelMirrored(t *testing.T, src, dst store.Store, localID string, ids map[string]string) string {
+	t.Helper()
+	ctx := context.Background()
+	lm, err := src.GetLoggedModel(ctx, localID)
+	require.NoError(t, err)
+	rx, err := dst.GetExperiment(ctx, remoteRunExp(t, dst, ids[*lm.SourceRunID]))
+	require.NoError(t, err)
+	ms, _, err := dst.SearchLoggedModels(ctx, []string{rx.ExperimentID}, "", nil, 100, nil, "")
+	require.NoError(t, err)
+	var found []entities.LoggedModel
+	for _, m := range ms {
+		if m.Tags[mlsync.TagSourceModelID] == localID {
+			found = append(found, m)
+		}
+	}
+	require.Len(t, found, 1, "remote models of %s", localID)
+	rm, err := dst.GetLoggedModel(ctx, found[0].ModelID)
+	require.NoError(t, err)
+	require.Equal(t, lm.Name, rm.Name)
+	require.Equal(t, ids[*lm.SourceRunID], *rm.SourceRunID)
+	require.Equal(t, lm.ModelType, rm.ModelType)
+	require.Equal(t, lm.Status, rm.Status)
+	require.Equal(t, lm.Params, rm.Params)
+	tags := map[string]string{}
+	for k, v := range rm.Tags {
+		if !strings.HasPrefix(k, "mlruns.sync.") {
+			tags[k] = v
+		}
+	}
+	require.Equal(t, lm.Tags, tags)
+	require.Len(t, rm.Metrics, len(lm.Metrics))
+	for i, m := range lm.Metrics {
+		got := rm.Metrics[i]
+		require.Equal(t, []any{m.Key, m.Value, m.Timestamp, m.Step, m.DatasetName, m.DatasetDigest, ids[m.RunID]},
+			[]any{got.Key, got.Value, got.Timestamp, got.Step, got.DatasetName, got.DatasetDigest, got.RunID})
+	}
+	la, err := src.ModelArtifacts(ctx, localID)
+	require.NoError(t, err)
+	ra, err := dst.ModelArtifacts(ctx, rm.ModelID)
+	require.NoError(t, err)
+	require.Equal(t, artifactFiles(t, la), artifactFiles(t, ra), "artifacts of model %s", localID)
+	return rm.ModelID
+}
+
+func remoteRunExp(t *testing.T, dst store.Store, runID string) string {
+	t.Helper()
+	info, err := dst.GetRunInfo(context.Background(), runID)
+	require.NoError(t, err)
+	return info.ExperimentID
+}
+
+func (c *counting) RunArtifacts(ctx context.Context, id string) (store.Artifacts, error) {
+	a, err := c.Store.RunArtifacts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &countingArtifacts{Artifacts: a, c: c}, nil
+}
+
+func (c *counting) ModelArtifacts(ctx context.Context, id string) (store.Artifacts, error) {
+	a, err := c.Store.ModelArtifacts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &countingArtifacts{Artifacts: a, c: c}, nil
+}
+
+// countingArtifacts counts a destination's artifact uploads as "Put".
+type countingArtifacts struct {
+	store.Artifacts
+	c *counting
+}
+
+func (a *countingArtifacts) Put(ctx context.Context, p string, r io.Reader) error {
+	a.c.count("Put")
+	err := a.Artifacts.Put(ctx, p, r)
+	a.c.done("Put")
+	return err
+}
+
+// putArtifact writes a file into a repository.
+func putArtifact(t *testing.T, a store.Artifacts, p, content string) {
+	t.Helper()
+	require.NoError(t, a.Put(context.Background(), p, strings.NewReader(content)))
+}
+
+// artifactFiles reads every file of a repository: path -> content.
+func artifactFiles(t *testing.T, a store.Artifacts) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]string{}
+	var walk func(dir string)
+	walk = func(dir string) {
+		es, err := a.List(ctx, dir)
+		require.NoError(t, err)
+		for _, e := range es {
+			if e.IsDir {
+				walk(e.Path)
+				continue
+			}
+			r, err := a.Open(ctx, e.Path)
+			require.NoError(t, err)
+			b, err := io.ReadAll(r)
+			r.Close()
+			require.NoError(t, err)
+			require.Equal(t, int64(len(b)), e.FileSize, e.Path)
+			out[e.Path] = string(b)
+		}
+	}
+	walk("")
+	return out
+}
+
+// addArtifacts gives the parent run three files (one of 1 MiB, in
+// folders) and returns the repository.
+func (tr *tree) addArtifacts(t *testing.T) store.Artifacts {
+	t.Helper()
+	a, err := tr.s.RunArtifacts(context.Background(), tr.parent)
+	require.NoError(t, err)
+	putArtifact(t, a, "notes.txt", "first notes\n")
+	putArtifact(t, a, "model/weights.bin", strings.Repeat("w0123456789abcdef", 1<<16))
+	putArtifact(t, a, "plots/loss/curve.svg", "<svg/>")
+	return a
 }

@@ -2,11 +2,15 @@ package mlsync_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -67,6 +71,9 @@ func TestPush_Server_SQLite(t *testing.T) {
 			mlsync.LossInfinity: 2, mlsync.LossNegativeZero: 1, mlsync.LossDuplicatePoint: 1,
 		}, rep.Lossy)
 		ids := requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
+		diffs, err := mlsync.Verify(context.Background(), f.tr.s, f.rest, f.opts)
+		require.NoError(t, err)
+		require.Empty(t, diffs, "the server read back differs only by what was reported")
 
 		// NaN survives: the parent's odd history holds it.
 		hist, err := f.rest.GetMetricHistory(context.Background(), ids[f.tr.parent], "odd")
@@ -108,6 +115,110 @@ print(len(exps), len(runs))
 		require.Zero(t, f.dst.total(), "a second push writes nothing: %v", f.dst.writes)
 		require.Equal(t, 4, rep.Count(mlsync.RunUnchanged))
 		require.Empty(t, rep.Lossy)
+	})
+
+	t.Run("logged models", func(t *testing.T) {
+		f := newServerSetup(t, srv)
+		local := f.tr.addModel(t)
+		rep := f.push(t)
+		require.Empty(t, rep.Lossy, "the model's metric keeps its dataset, the links their model")
+		ids := requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
+		remote := requireModelMirrored(t, f.tr.s, f.rest, local, ids)
+
+		// Python's MlflowClient sees the model, its metric and the links.
+		out := interoptest.RunCodeEnv(t, srv.Env(), `
+import sys
+from mlflow import MlflowClient
+c = MlflowClient(sys.argv[1])
+m = c.get_logged_model(sys.argv[2])
+mm = m.metrics[0]
+print(m.name, m.status, m.source_run_id == sys.argv[3], mm.key, mm.value, mm.step, mm.dataset_name, mm.run_id == sys.argv[3])
+print([o.model_id == sys.argv[2] and o.step for o in c.get_run(sys.argv[3]).outputs.model_outputs])
+print([i.model_id == sys.argv[2] for i in c.get_run(sys.argv[4]).inputs.model_inputs])
+`, nil, srv.URL, remote, ids[f.tr.parent], ids[f.tr.kids[0]])
+		require.Equal(t, "model READY True acc 0.75 3 train True\n[3]\n[True]", strings.TrimSpace(string(out)))
+
+		f.dst.reset()
+		rep = f.push(t)
+		require.Zero(t, f.dst.total(), "a second push writes nothing: %v", f.dst.writes)
+		require.Equal(t, mlsync.RunUnchanged, rep.Models[0].State)
+
+		// A model param's new value is refused by a SQL server (UNIQUE
+		// constraint): counted as lost, once, instead of failing the model.
+		ctx := context.Background()
+		require.NoError(t, f.tr.s.LogLoggedModelParams(ctx, local, map[string]string{"alpha": "0.7", "beta": "1"}))
+		f.dst.reset()
+		rep = f.push(t)
+		require.Equal(t, map[mlsync.LossKind]int64{mlsync.LossModelParamChanged: 1}, rep.Lossy)
+		rm, err := f.rest.GetLoggedModel(ctx, remote)
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{"alpha": "0.5", "beta": "1"}, rm.Params)
+		rep = f.push(t)
+		require.Empty(t, rep.Lossy)
+		require.NoError(t, f.tr.s.LogLoggedModelParams(ctx, local, map[string]string{"alpha": "0.5"}))
+
+		// Without the journal, the model is found again by its tag and the
+		// output (LogOutputs refuses a repeat) is not sent again.
+		require.NoError(t, os.Remove(mlsync.JournalPath(f.opts.Root, f.opts.Target)))
+		f.dst.reset()
+		rep = f.push(t)
+		require.Equal(t, mlsync.RunAdopted, rep.Models[0].State)
+		require.Zero(t, f.dst.writes["CreateLoggedModel"]+f.dst.writes["LogOutputs"], "%v", f.dst.writes)
+		requireModelMirrored(t, f.tr.s, f.rest, local, ids)
+	})
+
+	t.Run("artifacts", func(t *testing.T) {
+		f := newServerSetup(t, srv)
+		src := f.tr.addArtifacts(t)
+		model := f.tr.addModel(t)
+		rep := f.push(t)
+		files, _ := rep.ArtifactFiles()
+		require.Equal(t, 4, files, "three of the run, one of the model")
+		ids := requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
+		remoteModel := requireModelMirrored(t, f.tr.s, f.rest, model, ids)
+		want := artifactFiles(t, src)
+		dst, err := f.rest.RunArtifacts(context.Background(), ids[f.tr.parent])
+		require.NoError(t, err)
+		require.Equal(t, want, artifactFiles(t, dst))
+		diffs, err := mlsync.Verify(context.Background(), f.tr.s, f.rest, f.opts)
+		require.NoError(t, err)
+		require.Empty(t, diffs)
+
+		// Python's MlflowClient downloads the same bytes.
+		dir := t.TempDir()
+		out := interoptest.RunCodeEnv(t, srv.Env(), `
+import hashlib, os, sys
+import mlflow
+from mlflow import MlflowClient
+mlflow.set_tracking_uri(sys.argv[1])
+c = MlflowClient(sys.argv[1])
+root = c.download_artifacts(sys.argv[2], "", sys.argv[3])
+lines = []
+for d, _, fs in os.walk(root):
+    for n in fs:
+        p = os.path.join(d, n)
+        lines.append(os.path.relpath(p, root).replace(os.sep, "/") + " " + hashlib.sha256(open(p, "rb").read()).hexdigest()[:16])
+print("\n".join(sorted(lines)))
+m = c.get_logged_model(sys.argv[4])
+p = mlflow.artifacts.download_artifacts(artifact_uri=m.artifact_location + "/MLmodel", dst_path=sys.argv[3] + "/model")
+print("MLmodel", open(p).read() == "artifact_path: model\nflavors: {}\n")
+`, nil, srv.URL, ids[f.tr.parent], dir, remoteModel)
+		var lines []string
+		for _, p := range slices.Sorted(maps.Keys(want)) {
+			sum := sha256.Sum256([]byte(want[p]))
+			lines = append(lines, p+" "+hex.EncodeToString(sum[:])[:16])
+		}
+		lines = append(lines, "MLmodel True")
+		require.Equal(t, strings.Join(lines, "\n"), strings.TrimSpace(string(out)))
+
+		f.dst.reset()
+		f.push(t)
+		require.Zero(t, f.dst.total(), "a second push sends nothing: %v", f.dst.writes)
+		putArtifact(t, src, "notes.txt", "changed")
+		f.dst.reset()
+		f.push(t)
+		require.Equal(t, map[string]int{"Put": 1}, f.dst.writes)
+		require.Equal(t, artifactFiles(t, src), artifactFiles(t, dst))
 	})
 
 	t.Run("append", func(t *testing.T) {
@@ -312,7 +423,17 @@ func TestHelperProcess_Push(t *testing.T) {
 // after a batch landed sends no point twice when it is run again.
 func TestPush_Server_FileStore(t *testing.T) {
 	srv := interoptest.StartServerWith(t, interoptest.ServerOptions{Backend: interoptest.FileStore})
+	// Its artifacts are file: URIs under this folder, which the server
+	// makes only when it writes there: made, they are reachable from here
+	// (the server shares this machine), and the push writes them itself.
+	require.NoError(t, os.MkdirAll(srv.ArtifactRoot, 0o777))
 	t.Run("kill after each write", func(t *testing.T) { killEachWrite(t, srv, exact, false, true) })
+	t.Run("model metric step", func(t *testing.T) {
+		f := newServerSetup(t, srv)
+		f.tr.addModel(t)
+		rep := f.push(t)
+		require.Equal(t, map[mlsync.LossKind]int64{mlsync.LossDatasetStep: 1}, rep.Lossy)
+	})
 	f := newServerSetup(t, srv)
 	f.tr.addOddValues(t)
 	require.Equal(t, crashExit, pushInHelper(t, f, "LogBatch:2"))
@@ -358,14 +479,18 @@ func TestPush_Server_Postgres(t *testing.T) {
 
 // killEachWrite kills a push right after the k-th write the destination
 // answered, for every k of the push (experiments, runs, batches, run
-// updates, a run's deletion and, with deleteExp, an experiment's), runs it
-// again to completion and checks the destination equals the tree: every
-// run once, no point missing or twice.
+// updates, a logged model's creation, params, tags and finalization, model
+// inputs and outputs, a run's deletion and, with deleteExp, an
+// experiment's), runs it again to completion and checks the destination
+// equals the tree: every run and model once, no point missing or twice.
 func killEachWrite(t *testing.T, srv *interoptest.Server, vm valueMap, dedup, deleteExp bool) {
 	finished := false
 	for k := 1; !finished && !t.Failed(); k++ {
 		t.Run(fmt.Sprint(k), func(t *testing.T) {
 			f := newServerSetup(t, srv)
+			// Python's FileStore reads a point with a dataset back at
+			// step 0 (counted as dataset_step): the model's is at 0 there.
+			model := f.tr.addModelAt(t, map[bool]int64{true: 3, false: 0}[dedup])
 			require.NoError(t, f.tr.s.DeleteRun(context.Background(), f.tr.kids[1]))
 			if deleteExp {
 				require.NoError(t, f.tr.s.DeleteExperiment(context.Background(), f.tr.expB))
@@ -378,7 +503,63 @@ func killEachWrite(t *testing.T, srv *interoptest.Server, vm valueMap, dedup, de
 			}
 			require.Equal(t, crashExit, code)
 			f.push(t)
-			requireMirrored(t, f.tr.s, f.rest, vm, dedup)
+			ids := requireMirrored(t, f.tr.s, f.rest, vm, dedup)
+			requireModelMirrored(t, f.tr.s, f.rest, model, ids)
 		})
 	}
+}
+
+// A server run with --no-serve-artifacts gives runs server-local artifact
+// folders, which its clients write themselves. While the server's folder
+// is not on this machine, the run's artifacts are a per-run report and
+// everything else is pushed; once it is (the server shares this machine's
+// filesystem), the push writes the files there, as Python's client does,
+// and Python reads them back.
+func TestPush_Server_NoServeArtifacts(t *testing.T) {
+	srv := interoptest.StartServerWith(t, interoptest.ServerOptions{Backend: interoptest.SQLite, NoServeArtifacts: true})
+	f := newServerSetup(t, srv)
+	src := f.tr.addArtifacts(t)
+	for range 2 { // reported again: nothing of it was journaled
+		rep, err := mlsync.Push(context.Background(), f.tr.s, f.dst, f.opts)
+		require.NoError(t, err)
+		require.False(t, rep.Complete())
+		require.Contains(t, rep.Summary(), "--no-serve-artifacts")
+		for _, r := range rep.Runs {
+			require.NotEqual(t, mlsync.RunFailed, r.State)
+			if r.RunID == f.tr.parent {
+				require.Contains(t, r.Artifacts.Error, "--no-serve-artifacts")
+			} else {
+				require.Empty(t, r.Artifacts.Error)
+			}
+		}
+	}
+	ids := requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
+	o := f.opts
+	o.NoArtifacts = true
+	rep, err := mlsync.Push(context.Background(), f.tr.s, f.dst, o)
+	require.NoError(t, err)
+	require.True(t, rep.Complete(), "without artifacts: %s", rep.Summary())
+
+	require.NoError(t, os.MkdirAll(srv.ArtifactRoot, 0o777))
+	rep = f.push(t)
+	files, _ := rep.ArtifactFiles()
+	require.Equal(t, 3, files)
+	dir := t.TempDir()
+	out := interoptest.RunCodeEnv(t, srv.Env(), `
+import os, sys
+from mlflow import MlflowClient
+root = MlflowClient(sys.argv[1]).download_artifacts(sys.argv[2], "", sys.argv[3])
+lines = []
+for d, _, fs in os.walk(root):
+    for n in fs:
+        p = os.path.join(d, n)
+        lines.append("%s %d" % (os.path.relpath(p, root).replace(os.sep, "/"), os.path.getsize(p)))
+print("\n".join(sorted(lines)))
+`, nil, srv.URL, ids[f.tr.parent], dir)
+	var lines []string
+	want := artifactFiles(t, src)
+	for _, p := range slices.Sorted(maps.Keys(want)) {
+		lines = append(lines, fmt.Sprintf("%s %d", p, len(want[p])))
+	}
+	require.Equal(t, strings.Join(lines, "\n"), strings.TrimSpace(string(out)))
 }

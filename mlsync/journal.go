@@ -39,9 +39,10 @@ type journal struct {
 	Source  string `json:"source"` // the TagSource value of this tree
 	// StoreType is the destination's tracking store as the server said
 	// ("SqlStore", "FileStore"; "" unknown), for status, which works offline.
-	StoreType   string               `json:"store_type,omitempty"`
-	Experiments map[string]*expEntry `json:"experiments"`
-	Runs        map[string]*runEntry `json:"runs"`
+	StoreType   string                 `json:"store_type,omitempty"`
+	Experiments map[string]*expEntry   `json:"experiments"`
+	Runs        map[string]*runEntry   `json:"runs"`
+	Models      map[string]*modelEntry `json:"models,omitempty"`
 }
 
 // expEntry is one pushed experiment.
@@ -67,8 +68,10 @@ type runEntry struct {
 	Tags    map[string]string     `json:"tags,omitempty"`   // key -> digest
 	Metrics map[string]*watermark `json:"metrics,omitempty"`
 	Inputs  string                `json:"inputs,omitempty"` // digest of the dataset inputs sent
-	Models  string                `json:"models,omitempty"` // digest of the model inputs/outputs counted as lost
+	Models  string                `json:"models,omitempty"` // digest of the model inputs/outputs sent (or counted as lost)
 	Lossy   map[LossKind]int64    `json:"lossy,omitempty"`  // totals over every push
+	// Artifacts is the run's artifact files as sent, by slash path.
+	Artifacts map[string]*artEntry `json:"artifacts,omitempty"`
 }
 
 // infoEntry is a run's info as last sent with UpdateRun.
@@ -87,7 +90,7 @@ type watermark struct {
 
 func newJournal(target, source string) *journal {
 	return &journal{Version: journalVersion, Target: target, Source: source,
-		Experiments: map[string]*expEntry{}, Runs: map[string]*runEntry{}}
+		Experiments: map[string]*expEntry{}, Runs: map[string]*runEntry{}, Models: map[string]*modelEntry{}}
 }
 
 // targetHash names a destination in file names: trailing slashes and the
@@ -153,6 +156,14 @@ func loadJournal(root, target, source string) (*journal, error) {
 	}
 	if j.Runs == nil {
 		j.Runs = map[string]*runEntry{}
+	}
+	if j.Models == nil {
+		j.Models = map[string]*modelEntry{}
+	}
+	for id, m := range j.Models {
+		if m == nil {
+			delete(j.Models, id)
+		}
 	}
 	for id, r := range j.Runs {
 		if r == nil {

@@ -208,9 +208,10 @@ type batcher struct {
 	metrics []entities.Metric
 	params  []entities.Param
 	tags    []entities.RunTag
-	digests map[string]string    // "p"+key / "t"+key -> digest of the value in the batch
-	open    map[string]*keyState // histories read so far: their watermarks move with each flush
-	lossy   map[LossKind]int64   // of what the next flush sends
+	digests map[string]string     // "p"+key / "t"+key -> digest of the value in the batch
+	open    map[string]*keyState  // histories read so far: their watermarks move with each flush
+	links   map[modelPoint]string // the run's points that are a logged model's metrics -> model id
+	lossy   map[LossKind]int64    // of what the next flush sends
 }
 
 func (b *batcher) loss(k LossKind, n int64) {
@@ -243,14 +244,25 @@ func (b *batcher) digest(k, d string) {
 }
 
 // point adds one point, or counts it as lost: as the destination keeps it
-// (±Inf, -0.0), without its dataset and model (not pushed yet), or not at
-// all (a duplicate a SQL server would drop; seen holds the points of the
-// history already on their way).
+// (±Inf, -0.0), without its dataset (a point that is no logged model's
+// metric), or not at all (a duplicate a SQL server would drop; seen holds
+// the points of the history already on their way). A point that is a
+// logged model's metric goes with the model's remote id and its dataset,
+// so the server records it as the model's metric too.
 func (b *batcher) point(key string, m entities.Metric, seen map[point]struct{}) error {
-	m.Key, m.RunID = key, ""
-	if m.ModelID != "" || m.DatasetName != "" || m.DatasetDigest != "" {
+	m.Key, m.RunID, m.ModelID = key, "", ""
+	if id, ok := b.links[modelPointOf(key, m)]; ok {
+		if remote, err := b.p.ensureModel(id); err == nil {
+			m.ModelID = remote
+		}
+	}
+	hasDataset := m.DatasetName != "" || m.DatasetDigest != ""
+	switch {
+	case m.ModelID == "" && hasDataset:
 		b.loss(LossMetricLink, 1)
-		m.ModelID, m.DatasetName, m.DatasetDigest = "", "", ""
+		m.DatasetName, m.DatasetDigest = "", ""
+	case hasDataset && m.Step != 0 && b.p.caps.datasetStepZero:
+		b.loss(LossDatasetStep, 1)
 	}
 	if b.p.caps.sqlValues {
 		switch {

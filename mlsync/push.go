@@ -59,12 +59,18 @@ type Options struct {
 	// alone: nothing is sent, nothing written, the destination is not
 	// contacted (a run the journal does not know counts as new).
 	DryRun bool
+	// NoArtifacts leaves artifacts out: neither runs' nor models' are
+	// listed or sent.
+	NoArtifacts bool
 }
 
 // caps is what the destination does with what it is sent.
 type caps struct {
 	dedups    bool // drops exact duplicate points (a SQL-backed server)
 	sqlValues bool // stores ±Inf as ±MaxFloat64 and -0.0 as 0.0
+	// datasetStepZero: Python's FileStore behind a server, which reads a
+	// point logged with a dataset (a 5-field line) back at step 0.
+	datasetStepZero bool
 }
 
 func capsOf(storeType string) caps {
@@ -97,6 +103,11 @@ type pusher struct {
 	exps      []entities.Experiment
 	expFailed map[string]error // local experiment id -> why it was not pushed
 	runFailed map[string]bool
+
+	models      map[string]*entities.LoggedModel // selected logged models by local id
+	modelPoints map[string]map[modelPoint]string // run id -> its points that are model metrics -> model id
+	modelDone   map[string]bool                  // pushed (or tried) in this push
+	modelFailed map[string]error
 }
 
 // Push pushes the selected runs of the tree src (the file store at
@@ -128,7 +139,8 @@ func run(ctx context.Context, src, dst store.Store, o Options, status bool) (*Re
 	}
 	p := &pusher{ctx: ctx, src: src, dst: dst, o: o, dry: o.DryRun, status: status,
 		rep:       &Report{Target: o.Target, DryRun: o.DryRun && !status, Runs: []RunReport{}},
-		expFailed: map[string]error{}, runFailed: map[string]bool{}}
+		expFailed: map[string]error{}, runFailed: map[string]bool{},
+		modelDone: map[string]bool{}, modelFailed: map[string]error{}}
 	if !p.dry {
 		unlock, err := lockTarget(ctx, o.Root, o.Target)
 		if err != nil {
@@ -162,6 +174,12 @@ func run(ctx context.Context, src, dst store.Store, o Options, status bool) (*Re
 		p.rep.Runs = append(p.rep.Runs, rr)
 		p.save(false)
 	}
+	// The models no pushed run made, used or logged metrics to.
+	for _, id := range slices.Sorted(maps.Keys(p.models)) {
+		if p.ctx.Err() == nil {
+			p.ensureModel(id)
+		}
+	}
 	p.mirrorDeletions()
 	if status {
 		// What was lossy is what the journal says reached the destination.
@@ -172,6 +190,16 @@ func run(ctx context.Context, src, dst store.Store, o Options, status bool) (*Re
 			if jr := p.j.Runs[rr.RunID]; jr != nil && len(jr.Lossy) > 0 {
 				rr.Lossy = maps.Clone(jr.Lossy)
 				for k, n := range jr.Lossy {
+					p.rep.addLoss(k, n)
+				}
+			}
+		}
+		for i := range p.rep.Models {
+			mr := &p.rep.Models[i]
+			mr.Lossy = nil
+			if jm := p.j.Models[mr.ModelID]; jm != nil && len(jm.Lossy) > 0 {
+				mr.Lossy = maps.Clone(jm.Lossy)
+				for k, n := range jm.Lossy {
 					p.rep.addLoss(k, n)
 				}
 			}
@@ -213,6 +241,7 @@ func (p *pusher) probe() error {
 		}
 	}
 	p.caps = capsOf(p.j.StoreType)
+	p.caps.datasetStepZero = p.j.StoreType == "FileStore" && strings.HasPrefix(strings.ToLower(p.o.Target), "http")
 	return nil
 }
 
@@ -334,8 +363,12 @@ func (p *pusher) selectRuns() error {
 	p.exps = slices.SortedFunc(maps.Values(exps), func(a, b entities.Experiment) int {
 		return strings.Compare(a.ExperimentID, b.ExperimentID)
 	})
-	// Parents first; otherwise by start time, then id. A cycle of parent
-	// tags is cut where it is met.
+	if err := p.listModels(); err != nil {
+		return err
+	}
+	// Parents first, and the source runs of the logged models a run uses
+	// or logs metrics to; otherwise by start time, then id. A cycle is cut
+	// where it is met.
 	byStart := slices.SortedFunc(maps.Values(runs), func(a, b *entities.Run) int {
 		if a.Info.StartTime != b.Info.StartTime {
 			return cmpInt(a.Info.StartTime, b.Info.StartTime)
@@ -353,6 +386,11 @@ func (p *pusher) selectRuns() error {
 		visiting[id] = true
 		if parent := runs[r.Data.Tags[entities.TagParentRunID]]; parent != nil {
 			place(parent)
+		}
+		for _, dep := range p.modelDeps(r) {
+			if d := runs[dep]; d != nil {
+				place(d)
+			}
 		}
 		placed[id] = true
 		p.order = append(p.order, r)
@@ -593,6 +631,12 @@ func (p *pusher) pushRunOnce(r *entities.Run) (_ RunReport, gone bool) {
 		rr.Restored = true
 		p.changed(&rr)
 	}
+	// The models this run made, now that the destination knows the run.
+	for _, id := range slices.Sorted(maps.Keys(p.models)) {
+		if p.models[id].SourceRunID != nil && *p.models[id].SourceRunID == info.RunID {
+			p.ensureModel(id)
+		}
+	}
 	if err := p.pushContent(r, tags, parentLost, jr, &rr); err != nil {
 		if known := rr.State != RunCreated && rr.State != RunAdopted; known && !p.dry && errors.Is(err, errs.ErrNotFound) {
 			if _, gerr := p.dst.GetRunInfo(p.ctx, jr.Remote); errors.Is(gerr, errs.ErrNotFound) {
@@ -701,9 +745,9 @@ func (p *pusher) findRemote(remoteExp, localID string) (entities.RunInfo, bool, 
 }
 
 // pushContent sends what the destination lacks of a run: params, tags,
-// metrics, deleted tags, then its info.
+// metrics, deleted tags, inputs and outputs, artifacts, then its info.
 func (p *pusher) pushContent(r *entities.Run, tags map[string]string, parentLost bool, jr *runEntry, rr *RunReport) error {
-	b := &batcher{p: p, jr: jr, rr: rr, open: map[string]*keyState{}}
+	b := &batcher{p: p, jr: jr, rr: rr, open: map[string]*keyState{}, links: p.modelPoints[r.Info.RunID]}
 	if jr.Params == nil {
 		jr.Params = map[string]string{}
 	}
@@ -768,6 +812,9 @@ func (p *pusher) pushContent(r *entities.Run, tags map[string]string, parentLost
 	if err := p.pushInputs(r, jr, rr); err != nil {
 		return err
 	}
+	if err := p.pushRunArtifacts(r, jr, rr); err != nil {
+		return err
+	}
 	want := infoEntry{Status: r.Info.Status.String(), EndTime: r.Info.EndTime, Name: r.Info.RunName}
 	if jr.Info == nil || !sameInfo(*jr.Info, want) {
 		p.changed(rr)
@@ -784,8 +831,7 @@ func (p *pusher) pushContent(r *entities.Run, tags map[string]string, parentLost
 
 // pushInputs sends the run's dataset inputs when they changed since the
 // last push (the server keeps one row per dataset and run, so a repeat is
-// harmless). Model inputs and outputs name logged models, which are not
-// pushed yet: they are counted as lost, once.
+// harmless), then its model inputs and outputs.
 func (p *pusher) pushInputs(r *entities.Run, jr *runEntry, rr *RunReport) error {
 	if ds := r.Inputs.DatasetInputs; len(ds) > 0 {
 		data, err := json.Marshal(ds)
@@ -804,22 +850,7 @@ func (p *pusher) pushInputs(r *entities.Run, jr *runEntry, rr *RunReport) error 
 			}
 		}
 	}
-	var models []string
-	for _, m := range r.Inputs.ModelInputs {
-		models = append(models, "in:"+m.ModelID)
-	}
-	for _, m := range r.Outputs.ModelOutputs {
-		models = append(models, fmt.Sprintf("out:%s:%d", m.ModelID, m.Step))
-	}
-	if len(models) > 0 {
-		if d := digest(strings.Join(models, "\n")); jr.Models != d {
-			p.lose(rr, jr, LossModelLink, int64(len(models)))
-			if !p.dry {
-				jr.Models = d
-			}
-		}
-	}
-	return nil
+	return p.pushModelLinks(r, jr, rr)
 }
 
 // lose counts n values of kind k lost for the run, in this push's report

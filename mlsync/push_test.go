@@ -304,22 +304,6 @@ func TestPush_CutAfterBatch_NoDuplicatePoints(t *testing.T) {
 	requireMirrored(t, f.tr.s, f.dstFS, exact, false)
 }
 
-func TestPush_ModelLinks_CountedLostOnce(t *testing.T) {
-	f := newFileSetup(t)
-	ctx := context.Background()
-	m, err := f.tr.s.CreateLoggedModel(ctx, f.tr.expA, store.CreateLoggedModelOptions{Name: "model", SourceRunID: f.tr.parent})
-	require.NoError(t, err)
-	require.NoError(t, f.tr.s.LogInputs(ctx, f.tr.kids[0], nil, []entities.ModelInput{{ModelID: m.ModelID}}))
-	require.NoError(t, f.tr.s.LogMetric(ctx, f.tr.parent, entities.Metric{Key: "acc", Value: 0.5, Timestamp: 1_700_000_095_000, DatasetName: "train", DatasetDigest: "0123abcd"}))
-	rep := f.push(t)
-	require.Equal(t, map[mlsync.LossKind]int64{mlsync.LossModelLink: 1, mlsync.LossMetricLink: 1}, rep.Lossy)
-	rep = f.push(t)
-	require.Empty(t, rep.Lossy, "counted once")
-	st, err := mlsync.Status(ctx, f.tr.s, f.opts)
-	require.NoError(t, err)
-	require.Equal(t, int64(1), st.Lossy[mlsync.LossModelLink])
-}
-
 func TestPush_RemoteRunRemoved_PushedAnew(t *testing.T) {
 	f := newFileSetup(t)
 	f.push(t)

@@ -18,12 +18,28 @@ const (
 	// LossDuplicatePoint: a point equal to another of its history (key,
 	// timestamp, step, value), stored once by a SQL server.
 	LossDuplicatePoint LossKind = "duplicate_point"
-	// LossMetricLink: a metric's dataset or model fields, dropped (the
-	// server keeps them only for logged models, not pushed yet).
+	// LossMetricLink: a metric point's dataset fields, dropped: the point
+	// is no logged model's metric, and a server keeps a dataset only on a
+	// model's metrics.
 	LossMetricLink LossKind = "metric_link"
-	// LossModelLink: a run's model input or output, not pushed (logged
-	// models are not pushed yet).
+	// LossDatasetStep: a logged model's metric point with a dataset and a
+	// step, sent to a server over Python's FileStore, which writes it as a
+	// 5-field line and reads it back at step 0.
+	LossDatasetStep LossKind = "dataset_step"
+	// LossModelLink: a run's model input or output naming a logged model
+	// that could not be pushed (not in the pushed experiments, or failed).
 	LossModelLink LossKind = "model_link"
+	// LossModelSourceMissing: a logged model's source run is not on the
+	// destination (not in the tree, or not pushed before the model), so
+	// the model keeps the local id.
+	LossModelSourceMissing LossKind = "model_source_missing"
+	// LossModelParamChanged: a logged model's param given a new value
+	// after it was pushed; a SQL server keeps the first value.
+	LossModelParamChanged LossKind = "model_param_changed"
+	// LossModelMetricDropped: a logged model's metric logged by a run that
+	// is not pushed; a server records a model's metrics only through a
+	// run's LogBatch.
+	LossModelMetricDropped LossKind = "model_metric_dropped"
 	// LossParamTruncated: a param value over 6000 characters, truncated.
 	LossParamTruncated LossKind = "param_truncated"
 	// LossTagTruncated: a tag value over 8000 characters, truncated.
@@ -35,6 +51,10 @@ const (
 	// history no longer has (the file was rewritten or repaired after it
 	// was pushed); the REST API cannot delete points.
 	LossStaleRemotePoint LossKind = "stale_remote_point"
+	// LossStaleArtifact: an artifact file pushed before and since removed
+	// from the tree; the destination keeps it (the REST API cannot delete
+	// artifacts).
+	LossStaleArtifact LossKind = "stale_artifact"
 )
 
 // RunState is where one run stands after a push or in a status.
@@ -61,7 +81,9 @@ type RunReport struct {
 	Tags         int                `json:"tags,omitempty"`
 	TagsDeleted  int                `json:"tags_deleted,omitempty"`
 	Points       int64              `json:"points,omitempty"`
-	Datasets     int                `json:"datasets,omitempty"`          // dataset inputs sent
+	Datasets     int                `json:"datasets,omitempty"` // dataset inputs sent
+	Artifacts    ArtifactsReport    `json:"artifacts,omitzero"`
+	ModelLinks   int                `json:"model_links,omitempty"`       // model inputs and outputs sent
 	Rewritten    []string           `json:"rewritten_metrics,omitempty"` // keys reconciled: the sent prefix had changed
 	Lossy        map[LossKind]int64 `json:"lossy,omitempty"`
 	Deleted      bool               `json:"deleted,omitempty"`  // DeleteRun sent
@@ -84,10 +106,13 @@ type Report struct {
 	ExperimentsDeleted  int                `json:"experiments_deleted,omitempty"`
 	ExperimentsRestored int                `json:"experiments_restored,omitempty"`
 	Runs                []RunReport        `json:"runs"`
+	Models              []ModelReport      `json:"models,omitempty"`
 	Lossy               map[LossKind]int64 `json:"lossy,omitempty"` // this push (status: the journal's totals)
 	Failures            []Failure          `json:"failures,omitempty"`
 	// Requests counts the writes sent to the destination.
 	Requests int `json:"requests"`
+	// Differences is what Verify found, when the caller asked for it.
+	Differences []Difference `json:"differences,omitempty"`
 }
 
 // Count is the number of runs in state s.
@@ -113,7 +138,47 @@ func (r *Report) Points() int64 {
 // Complete reports that nothing failed: every selected run is on the
 // destination as it is in the tree.
 func (r *Report) Complete() bool {
-	return len(r.Failures) == 0 && r.Count(RunFailed) == 0
+	return len(r.Failures) == 0 && r.Count(RunFailed) == 0 && r.ArtifactErrors() == 0
+}
+
+// ArtifactErrors is how many runs and models have artifacts the
+// destination did not take.
+func (r *Report) ArtifactErrors() int {
+	n := 0
+	for _, x := range r.Runs {
+		n += b2i(x.Artifacts.Error != "")
+	}
+	for _, x := range r.Models {
+		n += b2i(x.Artifacts.Error != "")
+	}
+	return n
+}
+
+// firstArtifactError is the first run's or model's artifact error.
+func (r *Report) firstArtifactError() string {
+	for _, x := range r.Runs {
+		if x.Artifacts.Error != "" {
+			return x.Artifacts.Error
+		}
+	}
+	for _, x := range r.Models {
+		if x.Artifacts.Error != "" {
+			return x.Artifacts.Error
+		}
+	}
+	return ""
+}
+
+// ArtifactFiles is the number of artifact files sent (or to send) and
+// their bytes, runs' and models'.
+func (r *Report) ArtifactFiles() (files int, bytes int64) {
+	for _, x := range r.Runs {
+		files, bytes = files+x.Artifacts.Files, bytes+x.Artifacts.Bytes
+	}
+	for _, x := range r.Models {
+		files, bytes = files+x.Artifacts.Files, bytes+x.Artifacts.Bytes
+	}
+	return files, bytes
 }
 
 // LossyCount is the number of values that reached the destination changed.
@@ -156,6 +221,16 @@ func (r *Report) Summary() string {
 			r.Count(RunCreated), r.Count(RunAdopted), r.Count(RunUpdated), r.Count(RunUnchanged), r.Count(RunFailed),
 			params, tags, r.Points())
 	}
+	if files, bytes := r.ArtifactFiles(); files > 0 {
+		fmt.Fprintf(&b, ", %d artifact file(s) (%d bytes)", files, bytes)
+	}
+	if len(r.Models) > 0 {
+		created := 0
+		for _, m := range r.Models {
+			created += b2i(m.State == RunCreated || m.State == RunNew)
+		}
+		fmt.Fprintf(&b, ", %d logged model(s) (%d new)", len(r.Models), created)
+	}
 	if del := sum(func(x RunReport) int { return b2i(x.Deleted) }) + r.ExperimentsDeleted; del > 0 {
 		if r.DryRun {
 			fmt.Fprintf(&b, ", would mirror %d deletion(s)", del)
@@ -167,6 +242,9 @@ func (r *Report) Summary() string {
 	b.WriteString(lossLine(r.Lossy))
 	if n := len(r.Failures); n > 0 {
 		fmt.Fprintf(&b, "; %d experiment(s) or entries not pushed", n)
+	}
+	if n := r.ArtifactErrors(); n > 0 {
+		fmt.Fprintf(&b, "; the artifacts of %d run(s) or model(s) not pushed (%s; --no-artifacts leaves them out)", n, r.firstArtifactError())
 	}
 	return b.String()
 }

@@ -28,6 +28,7 @@ type syncFlags struct {
 	to                       *string
 	expIDs, expNames, runIDs multiFlag
 	json                     *bool
+	noArtifacts              *bool
 }
 
 func newSyncFlags(fs *flagSet) *syncFlags {
@@ -36,6 +37,7 @@ func newSyncFlags(fs *flagSet) *syncFlags {
 	fs.Var(&f.expNames, "experiment-name", "push the runs of the experiment with this name (repeatable)")
 	fs.Var(&f.runIDs, "run-id", "push this run (repeatable; its parent runs go too)")
 	f.json = fs.Bool("json", false, "print the report as JSON")
+	f.noArtifacts = fs.Bool("no-artifacts", false, "leave the runs' and logged models' artifacts out")
 	return f
 }
 
@@ -43,15 +45,16 @@ func (f *syncFlags) options(root string) (mlsync.Options, error) {
 	if *f.to == "" {
 		return mlsync.Options{}, usageError{"sync: --to URI is required (the tracking server to sync with)"}
 	}
-	return mlsync.Options{Root: root, Target: *f.to, Select: mlsync.Selection{
+	return mlsync.Options{Root: root, Target: *f.to, NoArtifacts: *f.noArtifacts, Select: mlsync.Selection{
 		ExperimentIDs: f.expIDs, ExperimentNames: f.expNames, RunIDs: f.runIDs}}, nil
 }
 
 func cmdSyncPush(e *env, args []string) error {
 	fs := newFlagSet(e, "sync push",
-		"sync push --to URI [--experiment-id ID | --experiment-name NAME | --run-id ID]... [--dry-run] [--strict] [--json]")
+		"sync push --to URI [--experiment-id ID | --experiment-name NAME | --run-id ID]... [--no-artifacts] [--dry-run] [--verify] [--strict] [--json]")
 	f := newSyncFlags(fs)
 	dry := fs.Bool("dry-run", false, "say what would be sent, from the tree and the journal; send and write nothing")
+	verify := fs.Bool("verify", false, "after the push, read the server back and compare it with the tree; exit 1 on a difference")
 	strict := fs.Bool("strict", false, "exit 1 when a value reached the server changed (±inf, -0.0, duplicate points, truncated values)")
 	if _, err := fs.parseArgs(args, 0); err != nil {
 		return err
@@ -75,6 +78,13 @@ func cmdSyncPush(e *env, args []string) error {
 		}
 		defer dst.Close()
 		rep, err = mlsync.Push(e.ctx, s, dst, o)
+		if err == nil && *verify {
+			diffs, verr := mlsync.Verify(e.ctx, s, dst, o)
+			if verr != nil {
+				return verr
+			}
+			rep.Differences = diffs
+		}
 	}
 	if rep == nil {
 		return err
@@ -85,9 +95,15 @@ func cmdSyncPush(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *verify && !*dry && !*f.json && len(rep.Differences) == 0 {
+		fmt.Fprintf(e.stdout, "verified: %s holds the tree's %d run(s) but for what was reported lossy\n", o.Target, len(rep.Runs))
+	}
 	if !rep.Complete() {
-		return exitError{code: 1, msg: fmt.Sprintf("sync: %d run(s) and %d other item(s) not pushed; run it again to retry what failed",
-			rep.Count(mlsync.RunFailed), len(rep.Failures))}
+		return exitError{code: 1, msg: fmt.Sprintf("sync: %d run(s), %d other item(s) and the artifacts of %d run(s) or model(s) not pushed; run it again to retry what failed",
+			rep.Count(mlsync.RunFailed), len(rep.Failures), rep.ArtifactErrors())}
+	}
+	if n := len(rep.Differences); n > 0 {
+		return exitError{code: 1, msg: fmt.Sprintf("sync: --verify: the server differs from the tree in %d place(s)", n)}
 	}
 	if *strict && rep.LossyCount() > 0 {
 		return exitError{code: 1, msg: fmt.Sprintf("sync: %d value(s) reached the server changed (--strict)", rep.LossyCount())}
@@ -108,13 +124,24 @@ func printSyncReport(e *env, rep *mlsync.Report, asJSON bool) error {
 		if r.State == mlsync.RunFailed {
 			fmt.Fprintf(e.stderr, "mlruns: sync: run %s: %s\n", r.RunID, r.Error)
 		}
+		if r.Artifacts.Error != "" {
+			fmt.Fprintf(e.stderr, "mlruns: sync: run %s: artifacts not pushed: %s\n", r.RunID, r.Artifacts.Error)
+		}
+	}
+	for _, m := range rep.Models {
+		if m.Artifacts.Error != "" {
+			fmt.Fprintf(e.stderr, "mlruns: sync: logged model %s: artifacts not pushed: %s\n", m.ModelID, m.Artifacts.Error)
+		}
+	}
+	for _, d := range rep.Differences {
+		fmt.Fprintf(e.stderr, "mlruns: sync: verify: run %s: %s: tree %s, server %s\n", d.RunID, d.What, d.Local, d.Remote)
 	}
 	_, err := fmt.Fprintln(e.stdout, rep.Summary())
 	return err
 }
 
 func cmdSyncStatus(e *env, args []string) error {
-	fs := newFlagSet(e, "sync status", "sync status --to URI [--experiment-id ID | --experiment-name NAME | --run-id ID]... [--json]")
+	fs := newFlagSet(e, "sync status", "sync status --to URI [--experiment-id ID | --experiment-name NAME | --run-id ID]... [--no-artifacts] [--json]")
 	f := newSyncFlags(fs)
 	if _, err := fs.parseArgs(args, 0); err != nil {
 		return err
@@ -141,8 +168,9 @@ func cmdSyncStatus(e *env, args []string) error {
 	if err := cliout.WriteTable(e.stdout, t, cliout.TerminalOptions(e.stdout)); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: %d synced, %d pending, %d new, %d point(s) to send; %s\n", o.Target,
-		rep.Count(mlsync.RunSynced), rep.Count(mlsync.RunPending), rep.Count(mlsync.RunNew), rep.Points(), lossText(rep))
+	files, _ := rep.ArtifactFiles()
+	fmt.Fprintf(e.stdout, "%s: %d synced, %d pending, %d new, %d point(s) and %d artifact file(s) to send; %s\n", o.Target,
+		rep.Count(mlsync.RunSynced), rep.Count(mlsync.RunPending), rep.Count(mlsync.RunNew), rep.Points(), files, lossText(rep))
 	for _, fl := range rep.Failures {
 		fmt.Fprintf(e.stderr, "mlruns: sync: %s: %s\n", fl.What, fl.Error)
 	}
