@@ -447,11 +447,14 @@ func TestPush_Server_FileStore(t *testing.T) {
 
 // On PostgreSQL the server enforces its column lengths: a run whose name
 // is over 250 characters is refused (400), reported as failed, and every
-// other run is pushed.
+// other run is pushed, with the logged model and the artifacts; renamed,
+// it follows, and the server reads back equal (Verify).
 func TestPush_Server_Postgres(t *testing.T) {
 	srv := interoptest.StartServerWith(t, interoptest.ServerOptions{Backend: interoptest.Postgres})
 	f := newServerSetup(t, srv)
 	f.tr.addOddValues(t)
+	model := f.tr.addModel(t)
+	f.tr.addArtifacts(t)
 	long, err := f.tr.s.CreateRun(context.Background(), store.CreateRunOptions{ExperimentID: f.tr.expB, RunName: strings.Repeat("n", 300)})
 	require.NoError(t, err)
 	rep, err := mlsync.Push(context.Background(), f.tr.s, f.dst, f.opts)
@@ -474,7 +477,11 @@ func TestPush_Server_Postgres(t *testing.T) {
 	require.NoError(t, err)
 	rep = f.push(t)
 	require.Equal(t, 1, rep.Count(mlsync.RunCreated))
-	requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
+	ids := requireMirrored(t, f.tr.s, f.rest, sqlValue, true)
+	requireModelMirrored(t, f.tr.s, f.rest, model, ids)
+	diffs, err := mlsync.Verify(context.Background(), f.tr.s, f.rest, f.opts)
+	require.NoError(t, err)
+	require.Empty(t, diffs)
 }
 
 // killEachWrite kills a push right after the k-th write the destination
