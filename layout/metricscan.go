@@ -32,6 +32,10 @@ type MetricScanner struct {
 	m          entities.Metric
 	plain      bool // m holds just the key besides the numbers
 	p          lineParser
+	// noNL: buf[start:noNL] holds no '\n' (where start <= noNL), so a
+	// file whose lines end in other breaks (a lone '\r', which Python's
+	// splitlines also takes) is searched once, not once a line.
+	noNL int
 }
 
 const scannerBufSize = 64 << 10
@@ -116,7 +120,14 @@ func (s *MetricScanner) Next() bool {
 				return true
 			}
 		}
-		i := bytes.IndexByte(data, '\n')
+		from := min(max(s.noNL-s.start, 0), len(data))
+		i := bytes.IndexByte(data[from:], '\n')
+		if i >= 0 {
+			i += from
+			s.noNL = s.start + i
+		} else {
+			s.noNL = s.end
+		}
 		if i < 0 && !s.eof {
 			s.fill()
 			if s.err != nil {
@@ -197,6 +208,7 @@ func (s *MetricScanner) fill() {
 	}
 	if s.start > 0 {
 		s.end = copy(s.buf, s.buf[s.start:s.end])
+		s.noNL = max(s.noNL-s.start, 0)
 		s.start = 0
 	}
 	if s.end == len(s.buf) {
