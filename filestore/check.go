@@ -377,7 +377,7 @@ func (s *Store) checkRun(runDir string, info entities.RunInfo, add func(Problem)
 		}
 		if prob, bad := classifyMetricFile(p, data); bad {
 			prob.Path = p
-			prob.Err = withMetricPath(prob.Err, p, info.ExperimentID)
+			prob.Err = withMetricPath(prob.Err, p)
 			add(prob)
 		}
 		return nil

@@ -79,7 +79,7 @@ func (s *Store) MetricHistoryIter(ctx context.Context, runID, key string) iter.S
 		case ctxErr != nil:
 			yield(entities.Metric{}, ctxErr)
 		case err != nil:
-			yield(entities.Metric{}, withMetricPath(err, p, ""))
+			yield(entities.Metric{}, withMetricPath(err, p))
 		}
 	}
 }

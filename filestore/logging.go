@@ -625,24 +625,10 @@ func (s *Store) truncateAppend(path string, size, end int64) error {
 // GetMetricHistory returns every value logged for a metric, in file order.
 // A metric never logged gives an empty history.
 func (s *Store) GetMetricHistory(ctx context.Context, runID, key string) ([]entities.Metric, error) {
-	if err := validate.RunID(runID); err != nil {
-		return nil, err
-	}
-	if err := validate.MetricName(key); err != nil {
-		return nil, err
-	}
-	if err := checkKey(key); err != nil {
-		return nil, err
-	}
-	dir, err := s.runDir(runID)
+	p, err := s.metricFile(runID, key)
 	if err != nil {
 		return nil, err
 	}
-	info, err := readRunInfo(dir)
-	if err != nil {
-		return nil, err
-	}
-	p := filepath.Join(dir, layout.MetricsDir, filepath.FromSlash(key))
 	data, err := readMetricFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return []entities.Metric{}, nil
@@ -652,7 +638,7 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string) ([]enti
 	}
 	hist, err := layout.DecodeMetricHistory(key, data)
 	if err != nil {
-		return nil, withMetricPath(err, p, info.ExperimentID)
+		return nil, withMetricPath(err, p)
 	}
 	return hist, nil
 }
@@ -674,12 +660,12 @@ func (s *Store) GetMetricHistoryColumns(ctx context.Context, runID, key string) 
 	}
 	cols, err := layout.DecodeMetricColumns(key, data)
 	if err != nil {
-		return entities.MetricColumns{}, withMetricPath(err, p, "")
+		return entities.MetricColumns{}, withMetricPath(err, p)
 	}
 	return cols, nil
 }
 
-func withMetricPath(err error, path, _ string) error {
+func withMetricPath(err error, path string) error {
 	var ce *layout.CorruptionError
 	if errors.As(err, &ce) && ce.Path == "" {
 		cp := *ce
@@ -717,7 +703,7 @@ func (s *Store) readLatestMetrics(runDir, expID string) (map[string]entities.Met
 		}
 		hist, err := layout.DecodeMetricHistory(key, data)
 		if err != nil {
-			return withMetricPath(err, p, expID)
+			return withMetricPath(err, p)
 		}
 		if m, ok := entities.LatestMetric(hist); ok {
 			out[key] = m

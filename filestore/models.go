@@ -465,7 +465,7 @@ func (s *Store) readModelMetrics(root string) ([]entities.Metric, error) {
 	for _, k := range slices.Sorted(maps.Keys(files)) {
 		ms, err := layout.DecodeModelMetricHistory(k, []byte(files[k]))
 		if err != nil {
-			return nil, withMetricPath(err, filepath.Join(root, k), "")
+			return nil, withMetricPath(err, filepath.Join(root, k))
 		}
 		out = append(out, entities.LatestMetricsByDataset(ms)...)
 	}

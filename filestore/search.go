@@ -427,12 +427,12 @@ func (s *Store) latestMetric(r *fastReader, ref runRef, key string) (entities.Me
 		}
 		m, err := layout.DecodeLatestMetric(key, data)
 		if err != nil {
-			return entities.Metric{}, false, withMetricPath(err, p, "")
+			return entities.Metric{}, false, withMetricPath(err, p)
 		}
 		return m, true, nil
 	}
 	if e == nil {
-		return entities.Metric{}, false, withMetricPath(decodeErr, filepath.Join(ref.dir, layout.MetricsDir, key), "")
+		return entities.Metric{}, false, withMetricPath(decodeErr, filepath.Join(ref.dir, layout.MetricsDir, key))
 	}
 	if e.metric == nil {
 		return entities.Metric{}, false, nil
