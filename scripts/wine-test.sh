@@ -36,7 +36,22 @@ if [ ! -x "$wine" ] || ! command -v "$cc" >/dev/null 2>&1; then
 fi
 
 work=$(mktemp -d)
-trap 'WINEPREFIX="$work/prefix" wineserver -k 2>/dev/null || true; rm -rf "$work"' EXIT
+# Debian's wine64 puts its server beside the loader, not on PATH. It must be
+# stopped and waited for before the prefix goes: a server that exits on its
+# own writes the registry into the prefix while rm walks it. Clean-up never
+# decides the exit status.
+wineserver=/usr/lib/wine/wineserver64
+[ -x "$wineserver" ] || wineserver=$(command -v wineserver || echo true)
+cleanup() {
+  WINEPREFIX="$work/prefix" "$wineserver" -k 2>/dev/null || true
+  WINEPREFIX="$work/prefix" timeout 30 "$wineserver" -w 2>/dev/null || true
+  for _ in 1 2 3 4 5; do
+    rm -rf "$work" 2>/dev/null && return 0
+    sleep 1
+  done
+  echo "wine-test.sh: could not remove $work (left in place)" >&2
+}
+trap 'cleanup || true' EXIT
 export WINEPREFIX="$work/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 "$wine" cmd /c exit >/dev/null 2>&1 || true # creates the prefix
 "$cc" -shared -O2 -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" scripts/wine/bcryptprimitives.c
