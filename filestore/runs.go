@@ -78,6 +78,12 @@ func (s *Store) CreateRun(ctx context.Context, o CreateRunOptions) (entities.Run
 		start = s.nowMillis()
 	}
 	runID := strings.ReplaceAll(uuid.NewString(), "-", "")
+	if o.RunID != "" {
+		if err := s.checkNewRunID(ctx, o.RunID); err != nil {
+			return entities.Run{}, err
+		}
+		runID = o.RunID
+	}
 	info := entities.RunInfo{
 		RunID: runID, RunName: name, ExperimentID: expID, UserID: o.UserID,
 		Status: entities.StatusRunning, StartTime: start,
@@ -508,4 +514,23 @@ func (s *Store) artifactDir(ctx context.Context, what, uri, expID string) (strin
 		return "", fmt.Errorf("filestore: artifacts of %s: %w", what, err)
 	}
 	return dir, check() // again: a link planted while the folders were made
+}
+
+// checkNewRunID checks a run id a caller chose (CreateRunOptions.RunID):
+// MLflow's form, and not held by a run of any experiment, the trash
+// included. Two creators of one id at once are told apart by the run
+// folder's exclusive creation only within one experiment.
+func (s *Store) checkNewRunID(ctx context.Context, id string) error {
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
+			"Invalid value '%s' for parameter 'run_id': a chosen run id must be 32 lowercase hex digits", id))
+	}
+	_, err := s.GetRunInfo(ctx, id)
+	switch {
+	case err == nil:
+		return errs.New(errs.ErrAlreadyExists, fmt.Sprintf("Run '%s' already exists.", id))
+	case errors.Is(err, errs.ErrNotFound):
+		return nil
+	}
+	return err
 }

@@ -624,3 +624,37 @@ func TestStore_LogParam_BadTruncateEnv(t *testing.T) {
 	_, err = s.CreateExperiment(ctx, "g", "", nil)
 	require.NoError(t, err, "read only for a given location, as Python")
 }
+
+func TestStore_CreateRun_ChosenID(t *testing.T) {
+	s, _ := newStore(t, nil)
+	expID, err := s.CreateExperiment(ctx, "other", "", nil)
+	require.NoError(t, err)
+	const id = "0123456789abcdef0123456789abcdef"
+	r, err := s.CreateRun(ctx, filestore.CreateRunOptions{RunID: id, StartTime: 5})
+	require.NoError(t, err)
+	require.Equal(t, id, r.Info.RunID)
+	got, err := s.GetRunInfo(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, int64(5), got.StartTime)
+	require.Equal(t, "0", got.ExperimentID)
+	require.True(t, strings.HasSuffix(got.ArtifactURI, "/"+id+"/artifacts"), got.ArtifactURI)
+	cases := []struct {
+		name, id, exp string
+		err           error
+	}{
+		{"taken in its experiment", id, "0", errs.ErrAlreadyExists},
+		{"taken in another experiment", id, expID, errs.ErrAlreadyExists},
+		{"upper case", strings.ToUpper(id), "0", errs.ErrInvalidParameter},
+		{"short", id[:31], "0", errs.ErrInvalidParameter},
+		{"path", "../" + id[:29], "0", errs.ErrInvalidParameter},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := s.CreateRun(ctx, filestore.CreateRunOptions{RunID: c.id, ExperimentID: c.exp})
+			require.ErrorIs(t, err, c.err)
+		})
+	}
+	require.NoError(t, s.DeleteRun(ctx, id))
+	_, err = s.CreateRun(ctx, filestore.CreateRunOptions{RunID: id, ExperimentID: expID})
+	require.ErrorIs(t, err, errs.ErrAlreadyExists, "a deleted run still holds its id")
+}

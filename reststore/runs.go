@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/internal/restjson"
 	"github.com/mlruns-go/mlruns/store"
 	"github.com/mlruns-go/mlruns/validate"
@@ -18,6 +19,9 @@ import (
 // id, so when the outcome is unknown the *UnknownOutcomeError is returned:
 // the run may exist on the server.
 func (s *Store) CreateRun(ctx context.Context, o store.CreateRunOptions) (entities.Run, error) {
+	if o.RunID != "" {
+		return entities.Run{}, errs.New(errs.ErrNotSupported, "run_id: an MLflow tracking server chooses run ids; CreateRun cannot be given one")
+	}
 	expID := o.ExperimentID
 	if expID == "" {
 		expID = "0"

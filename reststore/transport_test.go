@@ -623,3 +623,14 @@ func TestStore_Call_TLS(t *testing.T) {
 	require.NoError(t, get(env{"MLFLOW_TRACKING_SERVER_CERT_PATH": ca, "MLFLOW_TRACKING_CLIENT_CERT_PATH": client}))
 	require.True(t, sawClientCert)
 }
+
+// A server chooses run ids: a CreateRun given one is refused before
+// anything is sent (a pull keeps ids only in a file store).
+func TestStore_CreateRun_ChosenIDRefused(t *testing.T) {
+	f := newFake(t, reply(200, okRun))
+	s, _ := open(t, f.URL, env{})
+	_, err := s.CreateRun(context.Background(), store.CreateRunOptions{RunID: "0123456789abcdef0123456789abcdef"})
+	require.ErrorIs(t, err, errs.ErrNotSupported)
+	require.ErrorContains(t, err, "run_id")
+	require.Empty(t, f.requests())
+}

@@ -114,6 +114,12 @@ type CreateRunOptions struct {
 	// RunName names the run; empty takes the mlflow.runName tag, else a
 	// random adjective-animal-N name.
 	RunName string
+	// RunID, when not empty, is the id the run gets instead of a new one:
+	// 32 lowercase hex digits, the form MLflow gives (mlsync's pull keeps a
+	// server's run ids, so that a pull then a push is a no-op). A store
+	// whose ids are chosen elsewhere (a tracking server) refuses it with
+	// ErrNotSupported; an id the store already holds is ErrAlreadyExists.
+	RunID string
 }
 
 // SkippedError describes a broken entity left out of a listing. It unwraps
