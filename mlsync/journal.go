@@ -72,6 +72,9 @@ type runEntry struct {
 	Lossy   map[LossKind]int64    `json:"lossy,omitempty"`  // totals over every push
 	// Artifacts is the run's artifact files as sent, by slash path.
 	Artifacts map[string]*artEntry `json:"artifacts,omitempty"`
+	// Pulled is the fingerprint of the remote run as a pull last copied
+	// it (remoteFP): a run listed unchanged is not read again.
+	Pulled string `json:"pulled,omitempty"`
 }
 
 // infoEntry is a run's info as last sent with UpdateRun.

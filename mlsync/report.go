@@ -101,6 +101,7 @@ type Failure struct {
 type Report struct {
 	Target              string             `json:"target"`
 	DryRun              bool               `json:"dry_run,omitempty"`
+	Pull                bool               `json:"pull,omitempty"` // a pull: the destination is the tree
 	ExperimentsCreated  int                `json:"experiments_created"`
 	ExperimentsMatched  int                `json:"experiments_matched"`
 	ExperimentsDeleted  int                `json:"experiments_deleted,omitempty"`
@@ -109,7 +110,8 @@ type Report struct {
 	Models              []ModelReport      `json:"models,omitempty"`
 	Lossy               map[LossKind]int64 `json:"lossy,omitempty"` // this push (status: the journal's totals)
 	Failures            []Failure          `json:"failures,omitempty"`
-	// Requests counts the writes sent to the destination.
+	// Requests counts the writes sent to the destination (of a pull: the
+	// tree's writes).
 	Requests int `json:"requests"`
 	// Differences is what Verify found, when the caller asked for it.
 	Differences []Difference `json:"differences,omitempty"`
@@ -215,6 +217,11 @@ func (r *Report) Summary() string {
 	if r.DryRun {
 		fmt.Fprintf(&b, "dry run, nothing sent to %s: would push %d run(s) (%d new, %d changed, %d unchanged), %d param(s), %d tag(s), %d point(s)",
 			r.Target, len(r.Runs), r.Count(RunNew), r.Count(RunPending), r.Count(RunSynced), params, tags, r.Points())
+	} else if r.Pull {
+		fmt.Fprintf(&b, "pulled from %s: %d experiment(s) (%d created), %d run(s) (%d created, %d updated, %d unchanged, %d failed), %d param(s), %d tag(s), %d point(s)",
+			r.Target, r.ExperimentsCreated+r.ExperimentsMatched, r.ExperimentsCreated, len(r.Runs),
+			r.Count(RunCreated), r.Count(RunUpdated), r.Count(RunUnchanged), r.Count(RunFailed),
+			params, tags, r.Points())
 	} else {
 		fmt.Fprintf(&b, "pushed to %s: %d experiment(s) (%d created), %d run(s) (%d created, %d adopted, %d updated, %d unchanged, %d failed), %d param(s), %d tag(s), %d point(s)",
 			r.Target, r.ExperimentsCreated+r.ExperimentsMatched, r.ExperimentsCreated, len(r.Runs),
@@ -240,11 +247,15 @@ func (r *Report) Summary() string {
 	}
 	b.WriteString("; ")
 	b.WriteString(lossLine(r.Lossy))
+	verb := "pushed"
+	if r.Pull {
+		verb = "pulled"
+	}
 	if n := len(r.Failures); n > 0 {
-		fmt.Fprintf(&b, "; %d experiment(s) or entries not pushed", n)
+		fmt.Fprintf(&b, "; %d experiment(s) or entries not %s", n, verb)
 	}
 	if n := r.ArtifactErrors(); n > 0 {
-		fmt.Fprintf(&b, "; the artifacts of %d run(s) or model(s) not pushed (%s; --no-artifacts leaves them out)", n, r.firstArtifactError())
+		fmt.Fprintf(&b, "; the artifacts of %d run(s) or model(s) not %s (%s; --no-artifacts leaves them out)", n, verb, r.firstArtifactError())
 	}
 	return b.String()
 }

@@ -15,12 +15,13 @@ import (
 // server (package mlsync): push sends what is new, status says what is.
 func init() {
 	register(command{name: "sync", order: 60, subs: syncSubcommands,
-		summary: "push runs into an MLflow tracking server, incrementally (push, status)"})
+		summary: "push runs into an MLflow tracking server and pull them back, incrementally (push, status, pull)"})
 }
 
 var syncSubcommands = []subcommand{
 	{"push", "push the tree's runs to a server: only what is new, never a run twice", cmdSyncPush},
 	{"status", "what is synced, pending or new for a server, and what was lossy (offline)", cmdSyncStatus},
+	{"pull", "bring a server's runs into the tree, keeping their ids (a push afterwards sends nothing)", cmdSyncPull},
 }
 
 // syncFlags are the flags push and status share.
@@ -117,6 +118,10 @@ func printSyncReport(e *env, rep *mlsync.Report, asJSON bool) error {
 	if asJSON {
 		return cliout.WriteJSON(e.stdout, rep)
 	}
+	verb := "pushed"
+	if rep.Pull {
+		verb = "pulled"
+	}
 	for _, fl := range rep.Failures {
 		fmt.Fprintf(e.stderr, "mlruns: sync: %s: %s\n", fl.What, fl.Error)
 	}
@@ -125,12 +130,12 @@ func printSyncReport(e *env, rep *mlsync.Report, asJSON bool) error {
 			fmt.Fprintf(e.stderr, "mlruns: sync: run %s: %s\n", r.RunID, r.Error)
 		}
 		if r.Artifacts.Error != "" {
-			fmt.Fprintf(e.stderr, "mlruns: sync: run %s: artifacts not pushed: %s\n", r.RunID, r.Artifacts.Error)
+			fmt.Fprintf(e.stderr, "mlruns: sync: run %s: artifacts not %s: %s\n", r.RunID, verb, r.Artifacts.Error)
 		}
 	}
 	for _, m := range rep.Models {
 		if m.Artifacts.Error != "" {
-			fmt.Fprintf(e.stderr, "mlruns: sync: logged model %s: artifacts not pushed: %s\n", m.ModelID, m.Artifacts.Error)
+			fmt.Fprintf(e.stderr, "mlruns: sync: logged model %s: artifacts not %s: %s\n", m.ModelID, verb, m.Artifacts.Error)
 		}
 	}
 	for _, d := range rep.Differences {

@@ -1,0 +1,743 @@
+package mlsync
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
+	"github.com/mlruns-go/mlruns/store"
+	"github.com/mlruns-go/mlruns/validate"
+)
+
+// Pull brings the selected runs of src (an MLflow tracking server through
+// package reststore) into the tree dst (the file store at o.Root); o.Target
+// is src's tracking URI and o.Select names src's experiments and runs.
+//
+// Pulled runs keep their ids, and Pull records them in the journal of
+// o.Target as if they had been pushed from the tree: a push to the same
+// server afterwards sends nothing of them, and a run the tree pushed to the
+// server (mapped in the journal, or tagged TagSource with this tree) is not
+// pulled back. See the package doc for what a pull compares and copies.
+func Pull(ctx context.Context, src, dst store.Store, o Options) (*Report, error) {
+	if o.Root == "" || o.Target == "" {
+		return nil, errs.New(errs.ErrInvalidParameter, "sync: the tree's root and the server are required")
+	}
+	if src == nil || dst == nil {
+		return nil, errs.New(errs.ErrInvalidParameter, "sync: pull needs the server's store and the tree's")
+	}
+	if o.DryRun {
+		return nil, errs.New(errs.ErrInvalidParameter, "sync: pull has no dry run")
+	}
+	if o.Source == "" {
+		o.Source = defaultSource(o.Root)
+	}
+	unlock, err := lockTarget(ctx, o.Root, o.Target)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	j, err := loadJournal(o.Root, o.Target, o.Source)
+	if err != nil {
+		return nil, err
+	}
+	// The journal's writes and the artifact helpers are the push's.
+	p := &pusher{ctx: ctx, src: dst, dst: src, o: o, j: j,
+		rep: &Report{Target: o.Target, Pull: true, Runs: []RunReport{}}}
+	p.saved, _ = json.Marshal(j)
+	pl := &puller{p: p, ctx: ctx, srv: src, tree: dst, j: j, rep: p.rep,
+		localExp: map[string]string{}, localRun: map[string]string{}, expFailed: map[string]error{}}
+	if err := p.probe(); err != nil {
+		return nil, err
+	}
+	for id, jr := range j.Runs {
+		pl.localRun[jr.Remote] = id
+	}
+	if err := pl.selectRemote(); err != nil {
+		return nil, err
+	}
+	for _, x := range pl.exps {
+		if err := pl.pullExperiment(x); err != nil {
+			pl.expFailed[x.ExperimentID] = err
+			pl.rep.Failures = append(pl.rep.Failures, Failure{What: "experiment " + x.ExperimentID, Error: errText(err)})
+		}
+	}
+	for _, r := range pl.order {
+		pl.rep.Runs = append(pl.rep.Runs, pl.pullRun(r))
+		p.save(false)
+	}
+	pl.mirrorDeletions()
+	if err := p.save(true); err != nil {
+		return pl.rep, err
+	}
+	return pl.rep, ctx.Err()
+}
+
+// puller is one Pull. Local ids are the tree's; a pulled run's local id
+// is its remote id, except where the run came from this tree.
+type puller struct {
+	p         *pusher // the journal's saving, the artifact walks
+	ctx       context.Context
+	srv, tree store.Store
+	j         *journal
+	rep       *Report
+	exps      []entities.Experiment // remote, by id
+	order     []*entities.Run       // remote, parents first
+	localExp  map[string]string     // remote experiment id -> local
+	localRun  map[string]string     // remote run id -> local (the journal's, reversed)
+	expFailed map[string]error      // by remote experiment id
+}
+
+// selectRemote lists the selected remote runs with their ancestors and
+// experiments, parents first, leaving the runs that came from this tree.
+func (pl *puller) selectRemote() error {
+	ctx, sel := pl.ctx, pl.p.o.Select
+	exps := map[string]entities.Experiment{}
+	runs := map[string]*entities.Run{}
+	listExp := func(x entities.Experiment) error {
+		exps[x.ExperimentID] = x
+		rs, _, err := pl.srv.ListRuns(ctx, x.ExperimentID, entities.ViewAll)
+		if err != nil {
+			return err
+		}
+		for i := range rs {
+			runs[rs[i].Info.RunID] = &rs[i]
+		}
+		return nil
+	}
+	if sel.empty() {
+		all, _, err := pl.srv.ListExperiments(ctx, entities.ViewAll)
+		if err != nil {
+			return err
+		}
+		for _, x := range all {
+			if err := listExp(x); err != nil {
+				return err
+			}
+		}
+	}
+	for _, id := range sel.ExperimentIDs {
+		x, err := pl.srv.GetExperiment(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := listExp(x); err != nil {
+			return err
+		}
+	}
+	for _, name := range sel.ExperimentNames {
+		x, err := pl.srv.GetExperimentByName(ctx, name)
+		if err != nil {
+			return err
+		}
+		if err := listExp(x); err != nil {
+			return err
+		}
+	}
+	for _, id := range sel.RunIDs {
+		if runs[id] == nil {
+			r, err := pl.srv.GetRun(ctx, id)
+			if err != nil {
+				return err
+			}
+			runs[id] = &r
+		}
+	}
+	for queue := slices.Collect(maps.Keys(runs)); len(queue) > 0; {
+		id := queue[0]
+		queue = queue[1:]
+		pid := runs[id].Data.Tags[entities.TagParentRunID]
+		if pid == "" || runs[pid] != nil || validate.RunID(pid) != nil {
+			continue
+		}
+		r, err := pl.srv.GetRun(ctx, pid)
+		if errors.Is(err, errs.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		runs[pid] = &r
+		queue = append(queue, pid)
+	}
+	for id, r := range runs {
+		if pl.fromHere(r) {
+			delete(runs, id)
+			continue
+		}
+		if _, ok := exps[r.Info.ExperimentID]; !ok {
+			x, err := pl.srv.GetExperiment(ctx, r.Info.ExperimentID)
+			if err != nil {
+				return err
+			}
+			exps[x.ExperimentID] = x
+		}
+	}
+	pl.exps = slices.SortedFunc(maps.Values(exps), func(a, b entities.Experiment) int {
+		return strings.Compare(a.ExperimentID, b.ExperimentID)
+	})
+	byStart := slices.SortedFunc(maps.Values(runs), func(a, b *entities.Run) int {
+		if a.Info.StartTime != b.Info.StartTime {
+			return cmpInt(a.Info.StartTime, b.Info.StartTime)
+		}
+		return strings.Compare(a.Info.RunID, b.Info.RunID)
+	})
+	placed := map[string]bool{}
+	var place func(r *entities.Run)
+	place = func(r *entities.Run) {
+		if placed[r.Info.RunID] {
+			return
+		}
+		placed[r.Info.RunID] = true
+		if parent := runs[r.Data.Tags[entities.TagParentRunID]]; parent != nil {
+			place(parent)
+		}
+		pl.order = append(pl.order, r)
+	}
+	for _, r := range byStart {
+		place(r)
+	}
+	return nil
+}
+
+// fromHere reports a remote run this tree pushed: mapped by the journal to
+// a local run of another id, or tagged as this tree's.
+func (pl *puller) fromHere(r *entities.Run) bool {
+	if local, ok := pl.localRun[r.Info.RunID]; ok && local != r.Info.RunID {
+		return true
+	}
+	return r.Data.Tags[TagSource] == pl.j.Source && r.Data.Tags[TagSourceRunID] != ""
+}
+
+// pullExperiment maps a remote experiment to the tree's: the one the
+// journal names, else the one of the same name, else a new one. Remote
+// changes since the last sync (name, tags, a restore) are applied; local
+// changes the remote did not make are kept for the next push.
+func (pl *puller) pullExperiment(x entities.Experiment) error {
+	ctx, tree := pl.ctx, pl.tree
+	var local entities.Experiment
+	var je *expEntry
+	localID := ""
+	for id, e := range pl.j.Experiments {
+		if e.Remote == x.ExperimentID {
+			if lx, err := tree.GetExperiment(ctx, id); err == nil {
+				local, je, localID = lx, e, id
+			} else if !errors.Is(err, errs.ErrNotFound) {
+				return err
+			}
+			break
+		}
+	}
+	if je == nil {
+		lx, err := tree.GetExperimentByName(ctx, x.Name)
+		switch {
+		case err == nil:
+			if lx.LifecycleStage == entities.StageDeleted && x.LifecycleStage != entities.StageDeleted {
+				return errs.New(errs.ErrInvalidState, fmt.Sprintf(
+					"the tree's experiment %q (id %s) is deleted: restore it, or rename it, and pull again", x.Name, lx.ExperimentID))
+			}
+			local, localID = lx, lx.ExperimentID
+			pl.rep.ExperimentsMatched++
+		case errors.Is(err, errs.ErrNotFound):
+			tags := make([]entities.ExperimentTag, 0, len(x.Tags))
+			for _, k := range slices.Sorted(maps.Keys(x.Tags)) {
+				tags = append(tags, entities.ExperimentTag{Key: k, Value: x.Tags[k]})
+			}
+			id, err := tree.CreateExperiment(ctx, x.Name, "", tags)
+			if err != nil {
+				return err
+			}
+			pl.rep.Requests++
+			pl.rep.ExperimentsCreated++
+			if local, err = tree.GetExperiment(ctx, id); err != nil {
+				return err
+			}
+			localID = id
+		default:
+			return err
+		}
+		je = &expEntry{Remote: x.ExperimentID, Name: x.Name, Tags: map[string]string{}}
+		pl.j.Experiments[localID] = je
+	} else {
+		pl.rep.ExperimentsMatched++
+	}
+	pl.localExp[x.ExperimentID] = localID
+	remoteGone := x.LifecycleStage == entities.StageDeleted
+	if !remoteGone && je.Deleted && local.LifecycleStage == entities.StageDeleted {
+		if err := tree.RestoreExperiment(ctx, localID); err != nil {
+			return err
+		}
+		pl.rep.Requests++
+		pl.rep.ExperimentsRestored++
+		je.Deleted = false
+	}
+	if x.Name != je.Name && local.Name == je.Name {
+		if err := tree.RenameExperiment(ctx, localID, x.Name); err != nil {
+			return err
+		}
+		pl.rep.Requests++
+		je.Name = x.Name
+	} else if x.Name == local.Name {
+		je.Name = x.Name
+	}
+	if je.Tags == nil {
+		je.Tags = map[string]string{}
+	}
+	for _, k := range slices.Sorted(maps.Keys(x.Tags)) {
+		v := x.Tags[k]
+		d := digest(v)
+		lv, has := local.Tags[k]
+		if has && lv == v {
+			je.Tags[k] = d
+			continue
+		}
+		if je.Tags[k] == d {
+			continue // unchanged remotely: the local value goes with the next push
+		}
+		if err := tree.SetExperimentTag(ctx, localID, k, v); err != nil {
+			return err
+		}
+		pl.rep.Requests++
+		je.Tags[k] = d
+	}
+	for _, k := range slices.Sorted(maps.Keys(je.Tags)) {
+		if _, ok := x.Tags[k]; ok {
+			continue
+		}
+		if lv, has := local.Tags[k]; has && digest(lv) == je.Tags[k] {
+			if err := tree.DeleteExperimentTag(ctx, localID, k); err != nil && !errors.Is(err, errs.ErrNotFound) {
+				return err
+			}
+			pl.rep.Requests++
+		}
+		delete(je.Tags, k)
+	}
+	return pl.p.save(true)
+}
+
+// remoteFP is what a pull compares to know a remote run changed: its
+// info, params, tags, latest metrics and inputs as a listing gives them.
+func remoteFP(r *entities.Run) string {
+	data, _ := json.Marshal(struct {
+		I entities.RunInfo
+		D entities.RunData
+		N entities.RunInputs
+		O entities.RunOutputs
+	}{r.Info, r.Data, r.Inputs, r.Outputs})
+	return digest(string(data))
+}
+
+// pullRun brings one remote run into the tree.
+func (pl *puller) pullRun(listed *entities.Run) RunReport {
+	info := listed.Info
+	localID := info.RunID
+	rr := RunReport{RunID: localID, RemoteRunID: info.RunID}
+	fail := func(err error) RunReport {
+		rr.State, rr.Error = RunFailed, errText(err)
+		return rr
+	}
+	if err := pl.ctx.Err(); err != nil {
+		return fail(err)
+	}
+	if err := pl.expFailed[info.ExperimentID]; err != nil {
+		return fail(fmt.Errorf("its experiment was not pulled: %w", err))
+	}
+	expID := pl.localExp[info.ExperimentID]
+	rr.ExperimentID = expID
+	fp := remoteFP(listed)
+	jr := pl.j.Runs[localID]
+	local, err := pl.tree.GetRun(pl.ctx, localID)
+	exists := err == nil
+	if err != nil && !errors.Is(err, errs.ErrNotFound) {
+		return fail(err)
+	}
+	if exists && local.Info.ExperimentID != expID {
+		return fail(errs.New(errs.ErrInvalidState, fmt.Sprintf(
+			"the tree holds run %s in experiment %s, the server in %s (the tree's %s)", localID, local.Info.ExperimentID, info.ExperimentID, expID)))
+	}
+	if exists && jr != nil && jr.Pulled == fp {
+		rr.State = RunUnchanged
+		return rr
+	}
+	// The whole run: a listing leaves inputs out on some servers.
+	remote, err := pl.srv.GetRun(pl.ctx, info.RunID)
+	if err != nil {
+		return fail(err)
+	}
+	if jr == nil {
+		jr = &runEntry{Remote: info.RunID, Experiment: expID, Deleted: info.LifecycleStage == entities.StageDeleted}
+	}
+	if !exists {
+		created, err := pl.tree.CreateRun(pl.ctx, store.CreateRunOptions{RunID: localID, ExperimentID: expID,
+			UserID: info.UserID, StartTime: info.StartTime, RunName: info.RunName})
+		if err != nil {
+			return fail(err)
+		}
+		pl.rep.Requests++
+		local = created
+		rr.State = RunCreated
+		jr.Deleted = false // the new local run is active until the deletions are mirrored
+	} else {
+		rr.State = RunUpdated
+	}
+	pl.j.Runs[localID] = jr
+	if local.Info.LifecycleStage == entities.StageDeleted {
+		if jr.Deleted && info.LifecycleStage == entities.StageActive {
+			// Restored on the server since the last sync.
+			if err := pl.tree.RestoreRun(pl.ctx, localID); err != nil {
+				return fail(err)
+			}
+			pl.rep.Requests++
+			jr.Deleted, rr.Restored = false, true
+		} else {
+			// Deleted here and not yet pushed: nothing can be written to it.
+			return rr
+		}
+	}
+	infoChanged, err := pl.pullContent(&remote, &local, jr, &rr)
+	if err != nil {
+		return fail(err)
+	}
+	jr.Pulled = fp
+	if rr.State == RunUpdated && rr.Params+rr.Tags+rr.TagsDeleted == 0 && rr.Points == 0 &&
+		rr.Artifacts.Files == 0 && rr.Datasets == 0 && !rr.Restored && !infoChanged {
+		rr.State = RunUnchanged
+	}
+	return rr
+}
+
+// pullContent copies what the tree lacks of a remote run, then records in
+// the journal what both sides now hold alike, so a push sends none of it.
+// infoChanged reports that the run's status, end time or name was set.
+func (pl *puller) pullContent(remote, local *entities.Run, jr *runEntry, rr *RunReport) (infoChanged bool, err error) {
+	ctx, id := pl.ctx, local.Info.RunID
+	if jr.Params == nil {
+		jr.Params = map[string]string{}
+	}
+	if jr.Tags == nil {
+		jr.Tags = map[string]string{}
+	}
+	if jr.Metrics == nil {
+		jr.Metrics = map[string]*watermark{}
+	}
+	var params []entities.Param
+	for _, k := range slices.Sorted(maps.Keys(remote.Data.Params)) {
+		v := remote.Data.Params[k]
+		lv, has := local.Data.Params[k]
+		switch {
+		case !has:
+			params = append(params, entities.Param{Key: k, Value: v})
+		case lv != v:
+			return false, errs.New(errs.ErrInvalidState, fmt.Sprintf("param %q is %q on the server and %q in the tree (a param cannot change)", k, v, lv))
+		}
+		jr.Params[k] = digest(v)
+	}
+	var tags []entities.RunTag
+	for _, k := range slices.Sorted(maps.Keys(remote.Data.Tags)) {
+		v := remote.Data.Tags[k]
+		if k == entities.TagParentRunID {
+			if l, ok := pl.localRun[v]; ok {
+				v = l // a parent this tree pushed keeps its local id here
+			}
+		}
+		d := digest(remote.Data.Tags[k])
+		lv, has := local.Data.Tags[k]
+		if (!has || lv != v) && jr.Tags[k] != d {
+			tags = append(tags, entities.RunTag{Key: k, Value: v})
+		}
+		if !strings.HasPrefix(k, tagPrefix) && (!has || lv == v || jr.Tags[k] != d) {
+			jr.Tags[k] = d
+		}
+	}
+	for i := 0; i < max(len(params), len(tags)); i += validate.MaxParamsTagsPerBatch {
+		ps := params[min(i, len(params)):min(i+validate.MaxParamsTagsPerBatch, len(params))]
+		ts := tags[min(i, len(tags)):min(i+validate.MaxParamsTagsPerBatch, len(tags))]
+		if err := pl.tree.LogBatch(ctx, id, nil, ps, ts); err != nil {
+			return false, err
+		}
+		pl.rep.Requests++
+		rr.Params += len(ps)
+		rr.Tags += len(ts)
+	}
+	for _, k := range slices.Sorted(maps.Keys(jr.Tags)) {
+		if _, ok := remote.Data.Tags[k]; ok {
+			continue
+		}
+		if lv, has := local.Data.Tags[k]; has && digest(lv) == jr.Tags[k] {
+			if err := pl.tree.DeleteTag(ctx, id, k); err != nil && !errors.Is(err, errs.ErrNotFound) {
+				return false, err
+			}
+			pl.rep.Requests++
+			rr.TagsDeleted++
+		}
+		delete(jr.Tags, k)
+	}
+	for _, k := range slices.Sorted(maps.Keys(remote.Data.Metrics)) {
+		if err := pl.pullMetric(remote.Info.RunID, id, k, jr, rr); err != nil {
+			return false, fmt.Errorf("metric %q: %w", k, err)
+		}
+	}
+	if err := pl.pullInputs(remote, id, jr, rr); err != nil {
+		return false, err
+	}
+	if err := pl.pullArtifacts(remote.Info.RunID, id, jr, rr); err != nil {
+		return false, err
+	}
+	want := infoEntry{Status: remote.Info.Status.String(), EndTime: remote.Info.EndTime, Name: remote.Info.RunName}
+	have := infoEntry{Status: local.Info.Status.String(), EndTime: local.Info.EndTime, Name: local.Info.RunName}
+	if jr.Info == nil || !sameInfo(*jr.Info, want) {
+		if !sameInfo(have, want) {
+			if _, err := pl.tree.UpdateRunInfo(ctx, id, remote.Info.Status, remote.Info.EndTime, remote.Info.RunName); err != nil {
+				return false, err
+			}
+			pl.rep.Requests++
+			infoChanged = true
+		}
+		jr.Info = &want
+	}
+	return infoChanged, nil
+}
+
+// pullMetric appends the remote points of one history the tree lacks (a
+// point is its timestamp, step and value, as a server tells them apart)
+// and, when both now hold the same points, sets the watermark a push
+// starts after; otherwise the next push compares the histories first.
+func (pl *puller) pullMetric(remoteID, localID, key string, jr *runEntry, rr *RunReport) error {
+	have := map[point]int64{}
+	for m, err := range pl.tree.MetricHistoryIter(pl.ctx, localID, key) {
+		if err != nil {
+			return err
+		}
+		have[pl.p.pointOf(m)]++
+	}
+	extra := maps.Clone(have) // the local points the server lacks
+	var batch []entities.Metric
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := pl.tree.LogBatch(pl.ctx, localID, batch, nil, nil); err != nil {
+			return err
+		}
+		pl.rep.Requests++
+		rr.Points += int64(len(batch))
+		batch = batch[:0]
+		return nil
+	}
+	for m, err := range pl.srv.MetricHistoryIter(pl.ctx, remoteID, key) {
+		if err != nil {
+			return err
+		}
+		pt := pl.p.pointOf(m)
+		if extra[pt] > 0 {
+			extra[pt]--
+			continue
+		}
+		if m.ModelID != "" || m.DatasetName != "" || m.DatasetDigest != "" {
+			// The logged models are not pulled: the point comes as a
+			// plain point of the run.
+			pl.p.lose(rr, jr, LossModelLink, 1)
+		}
+		batch = append(batch, entities.Metric{Key: key, Value: m.Value, Timestamp: m.Timestamp, Step: m.Step})
+		if len(batch) == validate.MaxMetricsPerBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	for _, n := range extra {
+		if n > 0 {
+			// The tree holds points the server lacks: the next push
+			// compares this history with the server's.
+			jr.Verify = true
+			delete(jr.Metrics, key)
+			return nil
+		}
+	}
+	ks := newKeyState()
+	for m, err := range pl.tree.MetricHistoryIter(pl.ctx, localID, key) {
+		if err != nil {
+			return err
+		}
+		ks.add(m)
+	}
+	jr.Metrics[key] = &watermark{N: ks.n, FP: ks.fp()}
+	return nil
+}
+
+// pullInputs logs the remote run's dataset inputs the tree lacks (by name
+// and digest). Its model inputs and outputs name logged models, which a
+// pull does not bring: each is counted as LossModelLink.
+func (pl *puller) pullInputs(remote *entities.Run, id string, jr *runEntry, rr *RunReport) error {
+	local, err := pl.tree.GetRun(pl.ctx, id)
+	if err != nil {
+		return err
+	}
+	key := func(d entities.DatasetInput) string { return d.Dataset.Name + "\x00" + d.Dataset.Digest }
+	haveDS := map[string]bool{}
+	for _, d := range local.Inputs.DatasetInputs {
+		haveDS[key(d)] = true
+	}
+	var missing []entities.DatasetInput
+	for _, d := range remote.Inputs.DatasetInputs {
+		if !haveDS[key(d)] {
+			missing = append(missing, d)
+			haveDS[key(d)] = true
+		}
+	}
+	if len(missing) > 0 {
+		if err := pl.tree.LogInputs(pl.ctx, id, missing, nil); err != nil {
+			return err
+		}
+		pl.rep.Requests++
+		rr.Datasets += len(missing)
+		if local, err = pl.tree.GetRun(pl.ctx, id); err != nil {
+			return err
+		}
+	}
+	if len(local.Inputs.DatasetInputs) == len(remote.Inputs.DatasetInputs) && len(local.Inputs.DatasetInputs) > 0 {
+		data, err := json.Marshal(local.Inputs.DatasetInputs)
+		if err != nil {
+			return err
+		}
+		jr.Inputs = digest(string(data))
+	}
+	if n := len(remote.Inputs.ModelInputs) + len(remote.Outputs.ModelOutputs); n > 0 && jr.Models == "" {
+		pl.p.lose(rr, jr, LossModelLink, int64(n))
+		jr.Models = "pulled-without-models"
+	}
+	return nil
+}
+
+// pullArtifacts downloads the remote run's artifact files the tree lacks
+// or holds at another size (a server's listing has sizes, not times or
+// hashes), streamed into the tree's repository and hashed on the way.
+func (pl *puller) pullArtifacts(remoteID, id string, jr *runEntry, rr *RunReport) error {
+	if pl.p.o.NoArtifacts {
+		return nil
+	}
+	ra, err := pl.srv.RunArtifacts(pl.ctx, remoteID)
+	if err == nil {
+		var files []localFile
+		if files, err = pl.p.walkArtifacts(ra); err == nil {
+			err = pl.download(ra, id, files, jr, rr)
+		}
+	}
+	if errors.Is(err, errs.ErrNotSupported) {
+		rr.Artifacts.Error = errText(err)
+		return nil
+	}
+	return err
+}
+
+func (pl *puller) download(ra store.Artifacts, id string, files []localFile, jr *runEntry, rr *RunReport) error {
+	if len(files) == 0 {
+		return nil
+	}
+	la, err := pl.tree.RunArtifacts(pl.ctx, id)
+	if err != nil {
+		return err
+	}
+	have, err := pl.p.walkArtifacts(la)
+	if err != nil {
+		return err
+	}
+	byPath := map[string]localFile{}
+	for _, f := range have {
+		byPath[f.path] = f
+	}
+	if jr.Artifacts == nil {
+		jr.Artifacts = map[string]*artEntry{}
+	}
+	for _, f := range files {
+		lf, ok := byPath[f.path]
+		if e := jr.Artifacts[f.path]; ok && e != nil && e.Size == f.size && lf.size == f.size {
+			rr.Artifacts.Unchanged++
+			continue
+		}
+		sum, n, err := pl.fetch(ra, la, f.path)
+		if err != nil {
+			return fmt.Errorf("artifact %s: %w", f.path, err)
+		}
+		pl.rep.Requests++
+		rr.Artifacts.Files++
+		rr.Artifacts.Bytes += n
+		jr.Artifacts[f.path] = &artEntry{Size: n, Hash: sum}
+	}
+	// The times the tree gave the files, which a push compares.
+	now, err := pl.p.walkArtifacts(la)
+	if err != nil {
+		return err
+	}
+	for _, f := range now {
+		if e := jr.Artifacts[f.path]; e != nil && e.MTime == 0 && e.Size == f.size {
+			e.MTime = f.mtime
+		}
+	}
+	return nil
+}
+
+// fetch streams one file from ra into la, hashing it on the way.
+func (pl *puller) fetch(ra, la store.Artifacts, name string) (string, int64, error) {
+	r, err := ra.Open(pl.ctx, name)
+	if err != nil {
+		return "", 0, err
+	}
+	defer r.Close()
+	if dir := path.Dir(name); dir != "." {
+		if err := la.MkdirAll(pl.ctx, dir); err != nil {
+			return "", 0, err
+		}
+	}
+	h := &hashingReader{r: r, h: sha256.New()}
+	if err := la.Put(pl.ctx, name, h); err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.h.Sum(nil)), h.n, nil
+}
+
+// mirrorDeletions deletes in the tree the pulled runs and experiments the
+// server has deleted since the last sync, after everything else.
+func (pl *puller) mirrorDeletions() {
+	byID := map[string]*RunReport{}
+	for i := range pl.rep.Runs {
+		byID[pl.rep.Runs[i].RemoteRunID] = &pl.rep.Runs[i]
+	}
+	for _, r := range pl.order {
+		rr, jr := byID[r.Info.RunID], pl.j.Runs[r.Info.RunID]
+		if rr == nil || rr.State == RunFailed || jr == nil || r.Info.LifecycleStage != entities.StageDeleted || jr.Deleted {
+			continue
+		}
+		if err := pl.tree.DeleteRun(pl.ctx, rr.RunID); err != nil && !errors.Is(err, errs.ErrNotFound) {
+			rr.State, rr.Error = RunFailed, "deleting it: "+errText(err)
+			continue
+		}
+		pl.rep.Requests++
+		jr.Deleted, rr.Deleted = true, true
+	}
+	for _, x := range pl.exps {
+		localID := pl.localExp[x.ExperimentID]
+		je := pl.j.Experiments[localID]
+		if je == nil || x.LifecycleStage != entities.StageDeleted || je.Deleted || pl.expFailed[x.ExperimentID] != nil {
+			continue
+		}
+		if err := pl.tree.DeleteExperiment(pl.ctx, localID); err != nil && !errors.Is(err, errs.ErrNotFound) {
+			pl.rep.Failures = append(pl.rep.Failures, Failure{What: "experiment " + x.ExperimentID, Error: "deleting it: " + errText(err)})
+			continue
+		}
+		pl.rep.Requests++
+		pl.rep.ExperimentsDeleted++
+		je.Deleted = true
+	}
+}
