@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -123,11 +124,21 @@ func (s *Store) CreateLoggedModel(ctx context.Context, experimentID string, o Cr
 		name = randomRunName()
 	}
 	modelID := layout.ModelID(uuid.New())
+	if o.ModelID != "" {
+		if err := s.checkNewModelID(ctx, o.ModelID); err != nil {
+			return entities.LoggedModel{}, err
+		}
+		modelID = o.ModelID
+	}
 	now := s.nowMillis()
+	created := now
+	if o.CreationTime != 0 {
+		created = o.CreationTime
+	}
 	m := entities.LoggedModel{
 		ModelID: modelID, ExperimentID: experimentID, Name: name,
 		ArtifactLocation:  appendURIPath(exp.ArtifactLocation, layout.ModelsDir, modelID, layout.ArtifactsDir),
-		CreationTimestamp: now, LastUpdatedTimestamp: now,
+		CreationTimestamp: created, LastUpdatedTimestamp: max(now, created),
 		Status: entities.LoggedModelPending, LifecycleStage: entities.StageActive,
 	}
 	if o.SourceRunID != "" {
@@ -470,4 +481,23 @@ func (s *Store) readModelMetrics(root string) ([]entities.Metric, error) {
 		out = append(out, entities.LatestMetricsByDataset(ms)...)
 	}
 	return out, nil
+}
+
+// checkNewModelID checks a model id a caller chose
+// (CreateLoggedModelOptions.ModelID): MLflow's form, and held by no model
+// of the tree.
+func (s *Store) checkNewModelID(ctx context.Context, id string) error {
+	hexPart, ok := strings.CutPrefix(id, layout.ModelIDPrefix)
+	if !ok || len(hexPart) != 32 || strings.Trim(hexPart, "0123456789abcdef") != "" {
+		return errs.New(errs.ErrInvalidParameter, fmt.Sprintf(
+			"Invalid value '%s' for parameter 'model_id': a chosen model id must be '%s' and 32 lowercase hex digits", id, layout.ModelIDPrefix))
+	}
+	_, err := s.GetLoggedModel(ctx, id)
+	switch {
+	case err == nil:
+		return errs.New(errs.ErrAlreadyExists, fmt.Sprintf("Logged model '%s' already exists.", id))
+	case errors.Is(err, errs.ErrNotFound):
+		return nil
+	}
+	return err
 }

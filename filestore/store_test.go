@@ -658,3 +658,29 @@ func TestStore_CreateRun_ChosenID(t *testing.T) {
 	_, err = s.CreateRun(ctx, filestore.CreateRunOptions{RunID: id, ExperimentID: expID})
 	require.ErrorIs(t, err, errs.ErrAlreadyExists, "a deleted run still holds its id")
 }
+
+func TestStore_CreateLoggedModel_ChosenID(t *testing.T) {
+	s, _ := newStore(t, nil)
+	const id = "m-0123456789abcdef0123456789abcdef"
+	m, err := s.CreateLoggedModel(ctx, "0", filestore.CreateLoggedModelOptions{ModelID: id, Name: "net", CreationTime: 1_700_000_000_000})
+	require.NoError(t, err)
+	require.Equal(t, id, m.ModelID)
+	got, err := s.GetLoggedModel(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, int64(1_700_000_000_000), got.CreationTimestamp)
+	require.True(t, strings.HasSuffix(got.ArtifactLocation, "/models/"+id+"/artifacts"), got.ArtifactLocation)
+	for _, c := range []struct {
+		name, id string
+		err      error
+	}{
+		{"taken", id, errs.ErrAlreadyExists},
+		{"no prefix", id[2:], errs.ErrInvalidParameter},
+		{"upper case", "m-" + strings.ToUpper(id[2:]), errs.ErrInvalidParameter},
+		{"path", "m-../" + id[6:], errs.ErrInvalidParameter},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := s.CreateLoggedModel(ctx, "0", filestore.CreateLoggedModelOptions{ModelID: c.id})
+			require.ErrorIs(t, err, c.err)
+		})
+	}
+}

@@ -62,6 +62,9 @@ func (s *Store) modelCall(ctx context.Context, ep endpoint, path string, body an
 // ("" is the Default experiment "0"). As Python's client, the first 100
 // params go with the request and the rest in batches of 100 after it.
 func (s *Store) CreateLoggedModel(ctx context.Context, experimentID string, o store.CreateLoggedModelOptions) (entities.LoggedModel, error) {
+	if o.ModelID != "" || o.CreationTime != 0 {
+		return entities.LoggedModel{}, errs.New(errs.ErrNotSupported, "model_id: an MLflow tracking server chooses model ids and creation times; CreateLoggedModel cannot be given them")
+	}
 	if experimentID == "" {
 		experimentID = "0"
 	}

@@ -634,3 +634,11 @@ func TestStore_CreateRun_ChosenIDRefused(t *testing.T) {
 	require.ErrorContains(t, err, "run_id")
 	require.Empty(t, f.requests())
 }
+
+func TestStore_CreateLoggedModel_ChosenIDRefused(t *testing.T) {
+	f := newFake(t, reply(200, okModel))
+	s, _ := open(t, f.URL, env{})
+	_, err := s.CreateLoggedModel(context.Background(), "0", store.CreateLoggedModelOptions{ModelID: "m-0123456789abcdef0123456789abcdef"})
+	require.ErrorIs(t, err, errs.ErrNotSupported)
+	require.Empty(t, f.requests())
+}

@@ -103,6 +103,14 @@ type CreateLoggedModelOptions struct {
 	// set to "true".
 	Tags   map[string]string
 	Params map[string]string
+	// ModelID, when not empty, is the id the model gets instead of a new
+	// one: "m-" and 32 lowercase hex digits, the form MLflow gives (a pull
+	// keeps a server's ids). A tracking server refuses it with
+	// ErrNotSupported; an id the store holds is ErrAlreadyExists.
+	ModelID string
+	// CreationTime is the creation timestamp (ms since epoch); zero means
+	// now. Only a store that takes ModelID takes it.
+	CreationTime int64
 }
 
 // CreateRunOptions are the arguments of CreateRun.
