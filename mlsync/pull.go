@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"path"
 	"slices"
 	"strings"
@@ -54,7 +55,8 @@ func Pull(ctx context.Context, src, dst store.Store, o Options) (*Report, error)
 		rep: &Report{Target: o.Target, Pull: true, Runs: []RunReport{}}}
 	p.saved, _ = json.Marshal(j)
 	pl := &puller{p: p, ctx: ctx, srv: src, tree: dst, j: j, rep: p.rep,
-		localExp: map[string]string{}, localRun: map[string]string{}, expFailed: map[string]error{}}
+		localExp: map[string]string{}, localRun: map[string]string{}, expFailed: map[string]error{},
+		models: map[string]*entities.LoggedModel{}, modelOK: map[string]bool{}, links: map[string]map[linkPoint]entities.Metric{}}
 	if err := p.probe(); err != nil {
 		return nil, err
 	}
@@ -69,6 +71,20 @@ func Pull(ctx context.Context, src, dst store.Store, o Options) (*Report, error)
 			pl.expFailed[x.ExperimentID] = err
 			pl.rep.Failures = append(pl.rep.Failures, Failure{What: "experiment " + x.ExperimentID, Error: errText(err)})
 		}
+	}
+	// Models before the runs: a run's points and links name them.
+	if err := pl.listModels(); err != nil {
+		return nil, err
+	}
+	for _, id := range slices.Sorted(maps.Keys(pl.models)) {
+		mr := pl.pullModel(pl.models[id])
+		if mr.State != RunFailed {
+			pl.modelOK[id] = true
+		} else {
+			pl.rep.Failures = append(pl.rep.Failures, Failure{What: "logged model " + id, Error: mr.Error})
+		}
+		pl.rep.Models = append(pl.rep.Models, mr)
+		p.save(false)
 	}
 	for _, r := range pl.order {
 		pl.rep.Runs = append(pl.rep.Runs, pl.pullRun(r))
@@ -94,6 +110,25 @@ type puller struct {
 	localExp  map[string]string     // remote experiment id -> local
 	localRun  map[string]string     // remote run id -> local (the journal's, reversed)
 	expFailed map[string]error      // by remote experiment id
+	// models is the remote logged models pulled, by id (a pulled model
+	// keeps its id); modelOK those the tree holds after their pull.
+	models  map[string]*entities.LoggedModel
+	modelOK map[string]bool
+	// links is, per remote run, its points that are a pulled model's
+	// metrics: a server's metric history does not say so, the model's
+	// metrics do.
+	links map[string]map[linkPoint]entities.Metric
+}
+
+// linkPoint is a run's point as a logged model's metric names it.
+type linkPoint struct {
+	key      string
+	ts, step int64
+	bits     uint64
+}
+
+func linkPointOf(key string, m entities.Metric) linkPoint {
+	return linkPoint{key, m.Timestamp, m.Step, math.Float64bits(m.Value)}
 }
 
 // selectRemote lists the selected remote runs with their ancestors and
@@ -536,17 +571,33 @@ func (pl *puller) pullMetric(remoteID, localID, key string, jr *runEntry, rr *Ru
 		if err != nil {
 			return err
 		}
+		if l, ok := pl.links[remoteID][linkPointOf(key, m)]; ok && m.ModelID == "" {
+			m.ModelID, m.DatasetName, m.DatasetDigest = l.ModelID, l.DatasetName, l.DatasetDigest
+		}
+		linked := m.ModelID != "" && pl.modelOK[m.ModelID]
+		// Python's FileStore writes a point with a dataset as a line that
+		// it (and so the tree) reads back at step 0.
+		stepZero := linked && (m.DatasetName != "" || m.DatasetDigest != "") && m.Step != 0
 		pt := pl.p.pointOf(m)
+		if stepZero {
+			pt.step = 0
+		}
 		if extra[pt] > 0 {
 			extra[pt]--
 			continue
 		}
-		if m.ModelID != "" || m.DatasetName != "" || m.DatasetDigest != "" {
-			// The logged models are not pulled: the point comes as a
-			// plain point of the run.
+		pm := entities.Metric{Key: key, Value: m.Value, Timestamp: m.Timestamp, Step: m.Step}
+		switch {
+		case linked:
+			pm.ModelID, pm.DatasetName, pm.DatasetDigest = m.ModelID, m.DatasetName, m.DatasetDigest
+			if stepZero {
+				pl.p.lose(rr, jr, LossDatasetStep, 1)
+			}
+		case m.ModelID != "" || m.DatasetName != "" || m.DatasetDigest != "":
+			// Its model is not in the tree: a plain point of the run.
 			pl.p.lose(rr, jr, LossModelLink, 1)
 		}
-		batch = append(batch, entities.Metric{Key: key, Value: m.Value, Timestamp: m.Timestamp, Step: m.Step})
+		batch = append(batch, pm)
 		if len(batch) == validate.MaxMetricsPerBatch {
 			if err := flush(); err != nil {
 				return err
@@ -613,9 +664,75 @@ func (pl *puller) pullInputs(remote *entities.Run, id string, jr *runEntry, rr *
 		}
 		jr.Inputs = digest(string(data))
 	}
-	if n := len(remote.Inputs.ModelInputs) + len(remote.Outputs.ModelOutputs); n > 0 && jr.Models == "" {
-		pl.p.lose(rr, jr, LossModelLink, int64(n))
-		jr.Models = "pulled-without-models"
+	return pl.pullModelLinks(remote, id, jr, rr)
+}
+
+// pullModelLinks logs the remote run's model inputs and outputs the tree
+// lacks, of the models the tree holds (the others are counted as
+// LossModelLink), and records them as a push would.
+func (pl *puller) pullModelLinks(remote *entities.Run, id string, jr *runEntry, rr *RunReport) error {
+	local, err := pl.tree.GetRun(pl.ctx, id)
+	if err != nil {
+		return err
+	}
+	var ins []entities.ModelInput
+	var outs []entities.ModelOutput
+	var lost int64
+	for _, m := range remote.Inputs.ModelInputs {
+		switch {
+		case !pl.modelOK[m.ModelID]:
+			lost++
+		case !slices.Contains(local.Inputs.ModelInputs, m) && !slices.Contains(ins, m):
+			ins = append(ins, m)
+		}
+	}
+	for _, m := range remote.Outputs.ModelOutputs {
+		switch {
+		case !pl.modelOK[m.ModelID]:
+			lost++
+		case !slices.Contains(local.Outputs.ModelOutputs, m) && !slices.Contains(outs, m):
+			outs = append(outs, m)
+		}
+	}
+	if len(ins) > 0 {
+		if err := pl.tree.LogInputs(pl.ctx, id, nil, ins); err != nil {
+			return err
+		}
+		pl.rep.Requests++
+		rr.ModelLinks += len(ins)
+	}
+	if len(outs) > 0 {
+		if err := pl.tree.LogOutputs(pl.ctx, id, outs); err != nil {
+			return err
+		}
+		pl.rep.Requests++
+		rr.ModelLinks += len(outs)
+	}
+	if lost > 0 && jr.Models == "" {
+		pl.p.lose(rr, jr, LossModelLink, lost)
+	}
+	if len(ins)+len(outs) > 0 {
+		if local, err = pl.tree.GetRun(pl.ctx, id); err != nil {
+			return err
+		}
+	}
+	// What pushModelLinks compares, when every link is to a model both
+	// sides hold under one id.
+	var desc []string
+	for _, m := range local.Inputs.ModelInputs {
+		if !pl.modelOK[m.ModelID] {
+			return nil
+		}
+		desc = append(desc, "in:"+m.ModelID)
+	}
+	for _, m := range local.Outputs.ModelOutputs {
+		if !pl.modelOK[m.ModelID] {
+			return nil
+		}
+		desc = append(desc, fmt.Sprintf("out:%s:%d", m.ModelID, m.Step))
+	}
+	if len(desc) > 0 {
+		jr.Models = digest(strings.Join(desc, "\n"))
 	}
 	return nil
 }
@@ -627,25 +744,36 @@ func (pl *puller) pullArtifacts(remoteID, id string, jr *runEntry, rr *RunReport
 	if pl.p.o.NoArtifacts {
 		return nil
 	}
-	ra, err := pl.srv.RunArtifacts(pl.ctx, remoteID)
+	if jr.Artifacts == nil {
+		jr.Artifacts = map[string]*artEntry{}
+	}
+	return pl.artifacts(func() (store.Artifacts, error) { return pl.srv.RunArtifacts(pl.ctx, remoteID) },
+		func() (store.Artifacts, error) { return pl.tree.RunArtifacts(pl.ctx, id) }, jr.Artifacts, &rr.Artifacts)
+}
+
+// artifacts downloads the files of the remote repository the tree's
+// lacks; known is the journal's entries, which a push compares. A server
+// that serves no artifacts is reported in rep.Error.
+func (pl *puller) artifacts(remote, tree func() (store.Artifacts, error), known map[string]*artEntry, rep *ArtifactsReport) error {
+	ra, err := remote()
 	if err == nil {
 		var files []localFile
 		if files, err = pl.p.walkArtifacts(ra); err == nil {
-			err = pl.download(ra, id, files, jr, rr)
+			err = pl.download(ra, tree, files, known, rep)
 		}
 	}
 	if errors.Is(err, errs.ErrNotSupported) {
-		rr.Artifacts.Error = errText(err)
+		rep.Error = errText(err)
 		return nil
 	}
 	return err
 }
 
-func (pl *puller) download(ra store.Artifacts, id string, files []localFile, jr *runEntry, rr *RunReport) error {
+func (pl *puller) download(ra store.Artifacts, tree func() (store.Artifacts, error), files []localFile, known map[string]*artEntry, rep *ArtifactsReport) error {
 	if len(files) == 0 {
 		return nil
 	}
-	la, err := pl.tree.RunArtifacts(pl.ctx, id)
+	la, err := tree()
 	if err != nil {
 		return err
 	}
@@ -657,13 +785,10 @@ func (pl *puller) download(ra store.Artifacts, id string, files []localFile, jr 
 	for _, f := range have {
 		byPath[f.path] = f
 	}
-	if jr.Artifacts == nil {
-		jr.Artifacts = map[string]*artEntry{}
-	}
 	for _, f := range files {
 		lf, ok := byPath[f.path]
-		if e := jr.Artifacts[f.path]; ok && e != nil && e.Size == f.size && lf.size == f.size {
-			rr.Artifacts.Unchanged++
+		if e := known[f.path]; ok && e != nil && e.Size == f.size && lf.size == f.size {
+			rep.Unchanged++
 			continue
 		}
 		sum, n, err := pl.fetch(ra, la, f.path)
@@ -671,9 +796,9 @@ func (pl *puller) download(ra store.Artifacts, id string, files []localFile, jr 
 			return fmt.Errorf("artifact %s: %w", f.path, err)
 		}
 		pl.rep.Requests++
-		rr.Artifacts.Files++
-		rr.Artifacts.Bytes += n
-		jr.Artifacts[f.path] = &artEntry{Size: n, Hash: sum}
+		rep.Files++
+		rep.Bytes += n
+		known[f.path] = &artEntry{Size: n, Hash: sum}
 	}
 	// The times the tree gave the files, which a push compares.
 	now, err := pl.p.walkArtifacts(la)
@@ -681,7 +806,7 @@ func (pl *puller) download(ra store.Artifacts, id string, files []localFile, jr 
 		return err
 	}
 	for _, f := range now {
-		if e := jr.Artifacts[f.path]; e != nil && e.MTime == 0 && e.Size == f.size {
+		if e := known[f.path]; e != nil && e.MTime == 0 && e.Size == f.size {
 			e.MTime = f.mtime
 		}
 	}
@@ -740,4 +865,193 @@ func (pl *puller) mirrorDeletions() {
 		pl.rep.ExperimentsDeleted++
 		je.Deleted = true
 	}
+}
+
+// listModels lists the remote logged models of the pulled experiments
+// (with runs selected by id, those the pulled runs made, use or logged
+// metrics to), leaving those this tree pushed.
+func (pl *puller) listModels() error {
+	pushed := map[string]bool{}
+	for id, jm := range pl.j.Models {
+		if jm.Remote != id {
+			pushed[jm.Remote] = true
+		}
+	}
+	pulled := map[string]bool{}
+	for _, r := range pl.order {
+		pulled[r.Info.RunID] = true
+	}
+	for _, x := range pl.exps {
+		if pl.expFailed[x.ExperimentID] != nil {
+			continue
+		}
+		for tok := ""; ; {
+			ms, next, err := pl.srv.SearchLoggedModels(pl.ctx, []string{x.ExperimentID}, "", nil, 100, nil, tok)
+			if err != nil {
+				return fmt.Errorf("listing the logged models of experiment %s: %w", x.ExperimentID, err)
+			}
+			for i := range ms {
+				m := &ms[i]
+				if pushed[m.ModelID] || (m.Tags[TagSource] == pl.j.Source && m.Tags[TagSourceModelID] != "") {
+					continue
+				}
+				pl.models[m.ModelID] = m
+			}
+			if tok = next; tok == "" {
+				break
+			}
+		}
+	}
+	defer func() {
+		for id, m := range pl.models {
+			for _, mm := range m.Metrics {
+				pts := pl.links[mm.RunID]
+				if pts == nil {
+					pts = map[linkPoint]entities.Metric{}
+					pl.links[mm.RunID] = pts
+				}
+				mm.ModelID = id
+				pts[linkPointOf(mm.Key, mm)] = mm
+			}
+		}
+	}()
+	if len(pl.p.o.Select.RunIDs) == 0 {
+		return nil
+	}
+	used := map[string]bool{}
+	for _, r := range pl.order {
+		for _, m := range r.Inputs.ModelInputs {
+			used[m.ModelID] = true
+		}
+		for _, m := range r.Outputs.ModelOutputs {
+			used[m.ModelID] = true
+		}
+	}
+	for id, m := range pl.models {
+		keep := used[id] || (m.SourceRunID != nil && pulled[*m.SourceRunID])
+		for _, mm := range m.Metrics {
+			keep = keep || pulled[mm.RunID]
+		}
+		if !keep {
+			delete(pl.models, id)
+		}
+	}
+	return nil
+}
+
+// pullModel brings one remote logged model into the tree under its id:
+// created with its name, type, source run, params, tags and creation
+// time, then its artifacts, then finalized as on the server; it is
+// recorded in the journal as a push would have, so a push sends none of
+// it. Its metrics come with the runs that logged them.
+func (pl *puller) pullModel(m *entities.LoggedModel) ModelReport {
+	mr := ModelReport{ModelID: m.ModelID, RemoteModelID: m.ModelID}
+	fail := func(err error) ModelReport {
+		mr.State, mr.Error = RunFailed, errText(err)
+		return mr
+	}
+	if err := pl.expFailed[m.ExperimentID]; err != nil {
+		return fail(fmt.Errorf("its experiment was not pulled: %w", err))
+	}
+	expID := pl.localExp[m.ExperimentID]
+	mr.ExperimentID = expID
+	ctx, tree := pl.ctx, pl.tree
+	source := deref(m.SourceRunID)
+	if l, ok := pl.localRun[source]; ok {
+		source = l // a run this tree pushed keeps its local id here
+	}
+	tags := remoteModelTags(m)
+	jm := pl.j.Models[m.ModelID]
+	local, err := tree.GetLoggedModel(ctx, m.ModelID)
+	switch {
+	case errors.Is(err, errs.ErrNotFound):
+		local, err = tree.CreateLoggedModel(ctx, expID, store.CreateLoggedModelOptions{ModelID: m.ModelID, Name: m.Name,
+			SourceRunID: source, ModelType: deref(m.ModelType), Tags: m.Tags, Params: m.Params, CreationTime: m.CreationTimestamp})
+		if err != nil {
+			return fail(err)
+		}
+		pl.rep.Requests++
+		mr.State, mr.Params, mr.Tags = RunCreated, len(m.Params), len(m.Tags)
+	case err != nil:
+		return fail(err)
+	case local.ExperimentID != expID:
+		return fail(errs.New(errs.ErrInvalidState, fmt.Sprintf(
+			"the tree holds logged model %s in experiment %s, the server in %s (the tree's %s)", m.ModelID, local.ExperimentID, m.ExperimentID, expID)))
+	default:
+		mr.State = RunUnchanged
+	}
+	if jm == nil {
+		jm = &modelEntry{Remote: m.ModelID, Experiment: expID}
+		pl.j.Models[m.ModelID] = jm
+	}
+	if jm.Params == nil {
+		jm.Params = map[string]string{}
+	}
+	if jm.Tags == nil {
+		jm.Tags = map[string]string{}
+	}
+	changed := func() {
+		if mr.State == RunUnchanged {
+			mr.State = RunUpdated
+		}
+	}
+	params := map[string]string{}
+	for k, v := range m.Params {
+		if local.Params[k] != v && jm.Params[k] != digest(v) {
+			params[k] = v
+		}
+		jm.Params[k] = digest(v)
+	}
+	if len(params) > 0 {
+		if err := tree.LogLoggedModelParams(ctx, m.ModelID, params); err != nil {
+			return fail(err)
+		}
+		pl.rep.Requests++
+		changed()
+		mr.Params += len(params)
+	}
+	set := map[string]string{}
+	for k, v := range m.Tags {
+		lv, has := local.Tags[k]
+		if (!has || lv != v) && jm.Tags[k] != digest(v) {
+			set[k] = v
+		}
+	}
+	for k, v := range tags {
+		jm.Tags[k] = digest(v)
+	}
+	if len(set) > 0 {
+		if err := tree.SetLoggedModelTags(ctx, m.ModelID, set); err != nil {
+			return fail(err)
+		}
+		pl.rep.Requests++
+		changed()
+		mr.Tags += len(set)
+	}
+	if !pl.p.o.NoArtifacts {
+		if jm.Artifacts == nil {
+			jm.Artifacts = map[string]*artEntry{}
+		}
+		before := mr.Artifacts.Files
+		err := pl.artifacts(func() (store.Artifacts, error) { return pl.srv.ModelArtifacts(ctx, m.ModelID) },
+			func() (store.Artifacts, error) { return tree.ModelArtifacts(ctx, m.ModelID) }, jm.Artifacts, &mr.Artifacts)
+		if err != nil {
+			return fail(fmt.Errorf("the model's artifacts: %w", err))
+		}
+		if mr.Artifacts.Files > before {
+			changed()
+		}
+	}
+	if m.Status.Finalized() {
+		if local.Status != m.Status {
+			if _, err := tree.FinalizeLoggedModel(ctx, m.ModelID, m.Status); err != nil {
+				return fail(err)
+			}
+			pl.rep.Requests++
+			changed()
+			mr.Finalized = true
+		}
+		jm.Status = m.Status.String()
+	}
+	return mr
 }

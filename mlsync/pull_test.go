@@ -51,6 +51,16 @@ with open(os.path.join(d, "model.txt"), "w") as f:
 with open(os.path.join(d, "plots", "loss.csv"), "w") as f:
     f.write("step,loss\n0,1.0\n")
 c.log_artifacts(pid, d)
+from mlflow.entities import LoggedModelStatus, LoggedModelInput, LoggedModelOutput
+m = c.create_logged_model(e, name="net", source_run_id=pid, params={"layers": "3"}, tags={"arch": "cnn"}, model_type="agent")
+c.log_metric(pid, "val_acc", 0.75, timestamp=1700000030000, step=3, model_id=m.model_id, dataset_name="train", dataset_digest="0123abcd")
+c.log_outputs(pid, [LoggedModelOutput(m.model_id, 3)])
+c.log_inputs(child.info.run_id, models=[LoggedModelInput(m.model_id)])
+md = tempfile.mkdtemp()
+with open(os.path.join(md, "MLmodel"), "w") as f:
+    f.write("flavors: {}\n")
+c.log_model_artifacts(m.model_id, md)
+c.finalize_logged_model(m.model_id, LoggedModelStatus.READY)
 for r in (parent, child, gone):
     c.set_terminated(r.info.run_id, "FINISHED", end_time=1700000100000)
 c.delete_run(gone.info.run_id)
@@ -93,7 +103,20 @@ for e in c.search_experiments(view_type=ViewType.ALL):
             "datasets": [(d.dataset.name, d.dataset.digest, d.dataset.source, [(t.key, t.value) for t in d.tags])
                          for d in r.inputs.dataset_inputs],
         }
-    out[e.name] = {"stage": e.lifecycle_stage, "tags": e.tags, "runs": runs}
+    models = {}
+    for m in c.search_logged_models([e.experiment_id]):
+        models[m.model_id] = {
+            "name": m.name, "status": str(m.status), "source": m.source_run_id, "type": m.model_type,
+            "created": m.creation_timestamp, "params": m.params,
+            "tags": {k: v for k, v in m.tags.items() if not k.startswith("mlruns.sync.")},
+            "metrics": sorted((x.key, x.value, x.step, x.timestamp, x.dataset_name, x.dataset_digest, x.run_id) for x in m.metrics),
+            "artifacts": sorted((f.path, f.file_size) for f in c.list_logged_model_artifacts(m.model_id)),
+        }
+    for rid, r in runs.items():
+        run = c.get_run(rid)
+        r["model_inputs"] = sorted(i.model_id for i in run.inputs.model_inputs)
+        r["model_outputs"] = sorted((o.model_id, o.step) for o in run.outputs.model_outputs)
+    out[e.name] = {"stage": e.lifecycle_stage, "tags": e.tags, "runs": runs, "models": models}
 print(json.dumps(out, sort_keys=True, default=str))
 `
 
@@ -121,10 +144,24 @@ func TestPull_Server_SQLite(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rep.Complete(), "%s %+v", rep.Summary(), rep)
 	require.Equal(t, 4, rep.Count(mlsync.RunCreated), rep.Summary())
-	require.Equal(t, int64(4*1503), rep.Points())
+	require.Equal(t, int64(4*1503+1), rep.Points())
+	require.Len(t, rep.Models, 1)
+	require.Equal(t, mlsync.RunCreated, rep.Models[0].State)
+	require.Equal(t, map[mlsync.LossKind]int64{mlsync.LossDatasetStep: 1}, rep.Lossy,
+		"the model's metric keeps its dataset, the links their model; Python's FileStore reads the point with a dataset at step 0")
 	want := dump(t, srv.Env(), srv.URL, prefix)
 	require.Len(t, want, 2)
+	asRead := func(d map[string]any) map[string]any {
+		// That point, as Python's FileStore reads the tree.
+		acc := d[prefix+"team"].(map[string]any)["runs"].(map[string]any)[parent].(map[string]any)["metrics"].(map[string]any)["val_acc"].([]any)
+		require.Len(t, acc, 1)
+		require.Equal(t, float64(3), acc[0].([]any)[1])
+		acc[0].([]any)[1] = float64(0)
+		return d
+	}
+	asRead(want)
 	require.Equal(t, want, dump(t, nil, root, prefix), "Python's FileStore reads the tree as the server")
+	require.Len(t, want[prefix+"team"].(map[string]any)["models"], 1, "the dump holds the model")
 	got, err := s.GetRun(ctx, parent)
 	require.NoError(t, err, "the run keeps its id")
 	require.Equal(t, "parent", got.Info.RunName)
@@ -154,7 +191,7 @@ c.set_terminated(rid, "KILLED", end_time=1700000200000)
 	require.NoError(t, err)
 	require.Equal(t, int64(25), rep.Points(), rep.Summary())
 	require.Equal(t, 1, rep.Count(mlsync.RunUpdated), rep.Summary())
-	require.Equal(t, dump(t, srv.Env(), srv.URL, prefix), dump(t, nil, root, prefix))
+	require.Equal(t, asRead(dump(t, srv.Env(), srv.URL, prefix)), dump(t, nil, root, prefix))
 	dst.reset()
 	_, err = mlsync.Push(ctx, s, dst, o)
 	require.NoError(t, err)
