@@ -127,7 +127,33 @@
 // removed locally stays on the destination, and a parent or source run
 // that is not in the tree keeps its local id. NaN survives.
 //
-// Not yet: pulling, following live runs, parallel runs, a model's full
-// metric history (only its latest values, as Python's FileStore reports
-// them), comparing logged models in Verify.
+// # Pull
+//
+// Pull goes the other way: a server's runs (and the logged models of
+// their experiments) into the tree, under their own ids
+// (CreateRunOptions.RunID, CreateLoggedModelOptions.ModelID), so that a
+// pulled run is the same run on both sides. Experiments are matched by the
+// journal, then by name, and created when missing. Each pulled run and
+// model is recorded in the journal of that server exactly as a push would
+// have recorded it (param and tag digests, a watermark per history both
+// sides hold alike, artifact entries, status): a push afterwards sends
+// nothing of it, and a pull after a push does not bring back what the tree
+// pushed (mapped in the journal, or tagged TagSource with this tree).
+// Changes are merged by the journal: what changed on the server since the
+// last sync is applied (tags, name, status, new points, new files, a
+// deletion or restore, mirrored last), what changed only in the tree is
+// kept for the next push; a param cannot change, so one that differs fails
+// the run. A remote run whose listing (info, params, tags, latest values,
+// inputs) is unchanged since the last pull is not read again; a changed
+// one has each history compared as a multiset of points and the missing
+// ones appended. Artifacts are downloaded when missing or of another size
+// (a server's listing has no times or hashes). A server's metric history
+// does not say which points are a model's metrics; the model's metrics do,
+// and those points keep their model and dataset. Python's FileStore reads
+// such a point with a dataset back at step 0 (LossDatasetStep), which the
+// tree, written as Python writes it, does too.
+//
+// Not yet: following live runs, parallel runs, a model's full metric
+// history (only its latest values, as Python's FileStore reports them),
+// comparing logged models in Verify, a dry run of Pull.
 package mlsync

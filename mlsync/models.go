@@ -444,9 +444,20 @@ func (p *pusher) findModel(remoteExp, localID string) (entities.LoggedModel, boo
 			}
 		}
 		if tok = next; tok == "" {
-			return best, ok, nil
+			break
 		}
 	}
+	if !ok {
+		// A pulled model has the server's id and no source tag.
+		m, err := p.dst.GetLoggedModel(p.ctx, localID)
+		switch {
+		case err == nil && m.ExperimentID == remoteExp:
+			return m, true, nil
+		case err != nil && !errors.Is(err, errs.ErrNotFound) && !errors.Is(err, errs.ErrInvalidParameter):
+			return entities.LoggedModel{}, false, err
+		}
+	}
+	return best, ok, nil
 }
 
 // pushModelLinks sends the run's model inputs and outputs with the remote

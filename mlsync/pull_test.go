@@ -3,6 +3,7 @@ package mlsync_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -176,6 +177,19 @@ func TestPull_Server_SQLite(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, prep.Complete(), prep.Summary())
 	require.Zero(t, dst.total(), "a push after a pull writes nothing: %v (%s)", dst.writes, prep.Summary())
+
+	// A lost journal: the push finds the pulled runs by their ids.
+	journal := mlsync.JournalPath(root, srv.URL)
+	saved, err := os.ReadFile(journal)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(journal))
+	dst.reset()
+	prep, err = mlsync.Push(ctx, s, dst, o)
+	require.NoError(t, err)
+	require.Equal(t, 4, prep.Count(mlsync.RunAdopted), prep.Summary())
+	require.Zero(t, dst.writes["CreateRun"], "no run created twice: %v", dst.writes)
+	require.Zero(t, dst.writes["CreateLoggedModel"], "no model created twice: %v", dst.writes)
+	require.NoError(t, os.WriteFile(journal, saved, 0o644))
 
 	// The server's run grows and ends: only the new points come.
 	interoptest.RunCodeEnv(t, srv.Env(), `

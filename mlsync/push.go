@@ -741,6 +741,16 @@ func (p *pusher) findRemote(remoteExp, localID string) (entities.RunInfo, bool, 
 			best, ok = r.Info, true
 		}
 	}
+	if !ok {
+		// A pulled run has the server's id and no source tag.
+		info, err := p.dst.GetRunInfo(p.ctx, localID)
+		switch {
+		case err == nil && info.ExperimentID == remoteExp:
+			return info, true, nil
+		case err != nil && !errors.Is(err, errs.ErrNotFound) && !errors.Is(err, errs.ErrInvalidParameter):
+			return entities.RunInfo{}, false, err
+		}
+	}
 	return best, ok, nil
 }
 
