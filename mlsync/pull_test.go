@@ -70,12 +70,20 @@ print(pid)
 
 // pyDump prints, with Python's MlflowClient over the tracking URI in
 // argv[1] (a server, or a tree read by Python's FileStore), the
-// experiments whose names start with argv[2] and their runs, as JSON.
+// experiments whose names start with argv[2] and their runs and logged
+// models, as JSON. With argv[3] "by-source", runs and models are keyed,
+// and named in parent tags, sources and links, by their mlruns.sync
+// source ids (a pushed copy then reads as the tree it came from).
 const pyDump = `
 import json, math, sys
+import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
+# list_artifacts looks a folder named as a logged model up through the
+# default tracking URI, not the client's.
+mlflow.set_tracking_uri(sys.argv[1])
 c = MlflowClient(sys.argv[1])
+by_source = len(sys.argv) > 3 and sys.argv[3] == "by-source"
 def val(v):
     return repr(v) if math.isnan(v) or math.isinf(v) else v
 def arts(rid, path=None):
@@ -86,44 +94,53 @@ def arts(rid, path=None):
         else:
             out[f.path] = f.file_size
     return out
+exps = [e for e in c.search_experiments(view_type=ViewType.ALL) if e.name.startswith(sys.argv[2])]
+runs_of = {e.experiment_id: c.search_runs([e.experiment_id], run_view_type=ViewType.ALL) for e in exps}
+models_of = {e.experiment_id: c.search_logged_models([e.experiment_id]) for e in exps}
+rid, mid = {}, {}
+for e in exps:
+    for r in runs_of[e.experiment_id]:
+        rid[r.info.run_id] = r.data.tags.get("mlruns.sync.sourceRunId", r.info.run_id) if by_source else r.info.run_id
+    for m in models_of[e.experiment_id]:
+        mid[m.model_id] = m.tags.get("mlruns.sync.sourceModelId", m.model_id) if by_source else m.model_id
 out = {}
-for e in c.search_experiments(view_type=ViewType.ALL):
-    if not e.name.startswith(sys.argv[2]):
-        continue
+for e in exps:
     runs = {}
-    for r in c.search_runs([e.experiment_id], run_view_type=ViewType.ALL):
+    for r in runs_of[e.experiment_id]:
         i = r.info
         hist = {}
         for k in r.data.metrics:
             hist[k] = sorted((m.timestamp, m.step, val(m.value)) for m in c.get_metric_history(i.run_id, k))
-        runs[i.run_id] = {
+        tags = {k: v for k, v in r.data.tags.items() if not k.startswith("mlruns.sync.")}
+        if "mlflow.parentRunId" in tags:
+            tags["mlflow.parentRunId"] = rid.get(tags["mlflow.parentRunId"], tags["mlflow.parentRunId"])
+        run = c.get_run(i.run_id)
+        runs[rid[i.run_id]] = {
             "name": i.run_name, "user": i.user_id, "status": i.status, "start": i.start_time,
-            "end": i.end_time, "stage": i.lifecycle_stage, "params": r.data.params,
-            "tags": {k: v for k, v in r.data.tags.items() if not k.startswith("mlruns.sync.")},
+            "end": i.end_time, "stage": i.lifecycle_stage, "params": r.data.params, "tags": tags,
             "metrics": hist, "artifacts": arts(i.run_id),
             "datasets": [(d.dataset.name, d.dataset.digest, d.dataset.source, [(t.key, t.value) for t in d.tags])
                          for d in r.inputs.dataset_inputs],
+            "model_inputs": sorted(mid.get(x.model_id, x.model_id) for x in run.inputs.model_inputs),
+            "model_outputs": sorted((mid.get(x.model_id, x.model_id), x.step) for x in run.outputs.model_outputs),
         }
     models = {}
-    for m in c.search_logged_models([e.experiment_id]):
-        models[m.model_id] = {
-            "name": m.name, "status": str(m.status), "source": m.source_run_id, "type": m.model_type,
-            "created": m.creation_timestamp, "params": m.params,
+    for m in models_of[e.experiment_id]:
+        models[mid[m.model_id]] = {
+            "name": m.name, "status": str(m.status), "source": rid.get(m.source_run_id, m.source_run_id),
+            "type": m.model_type, "created": m.creation_timestamp, "params": m.params,
             "tags": {k: v for k, v in m.tags.items() if not k.startswith("mlruns.sync.")},
-            "metrics": sorted((x.key, x.value, x.step, x.timestamp, x.dataset_name, x.dataset_digest, x.run_id) for x in m.metrics),
+            "metrics": sorted((x.key, x.value, x.step, x.timestamp, x.dataset_name, x.dataset_digest, rid.get(x.run_id, x.run_id))
+                              for x in m.metrics),
             "artifacts": sorted((f.path, f.file_size) for f in c.list_logged_model_artifacts(m.model_id)),
         }
-    for rid, r in runs.items():
-        run = c.get_run(rid)
-        r["model_inputs"] = sorted(i.model_id for i in run.inputs.model_inputs)
-        r["model_outputs"] = sorted((o.model_id, o.step) for o in run.outputs.model_outputs)
     out[e.name] = {"stage": e.lifecycle_stage, "tags": e.tags, "runs": runs, "models": models}
 print(json.dumps(out, sort_keys=True, default=str))
 `
 
-func dump(t *testing.T, env []string, uri, prefix string) map[string]any {
+func dump(t *testing.T, env []string, uri, prefix string, mode ...string) map[string]any {
 	t.Helper()
-	out := interoptest.RunCodeEnv(t, append(env, "MLFLOW_ALLOW_FILE_STORE=true"), pyDump, nil, uri, prefix)
+	out := interoptest.RunCodeEnv(t, append(env, "MLFLOW_ALLOW_FILE_STORE=true"), pyDump, nil, append([]string{uri, prefix}, mode...)...)
 	var d map[string]any
 	require.NoError(t, json.Unmarshal(out, &d), "%s", out)
 	return d
