@@ -118,7 +118,7 @@ func main() {
 		noPython = flag.Bool("no-python", false, "skip the Python columns")
 		starts   = flag.Int("coldstarts", 0, "process starts per side in S7 (default 5, -quick 2)")
 		rounds   = flag.Int("rounds", 0, "interleaved rounds; each column keeps its best (default 2, -quick 1)")
-		server   = flag.Bool("server", false, "run only the server scenarios R1-R3 and Y1-Y2 (against mlflow server)")
+		server   = flag.Bool("server", false, "run only the server scenarios R1-R3 and Y1-Y2 (against mlflow server; Y1-Y2 run only with -server or -sync)")
 		syncOnly = flag.Bool("sync", false, "run only the sync scenarios Y1-Y2 (mlsync.Push into mlflow server)")
 		noServer = flag.Bool("no-server", false, "skip the server scenarios R1-R3 and Y1-Y2")
 		async    = flag.Int("server-async", 0, "points our side logs asynchronously in R2 (default 50,000 x -scale; the issue's measurement: 1000000, which makes the floor replay as many points at each concurrency)")
@@ -156,7 +156,7 @@ func main() {
 		sz.srv.asyncGo = *async
 	}
 	sz.srv.workers = *workers
-	sec := sections{files: !*server && !*syncOnly, server: !*noServer && !*syncOnly, sync: !*noServer}
+	sec := sections{files: !*server && !*syncOnly, server: !*noServer && !*syncOnly, sync: *server || *syncOnly}
 	d, err := newDriver(sz, *python, *noPython, sec)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
