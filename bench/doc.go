@@ -34,6 +34,18 @@
 // per point of the client (getrusage of this process; Python's
 // process_time) and of the server's process group (/proc, Linux only).
 //
+// The sync scenarios (sync.go; run by -server, and alone by -sync, not by
+// default: the full tree takes half an hour against this VM's server)
+// push a tree generated with our file store (20 runs x 20 keys x 5,000
+// steps at -scale 1, with params, tags and 3 files of 4 KiB a run) into a
+// fresh mlflow server with mlsync.Push (Y1), then push it again with
+// nothing changed (Y2), against a Python replay of the tree (FileStore
+// read, MlflowClient.create_run, log_batch and log_artifacts; Y1 with 4
+// threads over runs, Y1s sequential) and against the tree's points as
+// pre-serialised LogBatch bodies of 1,000 replayed at 1 and 4 in flight
+// (FY1, FY4; the ratio uses FY1, as mlsync.Push sends one request at a
+// time). Each measured step gets a server of its own.
+//
 // The package also holds the go test benchmarks of the hot paths
 // (bench_test.go) and the search and history benchmarks
 // (search_bench_test.go), run with `go test ./bench -run '^$' -bench .`;

@@ -70,6 +70,7 @@ type driver struct {
 type sections struct {
 	files  bool // S1-S8 and F1-F3, on local folders
 	server bool // R1-R3 and the server floors, against mlflow server
+	sync   bool // Y1-Y2 and their floors, mlsync.Push into mlflow server
 }
 
 // pyServer is a long-lived `py_bench.py serve`, so that in-process Python
@@ -150,11 +151,15 @@ func (d *driver) runAll() ([]row, error) {
 			{"F", nil},
 		}...)
 	}
-	if d.sections.server {
-		if d.python == "" {
-			fmt.Fprintln(os.Stderr, "bench: no server scenarios (R1-R3): they need Python MLflow's mlflow server:", d.pyNote)
-		} else {
+	if d.sections.server || d.sections.sync {
+		switch {
+		case d.python == "":
+			fmt.Fprintln(os.Stderr, "bench: no server scenarios (R1-R3, Y1-Y2): they need Python MLflow's mlflow server:", d.pyNote)
+		case d.sections.server:
 			all = append(all, scenario{"R1", d.r1}, scenario{"R2", d.r2}, scenario{"R3", d.r3})
+		}
+		if d.python != "" && d.sections.sync {
+			all = append(all, scenario{"Y1", d.y1})
 		}
 	}
 	var rows []row

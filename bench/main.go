@@ -24,6 +24,7 @@ type row struct {
 	OursOverPython *float64 `json:"ours_over_python"`
 	OursOverFloor  *float64 `json:"ours_over_floor"`
 	PeakRSSMB      *float64 `json:"peak_rss_mb"`
+	Seconds        *float64 `json:"ours_seconds,omitempty"` // wall time of our best measurement, in the rows timing one whole job (Y1, Y2)
 	CPU            *cpuRow  `json:"cpu_us_per_point,omitempty"`
 	Note           string   `json:"note"`
 }
@@ -56,6 +57,7 @@ type sizes struct {
 	s6Metrics, s6Params    int
 	batchSize, floorBuffer int
 	srv                    serverSizes
+	sync                   syncShape
 }
 
 // serverSizes are the sizes of the server scenarios R1-R3: the server takes
@@ -96,6 +98,14 @@ func newSizes(scale float64, quick bool) sizes {
 			floorBatches: n(30),
 			workers:      4,
 		},
+		// 20 runs x 20 keys x 5,000 steps at scale 1; the runs and steps
+		// shrink with the scale (at least 4 runs, for the Python pool),
+		// the keys and the per-run content stay.
+		sync: syncShape{
+			runs: max(4, n(20)), keys: 20, steps: n(5_000),
+			params: 10, tags: 5, files: 3, fileSize: 4 << 10,
+			pyRuns: 4, pyThreads: 4, metricsPer: 1000, paramsPer: 100,
+		},
 	}
 }
 
@@ -108,8 +118,9 @@ func main() {
 		noPython = flag.Bool("no-python", false, "skip the Python columns")
 		starts   = flag.Int("coldstarts", 0, "process starts per side in S7 (default 5, -quick 2)")
 		rounds   = flag.Int("rounds", 0, "interleaved rounds; each column keeps its best (default 2, -quick 1)")
-		server   = flag.Bool("server", false, "run only the server scenarios R1-R3 (against mlflow server)")
-		noServer = flag.Bool("no-server", false, "skip the server scenarios R1-R3")
+		server   = flag.Bool("server", false, "run only the server scenarios R1-R3 and Y1-Y2 (against mlflow server; Y1-Y2 run only with -server or -sync)")
+		syncOnly = flag.Bool("sync", false, "run only the sync scenarios Y1-Y2 (mlsync.Push into mlflow server)")
+		noServer = flag.Bool("no-server", false, "skip the server scenarios R1-R3 and Y1-Y2")
 		async    = flag.Int("server-async", 0, "points our side logs asynchronously in R2 (default 50,000 x -scale; the issue's measurement: 1000000, which makes the floor replay as many points at each concurrency)")
 		workers  = flag.Int("server-workers", 4, "the mlflow server's --workers")
 		child    = flag.String("child", "", "internal: run as a child process of the driver")
@@ -126,8 +137,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench: -scale must be positive")
 		os.Exit(2)
 	}
-	if *server && *noServer {
-		fmt.Fprintln(os.Stderr, "bench: -server and -no-server exclude each other")
+	if (*server || *syncOnly) && *noServer {
+		fmt.Fprintln(os.Stderr, "bench: -server and -sync exclude -no-server")
 		os.Exit(2)
 	}
 	if *workers < 1 {
@@ -145,7 +156,7 @@ func main() {
 		sz.srv.asyncGo = *async
 	}
 	sz.srv.workers = *workers
-	sec := sections{files: !*server, server: !*noServer}
+	sec := sections{files: !*server && !*syncOnly, server: !*noServer && !*syncOnly, sync: *server || *syncOnly}
 	d, err := newDriver(sz, *python, *noPython, sec)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -26,11 +26,19 @@ part (c: this process's user+system CPU over it, all threads, where measured).
                                   client.search_runs (points: runs returned)
   coldstart ROOT                  start a run, log one metric, end it (the
                                   driver times the whole process)
+  replay ROOT URI RUNS THREADS METRICS PARAMS
+                                  re-log the first RUNS runs (by start time)
+                                  of the tree ROOT, read with FileStore, into
+                                  the server URI: create_run, log_batch of
+                                  PARAMS params and tags and of METRICS
+                                  points, log_artifacts, set_terminated;
+                                  THREADS threads over runs (sync's Y1)
   serve                           read one JSON list [SCENARIO, ARGS...] per
                                   line of stdin and run it, answering one
                                   JSON line each ({"error": ...} on failure),
                                   so the driver pays Python's import once
 """
+import concurrent.futures
 import json
 import os
 import sys
@@ -39,7 +47,7 @@ import time
 
 import mlflow
 from mlflow import MlflowClient
-from mlflow.entities import Metric
+from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.store.tracking.file_store import FileStore
 
 TS = 1_700_000_000_000
@@ -174,6 +182,58 @@ def coldstart(root):
     out(1, time.perf_counter() - t0)
 
 
+def replay(root, url, runs, threads, metrics_per, params_per):
+    # What a user without mlruns would write to bring a file store into a
+    # server: read each run with FileStore, re-log it with MlflowClient.
+    # The read is timed, as mlsync.Push's is; the client is made before.
+    runs, threads = int(runs), int(threads)
+    mper, pper = int(metrics_per), int(params_per)
+    from mlflow.utils.file_utils import local_file_uri_to_path
+    c = MlflowClient(tracking_uri=url)
+    clk = Clock()
+    fs = FileStore(uri(root))
+    todo = []
+    for e in fs.search_experiments(view_type=ViewType.ALL):
+        rs = fs.search_runs([e.experiment_id], "", ViewType.ALL,
+                            order_by=["attributes.start_time ASC"])
+        if not rs:
+            continue
+        dst = c.get_experiment_by_name(e.name)
+        dst_id = dst.experiment_id if dst else c.create_experiment(e.name, tags=e.tags)
+        todo += [(dst_id, r) for r in rs]
+    todo = todo[:runs]
+
+    def one(item):
+        exp_id, r = item
+        rid = c.create_run(exp_id, start_time=r.info.start_time,
+                           run_name=r.info.run_name).info.run_id
+        params = [Param(k, v) for k, v in r.data.params.items()]
+        tags = [RunTag(k, v) for k, v in r.data.tags.items()]
+        for i in range(0, len(params), pper):
+            c.log_batch(rid, params=params[i:i + pper])
+        for i in range(0, len(tags), pper):
+            c.log_batch(rid, tags=tags[i:i + pper])
+        n = 0
+        for key in r.data.metrics:
+            h = fs.get_metric_history(r.info.run_id, key)
+            ms = [Metric(m.key, m.value, m.timestamp, m.step) for m in h]
+            for i in range(0, len(ms), mper):
+                c.log_batch(rid, metrics=ms[i:i + mper])
+            n += len(ms)
+        art = local_file_uri_to_path(r.info.artifact_uri)
+        if os.path.isdir(art) and os.listdir(art):
+            c.log_artifacts(rid, art)
+        c.set_terminated(rid, status=r.info.status, end_time=r.info.end_time)
+        return n
+
+    if threads > 1:
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            points = sum(pool.map(one, todo))
+    else:
+        points = sum(map(one, todo))
+    clk.out(points)
+
+
 SCENARIOS = {
     "log_metric": log_metric,
     "log_batch": log_batch,
@@ -185,6 +245,7 @@ SCENARIOS = {
     "history": history,
     "search": search,
     "coldstart": coldstart,
+    "replay": replay,
 }
 
 def serve():
