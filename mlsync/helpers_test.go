@@ -99,7 +99,8 @@ type counting struct {
 	writes map[string]int
 	// after runs after each write call with its name and how many of
 	// its kind were made (a crash, in the helper process).
-	after func(what string, n int)
+	after    func(what string, n int)
+	answered map[string]int // writes answered, by kind and "any" (with after)
 }
 
 func newCounting(s store.Store) *counting { return &counting{Store: s, writes: map[string]int{}} }
@@ -110,12 +111,18 @@ func (c *counting) count(what string) {
 	c.mu.Unlock()
 }
 
+// done counts a write answered; with runs pushed at once, another of its
+// kind may have been counted meanwhile, so done keeps its own count.
 func (c *counting) done(what string) {
 	if c.after != nil {
 		c.mu.Lock()
-		n := c.writes[what]
-		c.writes["any"]++
-		all := c.writes["any"]
+		if c.answered == nil {
+			c.answered = map[string]int{}
+		}
+		c.answered[what]++
+		n := c.answered[what]
+		c.answered["any"]++
+		all := c.answered["any"]
 		c.mu.Unlock()
 		c.after(what, n)
 		c.after("any", all)

@@ -140,12 +140,19 @@ func (p *pusher) ensureModel(id string) (string, error) {
 	if m == nil {
 		return "", errs.New(errs.ErrNotFound, fmt.Sprintf("logged model %s is not among the pushed experiments' models", id))
 	}
+	// Another run's worker pushing it now lets go of p.mu while it waits
+	// on the destination: wait for it rather than name a model not made yet.
+	for p.modelBusy[id] {
+		p.cond.Wait()
+	}
 	if err := p.modelFailed[id]; err != nil {
 		return "", err
 	}
 	if !p.modelDone[id] {
-		p.modelDone[id] = true
+		p.modelDone[id], p.modelBusy[id] = true, true
 		mr := p.pushModel(m)
+		delete(p.modelBusy, id)
+		p.cond.Broadcast()
 		if mr.State == RunFailed {
 			p.modelFailed[id] = errors.New(mr.Error)
 			p.rep.Failures = append(p.rep.Failures, Failure{What: "logged model " + id, Error: mr.Error})

@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -62,6 +64,12 @@ type Options struct {
 	// NoArtifacts leaves artifacts out: neither runs' nor models' are
 	// listed or sent.
 	NoArtifacts bool
+	// Jobs is how many runs are pushed at once; zero is DefaultJobs, 1 is
+	// one after another. A run still waits for its parent and for the
+	// source runs of the logged models it uses; experiments are pushed
+	// before the runs and deletions mirrored after them either way.
+	// Negative is refused.
+	Jobs int
 }
 
 // caps is what the destination does with what it is sent.
@@ -86,6 +94,14 @@ type serverInfo interface {
 }
 
 type pusher struct {
+	// mu guards every field below that changes while the runs are pushed
+	// (the journal, the report, the model and failure
+	// maps): a worker holds it while it works and lets go only while it
+	// waits on the destination or, through cond, for another run (see
+	// jobs.go). The sequential phases run with it held too.
+	mu   sync.Mutex
+	cond *sync.Cond
+
 	ctx     context.Context
 	src     store.Store
 	dst     store.Store
@@ -107,6 +123,7 @@ type pusher struct {
 	models      map[string]*entities.LoggedModel // selected logged models by local id
 	modelPoints map[string]map[modelPoint]string // run id -> its points that are model metrics -> model id
 	modelDone   map[string]bool                  // pushed (or tried) in this push
+	modelBusy   map[string]bool                  // being pushed by a worker now
 	modelFailed map[string]error
 }
 
@@ -140,7 +157,13 @@ func run(ctx context.Context, src, dst store.Store, o Options, status bool) (*Re
 	p := &pusher{ctx: ctx, src: src, dst: dst, o: o, dry: o.DryRun, status: status,
 		rep:       &Report{Target: o.Target, DryRun: o.DryRun && !status, Runs: []RunReport{}},
 		expFailed: map[string]error{}, runFailed: map[string]bool{},
-		modelDone: map[string]bool{}, modelFailed: map[string]error{}}
+		modelDone: map[string]bool{}, modelBusy: map[string]bool{}, modelFailed: map[string]error{}}
+	if o.Jobs < 0 {
+		return nil, &validate.Error{Field: "Jobs", Value: strconv.Itoa(o.Jobs), Rule: "must be at least 1 (0 is the default, " + strconv.Itoa(DefaultJobs) + ")"}
+	}
+	p.cond = sync.NewCond(&p.mu)
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if !p.dry {
 		unlock, err := lockTarget(ctx, o.Root, o.Target)
 		if err != nil {
@@ -166,14 +189,11 @@ func run(ctx context.Context, src, dst store.Store, o Options, status bool) (*Re
 			p.rep.Failures = append(p.rep.Failures, Failure{What: "experiment " + x.ExperimentID, Error: errText(err)})
 		}
 	}
-	for _, r := range p.order {
-		rr := p.pushRun(r)
-		if rr.State == RunFailed {
-			p.runFailed[r.Info.RunID] = true
-		}
-		p.rep.Runs = append(p.rep.Runs, rr)
-		p.save(false)
+	if !p.dry {
+		p.dst = &unlockingStore{Store: p.dst, mu: &p.mu}
 	}
+	failures := len(p.rep.Failures)
+	p.pushRuns()
 	// The models no pushed run made, used or logged metrics to.
 	for _, id := range slices.Sorted(maps.Keys(p.models)) {
 		if p.ctx.Err() == nil {
@@ -181,6 +201,9 @@ func run(ctx context.Context, src, dst store.Store, o Options, status bool) (*Re
 		}
 	}
 	p.mirrorDeletions()
+	// Models and their failures in one order whatever the jobs did.
+	slices.SortStableFunc(p.rep.Models, func(a, b ModelReport) int { return strings.Compare(a.ModelID, b.ModelID) })
+	slices.SortStableFunc(p.rep.Failures[failures:], func(a, b Failure) int { return strings.Compare(a.What, b.What) })
 	if status {
 		// What was lossy is what the journal says reached the destination.
 		p.rep.Lossy = nil

@@ -109,7 +109,9 @@ func (c *crashing) SearchRuns(ctx context.Context, ids []string, filter string, 
 func TestPush_CrashAfterCreateRun_AdoptsByTag(t *testing.T) {
 	f := newFileSetup(t)
 	c := &crashing{counting: f.dst}
-	rep, err := mlsync.Push(context.Background(), f.tr.s, c, f.opts)
+	o := f.opts
+	o.Jobs = 1 // one run at a time: the crash comes at the very first CreateRun
+	rep, err := mlsync.Push(context.Background(), f.tr.s, c, o)
 	require.NoError(t, err)
 	require.False(t, rep.Complete())
 	require.Equal(t, 1, c.writes["CreateRun"], "the push stopped at its first run")
@@ -276,8 +278,11 @@ type cutting struct {
 
 func (c *cutting) LogBatch(ctx context.Context, runID string, ms []entities.Metric, ps []entities.Param, ts []entities.RunTag) error {
 	err := c.counting.LogBatch(ctx, runID, ms, ps, ts)
+	c.mu.Lock() // runs are pushed concurrently
 	c.n++
-	if err == nil && c.n == c.at {
+	n := c.n
+	c.mu.Unlock()
+	if err == nil && n == c.at {
 		return errCrash
 	}
 	return err
