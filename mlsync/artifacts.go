@@ -94,6 +94,7 @@ func (p *pusher) pushArtifacts(src store.Artifacts, open func() (store.Artifacts
 			changed()
 			rep.Files++
 			rep.Bytes += f.size
+			p.sentArtifact(f.size)
 			continue
 		}
 		if e != nil && e.Size == f.size {
@@ -127,6 +128,7 @@ func (p *pusher) pushArtifacts(src store.Artifacts, open func() (store.Artifacts
 		changed()
 		rep.Files++
 		rep.Bytes += n
+		p.sentArtifact(n)
 		known[f.path] = &artEntry{Size: n, MTime: f.mtime, Hash: sum}
 		if n != f.size {
 			// The file grew or shrank while it was read: sent as read,
@@ -148,6 +150,14 @@ func (p *pusher) pushArtifacts(src store.Artifacts, open func() (store.Artifacts
 		lose(LossStaleArtifact, gone)
 	}
 	return nil
+}
+
+// sentArtifact counts a file of n bytes sent (or, dry, to send) in the
+// progress.
+func (p *pusher) sentArtifact(n int64) {
+	p.prog.ArtifactFiles++
+	p.prog.ArtifactBytes += n
+	p.progress()
 }
 
 // hashArtifact is the SHA-256 of a file of src, streamed.

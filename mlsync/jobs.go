@@ -17,8 +17,9 @@ import (
 const DefaultJobs = 4
 
 // How the runs phase runs concurrently: every worker holds pusher.mu
-// while it works, so the journal, the report and the model state change under one lock, exactly as in a sequential push,
-// and the journal is marshalled whole under it. A worker lets go of the
+// while it works, so the journal, the report, the progress counters and
+// the model state change under one lock as in a sequential push, and the
+// journal is marshalled whole under it. A worker lets go of the
 // lock only while it waits on the destination (unlockingStore) or for a
 // run it depends on (pusher.cond), which is where a push spends its time.
 // Reading the tree (local files, hashing) stays under the lock: it is
@@ -66,6 +67,8 @@ func (p *pusher) pushRuns() {
 					p.runFailed[r.Info.RunID] = true
 				}
 				results[i], done[i] = rr, true
+				p.prog.RunsDone++
+				p.progress()
 				p.save(false)
 				p.cond.Broadcast()
 			}

@@ -226,3 +226,31 @@ func TestPush_Jobs_Cancelled(t *testing.T) {
 	f.push(t)
 	requireMirrored(t, f.tr.s, f.dstFS, exact, false)
 }
+
+// Progress rises step by step and ends on the report's totals.
+func TestPush_Progress(t *testing.T) {
+	for _, jobs := range []int{1, 4} {
+		t.Run(fmt.Sprintf("jobs=%d", jobs), func(t *testing.T) {
+			f := newFileSetup(t)
+			f.tr.addModel(t)
+			f.tr.addArtifacts(t)
+			var seen []mlsync.Progress
+			o := f.opts
+			o.Jobs = jobs
+			o.Progress = func(p mlsync.Progress) { seen = append(seen, p) }
+			rep, err := mlsync.Push(context.Background(), f.tr.s, f.dst, o)
+			require.NoError(t, err)
+			require.True(t, rep.Complete())
+			require.Greater(t, len(seen), 4)
+			for i := 1; i < len(seen); i++ {
+				a, b := seen[i-1], seen[i]
+				require.Equal(t, a.Runs, b.Runs)
+				require.True(t, b.RunsDone >= a.RunsDone && b.Points >= a.Points && b.ArtifactFiles >= a.ArtifactFiles &&
+					b.ArtifactBytes >= a.ArtifactBytes, "%+v then %+v", a, b)
+			}
+			files, bytes := rep.ArtifactFiles()
+			require.Equal(t, mlsync.Progress{Runs: 4, RunsDone: 4, Points: rep.Points(), ArtifactFiles: files, ArtifactBytes: bytes}, seen[len(seen)-1])
+			require.Positive(t, files)
+		})
+	}
+}

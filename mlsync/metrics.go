@@ -317,6 +317,10 @@ func (b *batcher) flush() error {
 	rr.Params += len(b.params)
 	rr.Tags += len(b.tags)
 	rr.Points += int64(len(b.metrics))
+	if len(b.metrics) > 0 {
+		p.prog.Points += int64(len(b.metrics))
+		p.progress()
+	}
 	for k, d := range b.digests {
 		if k[0] == 'p' {
 			jr.Params[k[1:]] = d

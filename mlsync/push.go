@@ -70,6 +70,11 @@ type Options struct {
 	// before the runs and deletions mirrored after them either way.
 	// Negative is refused.
 	Jobs int
+	// Progress, when set, is called as the push goes: after each batch of
+	// points, each artifact file and each run done, and once at the end
+	// with the totals of the report. Calls never overlap; they hold up
+	// the push while they run, so they must be quick (draw, or hand off).
+	Progress func(Progress) `json:"-"`
 }
 
 // caps is what the destination does with what it is sent.
@@ -95,12 +100,13 @@ type serverInfo interface {
 
 type pusher struct {
 	// mu guards every field below that changes while the runs are pushed
-	// (the journal, the report, the model and failure
+	// (the journal, the report, the progress, the model and failure
 	// maps): a worker holds it while it works and lets go only while it
 	// waits on the destination or, through cond, for another run (see
 	// jobs.go). The sequential phases run with it held too.
 	mu   sync.Mutex
 	cond *sync.Cond
+	prog Progress
 
 	ctx     context.Context
 	src     store.Store
@@ -192,6 +198,8 @@ func run(ctx context.Context, src, dst store.Store, o Options, status bool) (*Re
 	if !p.dry {
 		p.dst = &unlockingStore{Store: p.dst, mu: &p.mu}
 	}
+	p.prog.Runs = len(p.order)
+	p.progress()
 	failures := len(p.rep.Failures)
 	p.pushRuns()
 	// The models no pushed run made, used or logged metrics to.
@@ -228,6 +236,9 @@ func run(ctx context.Context, src, dst store.Store, o Options, status bool) (*Re
 			}
 		}
 	}
+	files, bytes := p.rep.ArtifactFiles()
+	p.prog = Progress{Runs: len(p.order), RunsDone: len(p.rep.Runs), Points: p.rep.Points(), ArtifactFiles: files, ArtifactBytes: bytes}
+	p.progress()
 	if err := p.save(true); err != nil {
 		return p.rep, err
 	}
