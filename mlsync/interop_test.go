@@ -295,6 +295,8 @@ print("MLmodel", open(p).read() == "artifact_path: model\nflavors: {}\n")
 	// keeps their stage), so here only a run is deleted.
 	t.Run("kill after each write", func(t *testing.T) { killEachWrite(t, srv, sqlValue, true, false) })
 
+	t.Run("jobs and follow", func(t *testing.T) { serverJobsAndFollow(t, srv) })
+
 	t.Run("concurrent", func(t *testing.T) {
 		f := newServerSetup(t, srv)
 		var wg sync.WaitGroup

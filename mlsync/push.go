@@ -198,6 +198,11 @@ func run(ctx context.Context, src, dst store.Store, o Options, status bool) (*Re
 	if !p.dry {
 		p.dst = &unlockingStore{Store: p.dst, mu: &p.mu}
 	}
+	for _, r := range p.order {
+		if r.Info.Status == entities.StatusRunning && r.Info.LifecycleStage != entities.StageDeleted {
+			p.rep.Live++
+		}
+	}
 	p.prog.Runs = len(p.order)
 	p.progress()
 	failures := len(p.rep.Failures)
@@ -267,7 +272,7 @@ func (p *pusher) probe() error {
 	if si, ok := p.dst.(serverInfo); ok {
 		info, err := si.ServerInfo(p.ctx)
 		if err != nil {
-			return fmt.Errorf("mlruns: sync: asking %s what it is: %w", p.o.Target, err)
+			return &probeError{fmt.Errorf("mlruns: sync: asking %s what it is: %w", p.o.Target, err)}
 		}
 		p.j.StoreType = info.StoreType
 		if !info.Known {
@@ -278,6 +283,13 @@ func (p *pusher) probe() error {
 	p.caps.datasetStepZero = p.j.StoreType == "FileStore" && strings.HasPrefix(strings.ToLower(p.o.Target), "http")
 	return nil
 }
+
+// probeError is a destination that did not say what it is: out of reach,
+// or not answering as a server does (Follow tries again).
+type probeError struct{ err error }
+
+func (e *probeError) Error() string { return e.err.Error() }
+func (e *probeError) Unwrap() error { return e.err }
 
 // save writes the journal when it changed: at once when force, else at
 // most once a second (what is not written yet is re-sent safely after a

@@ -115,6 +115,9 @@ type Report struct {
 	Requests int `json:"requests"`
 	// Differences is what Verify found, when the caller asked for it.
 	Differences []Difference `json:"differences,omitempty"`
+	// Live is how many of the runs were RUNNING (and not deleted) when
+	// the push listed them: Follow goes on while there are any.
+	Live int `json:"live_runs,omitempty"`
 }
 
 // Count is the number of runs in state s.
