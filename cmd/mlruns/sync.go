@@ -52,12 +52,16 @@ func (f *syncFlags) options(root string) (mlsync.Options, error) {
 
 func cmdSyncPush(e *env, args []string) error {
 	fs := newFlagSet(e, "sync push",
-		"sync push --to URI [--experiment-id ID | --experiment-name NAME | --run-id ID]... [--no-artifacts] [--dry-run] [--verify] [--strict] [--json]")
+		"sync push --to URI [--experiment-id ID | --experiment-name NAME | --run-id ID]... [--jobs N] [--follow [--interval D]] [--no-artifacts] [--dry-run] [--verify] [--strict] [--json]")
 	f := newSyncFlags(fs)
 	dry := fs.Bool("dry-run", false, "say what would be sent, from the tree and the journal; send and write nothing")
 	verify := fs.Bool("verify", false, "after the push, read the server back and compare it with the tree; exit 1 on a difference")
 	strict := fs.Bool("strict", false, "exit 1 when a value reached the server changed (±inf, -0.0, duplicate points, truncated values)")
+	pf := newPushFlags(fs)
 	if _, err := fs.parseArgs(args, 0); err != nil {
+		return err
+	}
+	if err := pf.check(*dry); err != nil {
 		return err
 	}
 	s, err := openExisting(e)
@@ -68,7 +72,7 @@ func cmdSyncPush(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	o.DryRun = *dry
+	o.DryRun, o.Jobs = *dry, *pf.jobs
 	var rep *mlsync.Report
 	if *dry {
 		rep, err = mlsync.Push(e.ctx, s, nil, o)
@@ -78,7 +82,7 @@ func cmdSyncPush(e *env, args []string) error {
 			return oerr
 		}
 		defer dst.Close()
-		rep, err = mlsync.Push(e.ctx, s, dst, o)
+		rep, err = pf.push(e, s, dst, o, *f.json)
 		if err == nil && *verify {
 			diffs, verr := mlsync.Verify(e.ctx, s, dst, o)
 			if verr != nil {
@@ -90,11 +94,11 @@ func cmdSyncPush(e *env, args []string) error {
 	if rep == nil {
 		return err
 	}
-	if werr := printSyncReport(e, rep, *f.json); werr != nil {
+	if werr := pf.printReport(e, rep, *f.json); werr != nil {
 		return werr
 	}
 	if err != nil {
-		return err
+		return pf.pushError(err)
 	}
 	if *verify && !*dry && !*f.json && len(rep.Differences) == 0 {
 		fmt.Fprintf(e.stdout, "verified: %s holds the tree's %d run(s) but for what was reported lossy\n", o.Target, len(rep.Runs))
