@@ -11,9 +11,9 @@ import (
 )
 
 // DefaultJobs is how many runs a push sends at once when Options.Jobs is
-// zero. A server spends most of a LogBatch in its database and in Python:
-// a few runs in flight keep it busy while this side reads the next
-// histories, and more only queue behind the database's write lock.
+// zero: MLflow's server runs 4 workers by default, and a LogBatch spends
+// its time there (Python and the database), so 4 in flight keep them
+// busy; more only queue (BenchmarkPush_Server).
 const DefaultJobs = 4
 
 // How the runs phase runs concurrently: every worker holds pusher.mu
