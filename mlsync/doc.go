@@ -85,6 +85,42 @@
 // has its artifacts in .trash, away from its artifact URI (Python's
 // FileStore lists none for it): they are not pushed.
 //
+// # Runs at once
+//
+// Options.Jobs runs are pushed at once (DefaultJobs, 4: a server spends a
+// LogBatch in Python and its database, and a server of several workers,
+// as MLflow's default 4, does several at once: 1.5x faster on SQLite in
+// BenchmarkPush_Server; a server of one worker gains nothing). The
+// experiments go first, one after another; a run starts only once its
+// parent (its mlflow.parentRunId names the parent's remote id) and the
+// source runs of the logged models it uses are wholly pushed; a model is
+// pushed once, and a run that needs it while another pushes it waits;
+// deletions are mirrored after every run. The journal stays one struct
+// under one mutex: a worker holds it while it works and lets go only
+// while it waits on the destination, so the journal is marshalled whole
+// and written as before (at most once a second, and at the end), and a
+// crash leaves what the package guarantees of a sequential push. The
+// report lists the runs in the sequential order whatever the jobs did,
+// and logged models by id. A failed run stops neither the others nor,
+// but for its children, the push; a cancelled ctx fails the runs not
+// done, and the journal is saved.
+//
+// # Following live runs
+//
+// Follow repeats the push every interval (DefaultFollowInterval, 10 s)
+// while runs are being logged to, each round a Push that sends what is
+// new: for a node whose network comes and goes. A round that cannot reach
+// the destination is tried again the next round, and so is every run that
+// failed. It returns by itself after a round in which every selected run
+// was already finished (not RUNNING) and nothing failed; on Stop after
+// the round under way; on a cancelled ctx at once, the journal saved.
+//
+// # Progress
+//
+// Options.Progress is called as a push goes (runs done of the total,
+// points and artifact bytes sent), never two calls at once, and last with
+// the report's totals; the command draws it on a terminal.
+//
 // # Verify
 //
 // Verify reads the destination back and compares each selected run with
@@ -153,7 +189,7 @@
 // such a point with a dataset back at step 0 (LossDatasetStep), which the
 // tree, written as Python writes it, does too.
 //
-// Not yet: following live runs, parallel runs, a model's full metric
-// history (only its latest values, as Python's FileStore reports them),
-// comparing logged models in Verify, a dry run of Pull.
+// Not yet: a model's full metric history (only its latest values, as
+// Python's FileStore reports them), comparing logged models in Verify, a
+// dry run of Pull.
 package mlsync
