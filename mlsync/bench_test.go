@@ -21,9 +21,10 @@ import (
 //
 //	MLRUNS_VENV=... go test ./mlsync -run '^$' -bench Push_Server -benchtime 1x
 //
-// On a shared 2-CPU machine: workers=1 140 s (jobs=1) and 156 s (jobs=4);
-// workers=4 168 s and 111 s. The server is the bottleneck (2,500-3,600
-// points a second); with one worker it does one request at a time.
+// On a 2-CPU machine shared with other work, two runs, jobs=1 then
+// jobs=4: workers=1 140 s and 156 s, then 117 s and 119 s; workers=4
+// 168 s and 111 s, then 90 s and 86 s. The Python server is the
+// bottleneck (2,400-4,700 points a second) with two CPUs at most.
 func BenchmarkPush_Server(b *testing.B) {
 	const runs, keys, points = 20, 20, 1000
 	for _, workers := range []int{1, 4} {

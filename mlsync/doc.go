@@ -89,8 +89,8 @@
 //
 // Options.Jobs runs are pushed at once (DefaultJobs, 4: a server spends a
 // LogBatch in Python and its database, and a server of several workers,
-// as MLflow's default 4, does several at once: 1.5x faster on SQLite in
-// BenchmarkPush_Server; a server of one worker gains nothing). The
+// as MLflow's default 4, does several at once; BenchmarkPush_Server has
+// the figures, from none to 1.5x on a 2-CPU machine). The
 // experiments go first, one after another; a run starts only once its
 // parent (its mlflow.parentRunId names the parent's remote id) and the
 // source runs of the logged models it uses are wholly pushed; a model is
