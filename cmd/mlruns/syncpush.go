@@ -99,7 +99,7 @@ func (pf *pushFlags) push(e *env, src, dst store.Store, o mlsync.Options, asJSON
 func (pf *pushFlags) printRound(e *env, n int, rep *mlsync.Report, err error, asJSON bool) {
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
-			fmt.Fprintf(e.stderr, "mlruns: sync: round %d: %s; trying again in %s\n", n, errorMessage(err), *pf.interval)
+			fmt.Fprintf(e.stderr, "mlruns: sync: round %d: %s; trying again in %s\n", n, strings.TrimPrefix(errorMessage(err), "sync: "), *pf.interval)
 		}
 		return
 	}
