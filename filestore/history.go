@@ -10,8 +10,10 @@ import (
 
 	"github.com/mlruns-go/mlruns/downsample"
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/layout"
 	"github.com/mlruns-go/mlruns/search"
+	"github.com/mlruns-go/mlruns/store"
 	"github.com/mlruns-go/mlruns/validate"
 )
 
@@ -121,3 +123,25 @@ func (s *Store) GetMetricHistoryPage(ctx context.Context, runID, key string, max
 func (s *Store) GetMetricHistoryDownsampled(ctx context.Context, runID, key string, maxPoints int, method downsample.Method) ([]entities.Metric, error) {
 	return downsample.Read(func() iter.Seq2[entities.Metric, error] { return s.MetricHistoryIter(ctx, runID, key) }, method, maxPoints)
 }
+
+// MetricFileStamp is the stamp of a run's metric file; a metric never
+// logged is errs.ErrNotFound.
+func (s *Store) MetricFileStamp(ctx context.Context, runID, key string) (store.MetricStamp, error) {
+	if err := ctx.Err(); err != nil {
+		return store.MetricStamp{}, err
+	}
+	p, err := s.metricFile(runID, key)
+	if err != nil {
+		return store.MetricStamp{}, err
+	}
+	fh, st, err := openRegular(p, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return store.MetricStamp{}, errs.New(errs.ErrNotFound, fmt.Sprintf("metric %q of run %s was never logged", key, runID))
+	}
+	if err != nil {
+		return store.MetricStamp{}, fmt.Errorf("filestore: stat metric: %w", err)
+	}
+	fh.Close()
+	return store.MetricStamp{Size: st.Size, MTime: st.Mtime, Ino: st.Ino}, nil
+}
+var _ store.MetricStamper = (*Store)(nil)

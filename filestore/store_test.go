@@ -684,3 +684,24 @@ func TestStore_CreateLoggedModel_ChosenID(t *testing.T) {
 		})
 	}
 }
+
+func TestStore_MetricFileStamp_ChangesWithTheFile(t *testing.T) {
+	s, _ := newStore(t, nil)
+	r, err := s.CreateRun(ctx, filestore.CreateRunOptions{})
+	require.NoError(t, err)
+	id := r.Info.RunID
+	_, err = s.MetricFileStamp(ctx, id, "loss")
+	require.ErrorIs(t, err, errs.ErrNotFound)
+	require.NoError(t, s.LogMetric(ctx, id, entities.Metric{Key: "loss", Value: 1, Timestamp: 1, Step: 0}))
+	a, err := s.MetricFileStamp(ctx, id, "loss")
+	require.NoError(t, err)
+	b, err := s.MetricFileStamp(ctx, id, "loss")
+	require.NoError(t, err)
+	require.Equal(t, a, b)
+	require.NoError(t, s.LogMetric(ctx, id, entities.Metric{Key: "loss", Value: 2, Timestamp: 2, Step: 1}))
+	c, err := s.MetricFileStamp(ctx, id, "loss")
+	require.NoError(t, err)
+	require.Greater(t, c.Size, a.Size)
+	_, err = s.MetricFileStamp(ctx, id, "../x")
+	require.ErrorIs(t, err, errs.ErrInvalidParameter)
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/mlruns-go/mlruns/errs"
 	"github.com/mlruns-go/mlruns/internal/sysfs"
 	"github.com/mlruns-go/mlruns/layout"
+	"github.com/mlruns-go/mlruns/store"
 )
 
 // journalVersion is the format of the journal file; a journal of another
@@ -89,6 +90,10 @@ type infoEntry struct {
 type watermark struct {
 	N  int64  `json:"n"`
 	FP string `json:"fp"`
+	// Stamp is the metric file's stamp taken before the N points were
+	// read, when the whole file was read: a file that still has it holds
+	// nothing new and is not read (zero: unknown, read).
+	Stamp *store.MetricStamp `json:"stamp,omitempty"`
 }
 
 func newJournal(target, source string) *journal {

@@ -1,6 +1,7 @@
 package mlsync
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -8,14 +9,30 @@ import (
 	"math"
 
 	"github.com/mlruns-go/mlruns/entities"
+	"github.com/mlruns-go/mlruns/store"
 	"github.com/mlruns-go/mlruns/validate"
 )
 
 // keyState is the fingerprint of a history's first n points.
 type keyState struct {
-	n   int64
-	h   hash.Hash
-	buf []byte
+	n     int64
+	h     hash.Hash
+	buf   []byte
+	stamp *store.MetricStamp // of the file, taken before it was read whole
+}
+
+// stampOf is the stamp of a history's file, or nil when the source has
+// none or it cannot be taken (the history is then read).
+func stampOf(ctx context.Context, src store.Store, runID, key string) *store.MetricStamp {
+	st, ok := src.(store.MetricStamper)
+	if !ok {
+		return nil
+	}
+	s, err := st.MetricFileStamp(ctx, runID, key)
+	if err != nil {
+		return nil
+	}
+	return &s
 }
 
 func newKeyState() *keyState { return &keyState{h: sha256.New()} }
@@ -94,7 +111,12 @@ func (p *pusher) streamAfter(b *batcher, runID, key string, wm *watermark) (ok b
 	if wm != nil {
 		need, want = wm.N, wm.FP
 	}
+	stamp := stampOf(p.ctx, p.src, runID, key)
+	if wm != nil && wm.Stamp != nil && stamp != nil && *wm.Stamp == *stamp {
+		return true, nil // the file the watermark was taken of: nothing new
+	}
 	ks := newKeyState()
+	ks.stamp = stamp
 	// seen is the points of the history already on their way, for the
 	// duplicates a SQL server drops; made for the prefix only when a new
 	// point follows it (a history without new points is only hashed).
@@ -168,6 +190,7 @@ func (p *pusher) reconcile(b *batcher, runID, key string, jr *runEntry) error {
 		}
 	}
 	ks := newKeyState()
+	ks.stamp = stampOf(p.ctx, p.src, runID, key)
 	b.open[key] = ks
 	var seen map[point]struct{}
 	if p.caps.dedups {
@@ -329,8 +352,8 @@ func (b *batcher) flush() error {
 		}
 	}
 	for key, ks := range b.open {
-		wm := &watermark{N: ks.n, FP: ks.fp()}
-		if old := jr.Metrics[key]; old == nil || *old != *wm {
+		wm := &watermark{N: ks.n, FP: ks.fp(), Stamp: ks.stamp}
+		if old := jr.Metrics[key]; old == nil || !sameWatermark(old, wm) {
 			jr.Metrics[key] = wm
 		}
 	}
@@ -341,4 +364,11 @@ func (b *batcher) flush() error {
 	clear(b.digests)
 	clear(b.lossy)
 	return nil
+}
+
+func sameWatermark(a, b *watermark) bool {
+	if a.N != b.N || a.FP != b.FP || (a.Stamp == nil) != (b.Stamp == nil) {
+		return false
+	}
+	return a.Stamp == nil || *a.Stamp == *b.Stamp
 }

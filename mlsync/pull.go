@@ -617,13 +617,14 @@ func (pl *puller) pullMetric(remoteID, localID, key string, jr *runEntry, rr *Ru
 		}
 	}
 	ks := newKeyState()
+	ks.stamp = stampOf(pl.ctx, pl.tree, localID, key)
 	for m, err := range pl.tree.MetricHistoryIter(pl.ctx, localID, key) {
 		if err != nil {
 			return err
 		}
 		ks.add(m)
 	}
-	jr.Metrics[key] = &watermark{N: ks.n, FP: ks.fp()}
+	jr.Metrics[key] = &watermark{N: ks.n, FP: ks.fp(), Stamp: ks.stamp}
 	return nil
 }
 

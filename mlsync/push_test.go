@@ -3,6 +3,7 @@ package mlsync_test
 import (
 	"context"
 	"errors"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -343,4 +344,40 @@ func TestPush_ExperimentRenamedAndRestored_Mirrored(t *testing.T) {
 	require.Equal(t, "sync-a2", rx.Name)
 	require.Equal(t, "audio", rx.Tags["team"])
 	requireMirrored(t, f.tr.s, f.dstFS, exact, false) // kids[1] still deleted on both sides
+}
+
+// readsCounting is a source that counts the histories read.
+type readsCounting struct {
+	*filestore.Store
+	mu    sync.Mutex
+	reads map[string]int // run/key
+}
+
+func (r *readsCounting) MetricHistoryIter(ctx context.Context, runID, key string) iter.Seq2[entities.Metric, error] {
+	r.mu.Lock()
+	r.reads[runID+"/"+key]++
+	r.mu.Unlock()
+	return r.Store.MetricHistoryIter(ctx, runID, key)
+}
+
+// A history whose file has the stamp of the last push is not read again;
+// one appended to is, and only its new points go.
+func TestPush_FileStore_UnchangedFilesNotRead(t *testing.T) {
+	f := newFileSetup(t)
+	f.push(t)
+	src := &readsCounting{Store: f.tr.s, reads: map[string]int{}}
+	rep, err := mlsync.Push(context.Background(), src, f.dst, f.opts)
+	require.NoError(t, err)
+	require.Equal(t, 4, rep.Count(mlsync.RunUnchanged))
+	require.Empty(t, src.reads, "the first unchanged push reads nothing: the first push stamped every history")
+
+	require.NoError(t, f.tr.s.LogMetric(context.Background(), f.tr.kids[1],
+		entities.Metric{Key: "loss", Value: 0.01, Timestamp: 1_700_000_040_000, Step: 30}))
+	f.dst.reset()
+	rep, err = mlsync.Push(context.Background(), src, f.dst, f.opts)
+	require.NoError(t, err)
+	require.Equal(t, 1, f.dst.points())
+	require.Equal(t, map[string]int{f.tr.kids[1] + "/loss": 1}, src.reads)
+	require.Equal(t, 1, rep.Count(mlsync.RunUpdated))
+	requireMirrored(t, f.tr.s, f.dstFS, exact, false)
 }

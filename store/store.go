@@ -155,3 +155,20 @@ func (e *SkippedError) Unwrap() error { return e.Err }
 type ConcurrentBatches interface {
 	ConcurrentBatches() bool
 }
+
+// MetricStamp is what identifies one version of a metric's file without
+// reading it: its size, modification time (ns) and file id. A sync keeps
+// it with what it sent and reads the history again only when it changed
+// (an append changes the size; a replaced file has another id).
+type MetricStamp struct {
+	Size  int64  `json:"size"`
+	MTime int64  `json:"mtime"`
+	Ino   uint64 `json:"ino,omitempty"`
+}
+
+// MetricStamper is implemented by a Store whose histories are files (the
+// file store): MetricFileStamp is the stamp of a run's metric file, and a
+// metric never logged is errs.ErrNotFound.
+type MetricStamper interface {
+	MetricFileStamp(ctx context.Context, runID, key string) (MetricStamp, error)
+}
