@@ -144,4 +144,5 @@ func (s *Store) MetricFileStamp(ctx context.Context, runID, key string) (store.M
 	fh.Close()
 	return store.MetricStamp{Size: st.Size, MTime: st.Mtime, Ino: st.Ino}, nil
 }
+
 var _ store.MetricStamper = (*Store)(nil)
