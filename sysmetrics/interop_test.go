@@ -104,7 +104,11 @@ func TestMonitor_AsPython(t *testing.T) {
 			pyWins := windowsOf(t, pyRoot, pyRunID)
 			goWins := windowsOf(t, goRoot, run.Info.RunID)
 			require.Len(t, pyWins, c.windows, "Python logs the whole windows only")
-			require.Len(t, goWins, c.windows+1, "ours adds the window the run's end cut short")
+			// Ours also logs the window the run's end cut short; it starts
+			// after Python's and ends with it, so on a loaded machine that
+			// window can be missing: its whole windows are Python's, or one
+			// more.
+			require.Contains(t, []int{c.windows, c.windows + 1}, len(goWins), "ours: %v", goWins)
 			prefix := sysmetrics.Prefix
 			if c.node != "" {
 				prefix += c.node + "/"
