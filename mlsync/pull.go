@@ -134,112 +134,13 @@ func linkPointOf(key string, m entities.Metric) linkPoint {
 // selectRemote lists the selected remote runs with their ancestors and
 // experiments, parents first, leaving the runs that came from this tree.
 func (pl *puller) selectRemote() error {
-	ctx, sel := pl.ctx, pl.p.o.Select
-	exps := map[string]entities.Experiment{}
-	runs := map[string]*entities.Run{}
-	listExp := func(x entities.Experiment) error {
-		exps[x.ExperimentID] = x
-		rs, _, err := pl.srv.ListRuns(ctx, x.ExperimentID, entities.ViewAll)
-		if err != nil {
-			return err
-		}
-		for i := range rs {
-			runs[rs[i].Info.RunID] = &rs[i]
-		}
-		return nil
+	exps, runs, err := selectIn(pl.ctx, pl.srv, pl.p.o.Select, func(r *entities.Run) bool { return !pl.fromHere(r) },
+		func(*store.SkippedError) {})
+	if err != nil {
+		return err
 	}
-	if sel.empty() {
-		all, _, err := pl.srv.ListExperiments(ctx, entities.ViewAll)
-		if err != nil {
-			return err
-		}
-		for _, x := range all {
-			if err := listExp(x); err != nil {
-				return err
-			}
-		}
-	}
-	for _, id := range sel.ExperimentIDs {
-		x, err := pl.srv.GetExperiment(ctx, id)
-		if err != nil {
-			return err
-		}
-		if err := listExp(x); err != nil {
-			return err
-		}
-	}
-	for _, name := range sel.ExperimentNames {
-		x, err := pl.srv.GetExperimentByName(ctx, name)
-		if err != nil {
-			return err
-		}
-		if err := listExp(x); err != nil {
-			return err
-		}
-	}
-	for _, id := range sel.RunIDs {
-		if runs[id] == nil {
-			r, err := pl.srv.GetRun(ctx, id)
-			if err != nil {
-				return err
-			}
-			runs[id] = &r
-		}
-	}
-	for queue := slices.Collect(maps.Keys(runs)); len(queue) > 0; {
-		id := queue[0]
-		queue = queue[1:]
-		pid := runs[id].Data.Tags[entities.TagParentRunID]
-		if pid == "" || runs[pid] != nil || validate.RunID(pid) != nil {
-			continue
-		}
-		r, err := pl.srv.GetRun(ctx, pid)
-		if errors.Is(err, errs.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		runs[pid] = &r
-		queue = append(queue, pid)
-	}
-	for id, r := range runs {
-		if pl.fromHere(r) {
-			delete(runs, id)
-			continue
-		}
-		if _, ok := exps[r.Info.ExperimentID]; !ok {
-			x, err := pl.srv.GetExperiment(ctx, r.Info.ExperimentID)
-			if err != nil {
-				return err
-			}
-			exps[x.ExperimentID] = x
-		}
-	}
-	pl.exps = slices.SortedFunc(maps.Values(exps), func(a, b entities.Experiment) int {
-		return strings.Compare(a.ExperimentID, b.ExperimentID)
-	})
-	byStart := slices.SortedFunc(maps.Values(runs), func(a, b *entities.Run) int {
-		if a.Info.StartTime != b.Info.StartTime {
-			return cmpInt(a.Info.StartTime, b.Info.StartTime)
-		}
-		return strings.Compare(a.Info.RunID, b.Info.RunID)
-	})
-	placed := map[string]bool{}
-	var place func(r *entities.Run)
-	place = func(r *entities.Run) {
-		if placed[r.Info.RunID] {
-			return
-		}
-		placed[r.Info.RunID] = true
-		if parent := runs[r.Data.Tags[entities.TagParentRunID]]; parent != nil {
-			place(parent)
-		}
-		pl.order = append(pl.order, r)
-	}
-	for _, r := range byStart {
-		place(r)
-	}
+	pl.exps = byID(exps)
+	pl.order = parentsFirst(runs, nil)
 	return nil
 }
 

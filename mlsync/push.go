@@ -316,134 +316,21 @@ func (p *pusher) save(force bool) error {
 }
 
 // selectRuns lists the selected runs and their ancestors, and their
-// experiments, and orders the runs parents first.
+// experiments, and orders the runs parents first (and after the source
+// runs of the logged models they use or log metrics to).
 func (p *pusher) selectRuns() error {
-	ctx, src, sel := p.ctx, p.src, p.o.Select
-	exps := map[string]entities.Experiment{}
-	runs := map[string]*entities.Run{}
-	listExp := func(x entities.Experiment) error {
-		exps[x.ExperimentID] = x
-		rs, skipped, err := src.ListRuns(ctx, x.ExperimentID, entities.ViewAll)
-		if err != nil {
-			return err
-		}
-		for _, s := range skipped {
-			p.rep.Failures = append(p.rep.Failures, Failure{What: s.Path, Error: errText(s.Err)})
-		}
-		for i := range rs {
-			runs[rs[i].Info.RunID] = &rs[i]
-		}
-		return nil
-	}
-	if sel.empty() {
-		all, skipped, err := src.ListExperiments(ctx, entities.ViewAll)
-		if err != nil {
-			return err
-		}
-		for _, s := range skipped {
-			p.rep.Failures = append(p.rep.Failures, Failure{What: s.Path, Error: errText(s.Err)})
-		}
-		for _, x := range all {
-			if err := listExp(x); err != nil {
-				return err
-			}
-		}
-	}
-	for _, id := range sel.ExperimentIDs {
-		x, err := src.GetExperiment(ctx, id)
-		if err != nil {
-			return err
-		}
-		if err := listExp(x); err != nil {
-			return err
-		}
-	}
-	for _, name := range sel.ExperimentNames {
-		x, err := src.GetExperimentByName(ctx, name)
-		if err != nil {
-			return err
-		}
-		if err := listExp(x); err != nil {
-			return err
-		}
-	}
-	for _, id := range sel.RunIDs {
-		if runs[id] != nil {
-			continue
-		}
-		r, err := src.GetRun(ctx, id)
-		if err != nil {
-			return err
-		}
-		runs[id] = &r
-	}
-	// Ancestors, transitively; a parent that is not in the tree is left
-	// (reported as LossParentMissing when its child is pushed).
-	for queue := slices.Collect(maps.Keys(runs)); len(queue) > 0; {
-		id := queue[0]
-		queue = queue[1:]
-		pid := runs[id].Data.Tags[entities.TagParentRunID]
-		if pid == "" || runs[pid] != nil || validate.RunID(pid) != nil {
-			continue
-		}
-		r, err := src.GetRun(ctx, pid)
-		if errors.Is(err, errs.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		runs[pid] = &r
-		queue = append(queue, pid)
-	}
-	for _, r := range runs {
-		if _, ok := exps[r.Info.ExperimentID]; !ok {
-			x, err := src.GetExperiment(ctx, r.Info.ExperimentID)
-			if err != nil {
-				return err
-			}
-			exps[x.ExperimentID] = x
-		}
+	exps, runs, err := selectIn(p.ctx, p.src, p.o.Select, nil, func(s *store.SkippedError) {
+		p.rep.Failures = append(p.rep.Failures, Failure{What: s.Path, Error: errText(s.Err)})
+	})
+	if err != nil {
+		return err
 	}
 	p.local = runs
-	p.exps = slices.SortedFunc(maps.Values(exps), func(a, b entities.Experiment) int {
-		return strings.Compare(a.ExperimentID, b.ExperimentID)
-	})
+	p.exps = byID(exps)
 	if err := p.listModels(); err != nil {
 		return err
 	}
-	// Parents first, and the source runs of the logged models a run uses
-	// or logs metrics to; otherwise by start time, then id. A cycle is cut
-	// where it is met.
-	byStart := slices.SortedFunc(maps.Values(runs), func(a, b *entities.Run) int {
-		if a.Info.StartTime != b.Info.StartTime {
-			return cmpInt(a.Info.StartTime, b.Info.StartTime)
-		}
-		return strings.Compare(a.Info.RunID, b.Info.RunID)
-	})
-	placed := map[string]bool{}
-	visiting := map[string]bool{}
-	var place func(r *entities.Run)
-	place = func(r *entities.Run) {
-		id := r.Info.RunID
-		if placed[id] || visiting[id] {
-			return
-		}
-		visiting[id] = true
-		if parent := runs[r.Data.Tags[entities.TagParentRunID]]; parent != nil {
-			place(parent)
-		}
-		for _, dep := range p.modelDeps(r) {
-			if d := runs[dep]; d != nil {
-				place(d)
-			}
-		}
-		placed[id] = true
-		p.order = append(p.order, r)
-	}
-	for _, r := range byStart {
-		place(r)
-	}
+	p.order = parentsFirst(runs, p.modelDeps)
 	return nil
 }
 
