@@ -1,6 +1,7 @@
 package mlsync
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -56,46 +57,66 @@ func modelPointOf(key string, m entities.Metric) modelPoint {
 	return modelPoint{key, m.Timestamp, m.Step, math.Float64bits(m.Value), m.DatasetName, m.DatasetDigest}
 }
 
-// listModels reads the active logged models of the selected experiments:
-// with runs selected by id, those the selected runs made, use, or logged
-// metrics to.
-func (p *pusher) listModels() error {
-	p.models = map[string]*entities.LoggedModel{}
-	p.modelPoints = map[string]map[modelPoint]string{}
-	for _, x := range p.exps {
+// listModelsIn reads the active logged models of exps in s (push: the
+// tree; pull: the server), those keep accepts (nil: all); with runs
+// selected by id (selected non-nil), only those the selected runs made,
+// use, or logged metrics to.
+func listModelsIn(ctx context.Context, s store.Store, exps []entities.Experiment, keep func(*entities.LoggedModel) bool,
+	selected map[string]*entities.Run) (map[string]*entities.LoggedModel, error) {
+	models := map[string]*entities.LoggedModel{}
+	for _, x := range exps {
 		for tok := ""; ; {
-			ms, next, err := p.src.SearchLoggedModels(p.ctx, []string{x.ExperimentID}, "", nil, 100, nil, tok)
+			ms, next, err := s.SearchLoggedModels(ctx, []string{x.ExperimentID}, "", nil, 100, nil, tok)
 			if err != nil {
-				return fmt.Errorf("listing the logged models of experiment %s: %w", x.ExperimentID, err)
+				return nil, fmt.Errorf("listing the logged models of experiment %s: %w", x.ExperimentID, err)
 			}
 			for i := range ms {
-				p.models[ms[i].ModelID] = &ms[i]
+				if keep == nil || keep(&ms[i]) {
+					models[ms[i].ModelID] = &ms[i]
+				}
 			}
 			if tok = next; tok == "" {
 				break
 			}
 		}
 	}
-	if len(p.o.Select.RunIDs) > 0 {
-		used := map[string]bool{}
-		for _, r := range p.local {
-			for _, m := range r.Inputs.ModelInputs {
-				used[m.ModelID] = true
-			}
-			for _, m := range r.Outputs.ModelOutputs {
-				used[m.ModelID] = true
-			}
+	if selected == nil {
+		return models, nil
+	}
+	used := map[string]bool{}
+	for _, r := range selected {
+		for _, m := range r.Inputs.ModelInputs {
+			used[m.ModelID] = true
 		}
-		for id, m := range p.models {
-			keep := used[id] || (m.SourceRunID != nil && p.local[*m.SourceRunID] != nil)
-			for _, mm := range m.Metrics {
-				keep = keep || p.local[mm.RunID] != nil
-			}
-			if !keep {
-				delete(p.models, id)
-			}
+		for _, m := range r.Outputs.ModelOutputs {
+			used[m.ModelID] = true
 		}
 	}
+	for id, m := range models {
+		keep := used[id] || (m.SourceRunID != nil && selected[*m.SourceRunID] != nil)
+		for _, mm := range m.Metrics {
+			keep = keep || selected[mm.RunID] != nil
+		}
+		if !keep {
+			delete(models, id)
+		}
+	}
+	return models, nil
+}
+
+// listModels reads the logged models the push takes (listModelsIn) and
+// which points of the selected runs are their metrics.
+func (p *pusher) listModels() error {
+	var selected map[string]*entities.Run
+	if len(p.o.Select.RunIDs) > 0 {
+		selected = p.local
+	}
+	models, err := listModelsIn(p.ctx, p.src, p.exps, nil, selected)
+	if err != nil {
+		return err
+	}
+	p.models = models
+	p.modelPoints = map[string]map[modelPoint]string{}
 	for id, m := range p.models {
 		for _, mm := range m.Metrics {
 			if p.local[mm.RunID] == nil {

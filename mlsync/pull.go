@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"path"
 	"slices"
 	"strings"
@@ -56,7 +55,7 @@ func Pull(ctx context.Context, src, dst store.Store, o Options) (*Report, error)
 	p.saved, _ = json.Marshal(j)
 	pl := &puller{p: p, ctx: ctx, srv: src, tree: dst, j: j, rep: p.rep,
 		localExp: map[string]string{}, localRun: map[string]string{}, expFailed: map[string]error{},
-		models: map[string]*entities.LoggedModel{}, modelOK: map[string]bool{}, links: map[string]map[linkPoint]entities.Metric{}}
+		models: map[string]*entities.LoggedModel{}, modelOK: map[string]bool{}, links: map[string]map[modelPoint]entities.Metric{}}
 	if err := p.probe(); err != nil {
 		return nil, err
 	}
@@ -117,18 +116,14 @@ type puller struct {
 	// links is, per remote run, its points that are a pulled model's
 	// metrics: a server's metric history does not say so, the model's
 	// metrics do.
-	links map[string]map[linkPoint]entities.Metric
+	links map[string]map[modelPoint]entities.Metric
 }
 
-// linkPoint is a run's point as a logged model's metric names it.
-type linkPoint struct {
-	key      string
-	ts, step int64
-	bits     uint64
-}
-
-func linkPointOf(key string, m entities.Metric) linkPoint {
-	return linkPoint{key, m.Timestamp, m.Step, math.Float64bits(m.Value)}
+// linkPointOf is a run's point as a model's metric names it, without the
+// dataset a server's history does not give.
+func linkPointOf(key string, m entities.Metric) modelPoint {
+	m.DatasetName, m.DatasetDigest = "", ""
+	return modelPointOf(key, m)
 }
 
 // selectRemote lists the selected remote runs with their ancestors and
@@ -779,63 +774,35 @@ func (pl *puller) listModels() error {
 			pushed[jm.Remote] = true
 		}
 	}
-	pulled := map[string]bool{}
-	for _, r := range pl.order {
-		pulled[r.Info.RunID] = true
-	}
+	var exps []entities.Experiment
 	for _, x := range pl.exps {
-		if pl.expFailed[x.ExperimentID] != nil {
-			continue
-		}
-		for tok := ""; ; {
-			ms, next, err := pl.srv.SearchLoggedModels(pl.ctx, []string{x.ExperimentID}, "", nil, 100, nil, tok)
-			if err != nil {
-				return fmt.Errorf("listing the logged models of experiment %s: %w", x.ExperimentID, err)
-			}
-			for i := range ms {
-				m := &ms[i]
-				if pushed[m.ModelID] || (m.Tags[TagSource] == pl.j.Source && m.Tags[TagSourceModelID] != "") {
-					continue
-				}
-				pl.models[m.ModelID] = m
-			}
-			if tok = next; tok == "" {
-				break
-			}
+		if pl.expFailed[x.ExperimentID] == nil {
+			exps = append(exps, x)
 		}
 	}
-	defer func() {
-		for id, m := range pl.models {
-			for _, mm := range m.Metrics {
-				pts := pl.links[mm.RunID]
-				if pts == nil {
-					pts = map[linkPoint]entities.Metric{}
-					pl.links[mm.RunID] = pts
-				}
-				mm.ModelID = id
-				pts[linkPointOf(mm.Key, mm)] = mm
-			}
-		}
-	}()
-	if len(pl.p.o.Select.RunIDs) == 0 {
-		return nil
-	}
-	used := map[string]bool{}
-	for _, r := range pl.order {
-		for _, m := range r.Inputs.ModelInputs {
-			used[m.ModelID] = true
-		}
-		for _, m := range r.Outputs.ModelOutputs {
-			used[m.ModelID] = true
+	var selected map[string]*entities.Run
+	if len(pl.p.o.Select.RunIDs) > 0 {
+		selected = map[string]*entities.Run{}
+		for _, r := range pl.order {
+			selected[r.Info.RunID] = r
 		}
 	}
-	for id, m := range pl.models {
-		keep := used[id] || (m.SourceRunID != nil && pulled[*m.SourceRunID])
+	models, err := listModelsIn(pl.ctx, pl.srv, exps, func(m *entities.LoggedModel) bool {
+		return !pushed[m.ModelID] && (m.Tags[TagSource] != pl.j.Source || m.Tags[TagSourceModelID] == "")
+	}, selected)
+	if err != nil {
+		return err
+	}
+	pl.models = models
+	for id, m := range models {
 		for _, mm := range m.Metrics {
-			keep = keep || pulled[mm.RunID]
-		}
-		if !keep {
-			delete(pl.models, id)
+			pts := pl.links[mm.RunID]
+			if pts == nil {
+				pts = map[modelPoint]entities.Metric{}
+				pl.links[mm.RunID] = pts
+			}
+			mm.ModelID = id
+			pts[linkPointOf(mm.Key, mm)] = mm
 		}
 	}
 	return nil
