@@ -442,14 +442,19 @@ func (pl *puller) pullContent(remote, local *entities.Run, jr *runEntry, rr *Run
 // and, when both now hold the same points, sets the watermark a push
 // starts after; otherwise the next push compares the histories first.
 func (pl *puller) pullMetric(remoteID, localID, key string, jr *runEntry, rr *RunReport) error {
-	have := map[point]int64{}
+	// The tree's points, which those the server lacks are taken from, and
+	// their fingerprint: the watermark when nothing is appended.
+	extra := map[point]int64{}
+	ks := newKeyState()
+	ks.stamp = stampOf(pl.ctx, pl.tree, localID, key)
 	for m, err := range pl.tree.MetricHistoryIter(pl.ctx, localID, key) {
 		if err != nil {
 			return err
 		}
-		have[pl.p.pointOf(m)]++
+		extra[pl.p.pointOf(m)]++
+		ks.add(m)
 	}
-	extra := maps.Clone(have) // the local points the server lacks
+	appended := rr.Points
 	var batch []entities.Metric
 	flush := func() error {
 		if len(batch) == 0 {
@@ -512,21 +517,23 @@ func (pl *puller) pullMetric(remoteID, localID, key string, jr *runEntry, rr *Ru
 			return nil
 		}
 	}
-	ks := newKeyState()
-	ks.stamp = stampOf(pl.ctx, pl.tree, localID, key)
-	for m, err := range pl.tree.MetricHistoryIter(pl.ctx, localID, key) {
-		if err != nil {
-			return err
+	if rr.Points != appended {
+		// Appended to: the fingerprint is of the file as it is now.
+		ks = newKeyState()
+		ks.stamp = stampOf(pl.ctx, pl.tree, localID, key)
+		for m, err := range pl.tree.MetricHistoryIter(pl.ctx, localID, key) {
+			if err != nil {
+				return err
+			}
+			ks.add(m)
 		}
-		ks.add(m)
 	}
 	jr.Metrics[key] = &watermark{N: ks.n, FP: ks.fp(), Stamp: ks.stamp}
 	return nil
 }
 
 // pullInputs logs the remote run's dataset inputs the tree lacks (by name
-// and digest). Its model inputs and outputs name logged models, which a
-// pull does not bring: each is counted as LossModelLink.
+// and digest), then its model inputs and outputs (pullModelLinks).
 func (pl *puller) pullInputs(remote *entities.Run, id string, jr *runEntry, rr *RunReport) error {
 	local, err := pl.tree.GetRun(pl.ctx, id)
 	if err != nil {
@@ -561,17 +568,14 @@ func (pl *puller) pullInputs(remote *entities.Run, id string, jr *runEntry, rr *
 		}
 		jr.Inputs = digest(string(data))
 	}
-	return pl.pullModelLinks(remote, id, jr, rr)
+	return pl.pullModelLinks(remote, &local, jr, rr)
 }
 
 // pullModelLinks logs the remote run's model inputs and outputs the tree
 // lacks, of the models the tree holds (the others are counted as
 // LossModelLink), and records them as a push would.
-func (pl *puller) pullModelLinks(remote *entities.Run, id string, jr *runEntry, rr *RunReport) error {
-	local, err := pl.tree.GetRun(pl.ctx, id)
-	if err != nil {
-		return err
-	}
+func (pl *puller) pullModelLinks(remote, local *entities.Run, jr *runEntry, rr *RunReport) error {
+	id := local.Info.RunID
 	var ins []entities.ModelInput
 	var outs []entities.ModelOutput
 	var lost int64
@@ -609,9 +613,11 @@ func (pl *puller) pullModelLinks(remote *entities.Run, id string, jr *runEntry, 
 		pl.p.lose(rr, jr, LossModelLink, lost)
 	}
 	if len(ins)+len(outs) > 0 {
-		if local, err = pl.tree.GetRun(pl.ctx, id); err != nil {
+		now, err := pl.tree.GetRun(pl.ctx, id)
+		if err != nil {
 			return err
 		}
+		local = &now
 	}
 	// What pushModelLinks compares, when every link is to a model both
 	// sides hold under one id.
